@@ -1,0 +1,1 @@
+"""Tandem's event-sourcing kernel: one mechanism that every service stands on."""

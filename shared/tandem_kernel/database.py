@@ -1,0 +1,78 @@
+"""Connection pools and migrations for a service's own schema."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import asyncpg
+
+__all__ = ["Migrations", "create_pool", "migrate"]
+
+
+async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first, so SQL never spells the schema out."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": f"{schema},public", "application_name": f"tandem-{schema}"},
+    )
+    assert pool is not None
+    return pool
+
+
+class Migrations:
+    """An ordered set of `NNNN_name.sql` files inside a package directory."""
+
+    def __init__(self, package: str, directory: str = "migrations") -> None:
+        self.package = package
+        self.directory = directory
+
+    def files(self) -> list[Traversable]:
+        folder = resources.files(self.package).joinpath(self.directory)
+        return sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+
+
+KERNEL_MIGRATIONS = Migrations("tandem_kernel")
+
+
+async def migrate(dsn: str, schema: str, migrations: Sequence[Migrations] = ()) -> list[str]:
+    """Create `schema` and apply the kernel's and the given migrations once each, in order.
+
+    Safe to run from several replicas at once: an advisory lock makes them take turns. Returns the
+    names applied now.
+    """
+    connection = await asyncpg.connect(dsn, server_settings={"search_path": f"{schema},public"})
+    applied: list[str] = []
+    try:
+        lock = int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
+        await connection.execute("SELECT pg_advisory_lock($1)", lock)
+        try:
+            await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row["name"] for row in await connection.fetch("SELECT name FROM schema_migrations")}
+            for group in (KERNEL_MIGRATIONS, *migrations):
+                for file in group.files():
+                    name = f"{group.package}/{file.name}"
+                    if name in done:
+                        continue
+                    sql = file.read_text()
+                    async with connection.transaction():
+                        await connection.execute(sql)
+                        await connection.execute(
+                            "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                            name,
+                            hashlib.sha256(sql.encode()).hexdigest(),
+                        )
+                    applied.append(name)
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+    finally:
+        await connection.close()
+    return applied

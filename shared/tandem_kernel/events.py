@@ -1,0 +1,196 @@
+"""Domain events, their envelope, and the registry that maps stored JSON back to models.
+
+A service's domain declares its events as frozen pydantic models::
+
+    class ParticipantEnrolled(DomainEvent, type="enrollment.ParticipantEnrolled", version=1):
+        participant_id: UUID
+        program_id: UUID
+
+The envelope carries what every subscriber needs besides the payload (ids, ordering, causality,
+trace context). Serialization lives here, in one place: events never serialize themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tandem_kernel.errors import UnknownEventType, UnreadableEvent
+
+__all__ = [
+    "DomainEvent",
+    "EventEnvelope",
+    "EventMetadata",
+    "EventRegistry",
+    "NewEvent",
+    "Upcaster",
+]
+
+
+class DomainEvent(BaseModel):
+    """Base of every domain event: immutable, with a stable type name and a schema version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    event_version: ClassVar[int]
+
+    def __init_subclass__(cls, *, type: str | None = None, version: int = 1, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if type is not None:
+            cls.event_type = type
+            cls.event_version = version
+
+    def data_subject(self) -> str | None:
+        """The person whose `Personal[...]` fields this event carries, if any (see `privacy`)."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class EventMetadata:
+    """Who and what caused an append: copied into the envelope of every event it writes."""
+
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+    actor: str | None = None
+    trace_context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended: the payload plus the ids the store will keep."""
+
+    payload: DomainEvent
+    event_id: UUID = field(default_factory=uuid4)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class EventEnvelope(BaseModel):
+    """A stored event as every reader sees it.
+
+    `position` is the global, gap-free-in-reading sequence number; readers that tail the store order
+    by (`transaction_id`, `position`), which is the commit-safe order (see `EventStore.read_all`).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    event_id: UUID
+    event_type: str
+    event_version: int
+    stream_id: str
+    stream_version: int
+    position: int
+    # Commit-order key inside the owning service; not carried on the wire.
+    transaction_id: int | None = None
+    occurred_at: datetime
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+    actor: str | None = None
+    trace_context: dict[str, str] = {}
+    payload: DomainEvent
+
+    def caused(self, *, actor: str | None = None) -> EventMetadata:
+        """Metadata for events appended in reaction to this one (same correlation, caused by it)."""
+        return EventMetadata(
+            correlation_id=self.correlation_id or self.event_id,
+            causation_id=self.event_id,
+            actor=actor or self.actor,
+            trace_context=dict(self.trace_context),
+        )
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EventRegistry:
+    """Maps (event type, version) to a model; upcasts older stored versions on read.
+
+    >>> registry = EventRegistry([ParticipantEnrolled])
+    >>> registry.upcast("enrollment.ParticipantEnrolled", 1, lambda data: {**data, "site": None})
+    """
+
+    def __init__(self, models: Iterable[type[DomainEvent]] = ()) -> None:
+        self._models: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        for model in models:
+            self.register(model)
+
+    def register(self, model: type[DomainEvent]) -> type[DomainEvent]:
+        existing = self._models.get(model.event_type)
+        if existing is not None and existing is not model:
+            raise ValueError(f"event type {model.event_type!r} registered twice")
+        self._models[model.event_type] = model
+        return model
+
+    def upcast(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
+        """Declare how to turn `from_version` of a type into `from_version + 1`."""
+        self._upcasters[(event_type, from_version)] = upcaster
+
+    def merge(self, other: EventRegistry) -> EventRegistry:
+        merged = EventRegistry(self.models())
+        for model in other.models():
+            merged.register(model)
+        merged._upcasters = {**self._upcasters, **other._upcasters}
+        return merged
+
+    def models(self) -> list[type[DomainEvent]]:
+        return list(self._models.values())
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._models
+
+    def decode(self, event_type: str, version: int, data: dict[str, Any]) -> DomainEvent:
+        """Build the current model of `event_type` from stored data of `version`."""
+        model = self._models.get(event_type)
+        if model is None:
+            raise UnknownEventType(f"unknown event type {event_type!r}")
+        if version > model.event_version or version < 1:
+            raise UnknownEventType(
+                f"event {event_type!r} version {version} is not known "
+                f"(this service reads up to version {model.event_version})"
+            )
+        while version < model.event_version:
+            upcaster = self._upcasters.get((event_type, version))
+            if upcaster is None:
+                raise UnknownEventType(f"no upcaster for {event_type!r} from version {version}")
+            data = upcaster(data)
+            version += 1
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise UnreadableEvent(f"{event_type} v{version} does not match its schema: {error}") from error
+
+    @staticmethod
+    def encode(event: DomainEvent) -> dict[str, Any]:
+        return event.model_dump(mode="json")
+
+    # -- the wire form shared by the store (jsonb) and Kafka (message value) ---------------------
+
+    def envelope_to_json(self, envelope: EventEnvelope) -> bytes:
+        document = envelope.model_dump(mode="json", exclude={"payload", "transaction_id"})
+        document["payload"] = self.encode(envelope.payload)
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    def envelope_from_json(self, raw: bytes | str) -> EventEnvelope:
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise UnreadableEvent(f"message is not JSON: {error}") from error
+        if not isinstance(document, dict):
+            raise UnreadableEvent("message is not a JSON object")
+        try:
+            payload = self.decode(
+                document["event_type"], int(document["event_version"]), document["payload"]
+            )
+        except (KeyError, TypeError) as error:
+            raise UnreadableEvent(f"message lacks an envelope field: {error}") from error
+        try:
+            return EventEnvelope.model_validate({**document, "payload": payload})
+        except ValidationError as error:
+            raise UnreadableEvent(f"envelope does not match its schema: {error}") from error

@@ -1,0 +1,70 @@
+"""The one settings object. Nothing else in a service reads the environment."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServiceSettings"]
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+class ServiceSettings(BaseSettings):
+    """Everything a service needs to boot, from environment variables (names are the field names).
+
+    >>> settings = ServiceSettings(service_name="enrollment")  # DATABASE_URL etc. from the environment
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    service_name: str = Field(description="Which service this process runs, e.g. enrollment.")
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/tandem"
+    # Each service owns one schema; in production each has its own database as well.
+    database_schema: str | None = None
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    # Real Kafka in production: on. The development broker (Tansu) refuses InitProducerId: off.
+    kafka_idempotent_producer: bool = False
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    otlp_endpoint: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Key-encryption key for personal-data keys (crypto-shredding); must be set in production.
+    personal_data_master_key: str = "development-only-not-a-secret"
+
+    @property
+    def schema(self) -> str:
+        return self.database_schema or self.service_name
+
+    @property
+    def topic(self) -> str:
+        """The topic this service publishes its own events on."""
+        return f"tandem.{self.service_name}.v1"
+
+    @field_validator("service_name", "database_schema")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENTIFIER.match(value):
+            raise ValueError("must be a lowercase identifier (letters, digits, underscores)")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            if self.personal_data_master_key.startswith("development-only"):
+                raise ValueError("PERSONAL_DATA_MASTER_KEY must be set to a real secret in production")
+            if not self.kafka_idempotent_producer:
+                raise ValueError("KAFKA_IDEMPOTENT_PRODUCER must be on in production (real Kafka)")
+        return self

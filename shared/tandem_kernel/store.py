@@ -1,0 +1,297 @@
+"""The event store: append with optimistic concurrency, read a stream, tail everything gap-safely.
+
+Why reads are ordered by (transaction_id, position) and not by position alone: positions come from
+a sequence, handed out when a row is inserted, not when its transaction commits. A transaction that
+took position 10 may commit after one that took 11; a reader that saw 11 and remembered "after 11"
+would skip 10 forever. Each row records its writing transaction (`pg_current_xact_id()`), and
+`read_all` returns only rows whose transaction is older than the oldest one still running
+(`pg_snapshot_xmin`): that set can no longer grow below the cursor, so the cursor only moves forward
+over committed, final history. Writers never wait for each other (no table lock); a long-running
+transaction holds readers back, which is the price of never skipping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import asyncpg
+from opentelemetry import propagate, trace
+
+from tandem_kernel.errors import ConcurrencyError
+from tandem_kernel.events import EventEnvelope, EventMetadata, EventRegistry, NewEvent
+from tandem_kernel.metrics import EVENTS_APPENDED
+
+__all__ = ["AppendResult", "Cursor", "EventStore", "notify_channel"]
+
+_tracer = trace.get_tracer("tandem.store")
+
+
+class Cursor(NamedTuple):
+    """A place in commit order: every event at or before it has been read."""
+
+    transaction_id: int
+    position: int
+
+    @classmethod
+    def origin(cls) -> Cursor:
+        return cls(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    stream_id: str
+    stream_version: int
+    positions: tuple[int, ...]
+    event_ids: tuple[UUID, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "stream_id": self.stream_id,
+                "stream_version": self.stream_version,
+                "positions": list(self.positions),
+                "event_ids": [str(event_id) for event_id in self.event_ids],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> AppendResult:
+        data = json.loads(raw)
+        return cls(
+            stream_id=data["stream_id"],
+            stream_version=data["stream_version"],
+            positions=tuple(data["positions"]),
+            event_ids=tuple(UUID(event_id) for event_id in data["event_ids"]),
+        )
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel on which a schema's appends wake its readers."""
+    return f"tandem_events_{schema}"
+
+
+# One statement, one round trip: check the stream head, insert, wake the readers. A concurrent writer
+# that passed the same head check loses on the (stream_id, stream_version) unique constraint.
+_APPEND = """
+WITH head AS (
+    SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
+), inserted AS (
+    INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
+                        occurred_at, correlation_id, causation_id, actor, trace_context, payload)
+    SELECT e.event_id, $1, head.version + e.ordinal, e.event_type, e.event_version,
+           e.occurred_at, $3, $4, $5, $6::jsonb, e.payload
+    FROM head,
+         unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[])
+             WITH ORDINALITY AS e(event_id, event_type, event_version, occurred_at, payload, ordinal)
+    WHERE head.version = $2
+    RETURNING position, stream_version
+)
+SELECT (SELECT version FROM head) AS head_version,
+       (SELECT array_agg(position ORDER BY stream_version) FROM inserted) AS positions,
+       (SELECT CASE WHEN count(*) > 0 THEN pg_notify($12, '') END FROM inserted) AS notified
+"""
+
+_COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position,
+              transaction_id, occurred_at, correlation_id, causation_id, actor, trace_context, payload"""
+
+
+class EventStore:
+    """Append-only event streams in one PostgreSQL schema.
+
+    >>> store = EventStore(pool, schema="enrollment", registry=registry)
+    >>> result = await store.append("program-1", 0, [NewEvent(ProgramCreated(...))])
+    >>> history = await store.read_stream("program-1")
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, schema: str, registry: EventRegistry) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.registry = registry
+        self._channel = notify_channel(schema)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        metadata: EventMetadata | None = None,
+        idempotency_key: str | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> AppendResult:
+        """Append `events` to `stream_id` if it is still at `expected_version` (0: a new stream).
+
+        Raises `ConcurrencyError` otherwise. With an `idempotency_key`, a retry returns the first
+        append's result and appends nothing. With a `connection`, the append joins its transaction.
+        """
+        if not events:
+            raise ValueError("append needs at least one event")
+        metadata = metadata or EventMetadata()
+        with _tracer.start_as_current_span("event_store.append", attributes={"tandem.stream_id": stream_id}):
+            trace_context = dict(metadata.trace_context)
+            if not trace_context:
+                propagate.inject(trace_context)
+            arguments = self._append_arguments(stream_id, expected_version, events, metadata, trace_context)
+            if idempotency_key is None and connection is None:
+                result = await self._append_once(self.pool, arguments)
+            else:
+                result = await self._append_in_transaction(connection, arguments, idempotency_key)
+        return result
+
+    def _append_arguments(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+        trace_context: dict[str, str],
+    ) -> list[Any]:
+        return [
+            stream_id,
+            expected_version,
+            metadata.correlation_id,
+            metadata.causation_id,
+            metadata.actor,
+            json.dumps(trace_context),
+            [event.event_id for event in events],
+            [event.payload.event_type for event in events],
+            [event.payload.event_version for event in events],
+            [event.occurred_at for event in events],
+            [json.dumps(self.registry.encode(event.payload)) for event in events],
+            self._channel,
+        ]
+
+    async def _append_once(self, executor: asyncpg.Pool | asyncpg.Connection, arguments: list[Any]) -> AppendResult:
+        stream_id, expected_version, event_ids = arguments[0], arguments[1], arguments[6]
+        try:
+            row = await executor.fetchrow(_APPEND, *arguments)
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "events_event_id_key":
+                raise
+            raise ConcurrencyError(stream_id, expected_version) from error
+        assert row is not None
+        if row["positions"] is None:
+            raise ConcurrencyError(stream_id, expected_version, row["head_version"])
+        EVENTS_APPENDED.labels(self.schema).inc(len(event_ids))
+        return AppendResult(
+            stream_id=stream_id,
+            stream_version=expected_version + len(event_ids),
+            positions=tuple(row["positions"]),
+            event_ids=tuple(event_ids),
+        )
+
+    async def _append_in_transaction(
+        self, connection: asyncpg.Connection | None, arguments: list[Any], idempotency_key: str | None
+    ) -> AppendResult:
+        async with _connection(self.pool, connection) as conn, conn.transaction():
+            if idempotency_key is not None:
+                claimed = await conn.fetchval(
+                    "INSERT INTO append_idempotency (idempotency_key, stream_id, result) VALUES ($1, $2, '{}')"
+                    " ON CONFLICT DO NOTHING RETURNING true",
+                    idempotency_key,
+                    arguments[0],
+                )
+                if not claimed:
+                    stored = await conn.fetchval(
+                        "SELECT result::text FROM append_idempotency WHERE idempotency_key = $1", idempotency_key
+                    )
+                    return AppendResult.from_json(stored)
+            result = await self._append_once(conn, arguments)
+            if idempotency_key is not None:
+                await conn.execute(
+                    "UPDATE append_idempotency SET result = $2::jsonb WHERE idempotency_key = $1",
+                    idempotency_key,
+                    result.to_json(),
+                )
+            return result
+
+    async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
+        """The events of one stream in version order (all of them, or those after `after_version`)."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [self._envelope(row) for row in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        version = await self.pool.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return int(version)
+
+    async def read_all(
+        self, after: Cursor = Cursor(0, 0), limit: int = 1000, *, connection: asyncpg.Connection | None = None
+    ) -> list[EventEnvelope]:
+        """Up to `limit` committed events after `after`, in commit-safe order (see module docstring)."""
+        rows = await (connection or self.pool).fetch(
+            _READ_ALL.format(columns=_COLUMNS), str(after[0]), after[1], limit
+        )
+        return [self._envelope(row) for row in rows]
+
+    async def read_all_wire(self, after: Cursor, limit: int) -> list[asyncpg.Record]:
+        """Like `read_all`, but each row carries the event already encoded as its wire JSON.
+
+        The relay ships events without decoding them: PostgreSQL builds the document.
+        """
+        return await self.pool.fetch(_READ_ALL.format(columns=_WIRE_COLUMNS), str(after[0]), after[1], limit)
+
+    def _envelope(self, row: asyncpg.Record) -> EventEnvelope:
+        payload = self.registry.decode(row["event_type"], row["event_version"], json.loads(row["payload"]))
+        trace_context = row["trace_context"]
+        return EventEnvelope(
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            event_version=row["event_version"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            position=row["position"],
+            transaction_id=row["transaction_id"],
+            occurred_at=row["occurred_at"],
+            correlation_id=row["correlation_id"],
+            causation_id=row["causation_id"],
+            actor=row["actor"],
+            trace_context=json.loads(trace_context) if isinstance(trace_context, str) else trace_context,
+            payload=payload,
+        )
+
+
+_READ_ALL = """
+SELECT {columns} FROM events
+WHERE (transaction_id, position) > ($1::text::xid8, $2)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT $3
+"""
+
+# The wire document (see EventEnvelope): what goes on Kafka as the message value.
+_WIRE_COLUMNS = """position, transaction_id, event_id, event_type, stream_id, occurred_at, trace_context,
+    jsonb_build_object(
+        'event_id', event_id, 'event_type', event_type, 'event_version', event_version,
+        'stream_id', stream_id, 'stream_version', stream_version, 'position', position,
+        'occurred_at', occurred_at, 'correlation_id', correlation_id, 'causation_id', causation_id,
+        'actor', actor, 'trace_context', trace_context, 'payload', payload
+    )::text AS document"""
+
+
+class _connection:
+    """`async with`: the given connection, or one borrowed from the pool for the block."""
+
+    def __init__(self, pool: asyncpg.Pool, connection: asyncpg.Connection | None) -> None:
+        self._pool = pool
+        self._given = connection
+        self._borrowed: Any = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        if self._given is not None:
+            return self._given
+        self._borrowed = self._pool.acquire()
+        return await self._borrowed.__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._borrowed is not None:
+            await self._borrowed.__aexit__(*exc_info)

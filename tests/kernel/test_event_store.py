@@ -1,0 +1,169 @@
+"""The event store: optimistic concurrency, idempotent appends, gap-safe tailing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from uuid import uuid4
+
+import pytest
+from tandem_kernel.errors import ConcurrencyError, UnknownEventType
+from tandem_kernel.events import EventMetadata, NewEvent
+from tandem_kernel.store import Cursor, EventStore
+
+from kernel.events_for_tests import CounterIncremented, CounterReset
+
+
+def incremented(by: int = 1) -> NewEvent:
+    return NewEvent(CounterIncremented(by=by, reason="test"))
+
+
+async def test_appended_events_read_back_in_version_order_with_their_envelope(store: EventStore) -> None:
+    correlation = uuid4()
+    result = await store.append(
+        "counter-1", 0, [incremented(1), incremented(2)], metadata=EventMetadata(correlation_id=correlation, actor="hr:ana")
+    )
+
+    history = await store.read_stream("counter-1")
+
+    assert result.stream_version == 2
+    assert [e.stream_version for e in history] == [1, 2]
+    assert [e.payload for e in history] == [CounterIncremented(by=1, reason="test"), CounterIncremented(by=2, reason="test")]
+    assert [e.position for e in history] == list(result.positions)
+    assert all(e.correlation_id == correlation and e.actor == "hr:ana" for e in history)
+
+
+async def test_an_append_at_a_stale_version_is_refused_and_overwrites_nothing(store: EventStore) -> None:
+    await store.append("counter-1", 0, [incremented()])
+
+    with pytest.raises(ConcurrencyError) as refused:
+        await store.append("counter-1", 0, [NewEvent(CounterReset())])
+
+    assert refused.value.actual_version == 1
+    assert [e.payload.event_type for e in await store.read_stream("counter-1")] == ["test.CounterIncremented"]
+
+
+async def test_an_append_ahead_of_the_stream_is_refused(store: EventStore) -> None:
+    with pytest.raises(ConcurrencyError):
+        await store.append("counter-1", 3, [incremented()])
+
+
+async def test_concurrent_writers_on_one_stream_exactly_one_wins(store: EventStore) -> None:
+    outcomes = await asyncio.gather(
+        *(store.append("contested", 0, [incremented(n)]) for n in range(10)), return_exceptions=True
+    )
+
+    winners = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(o, ConcurrencyError) for o in outcomes if o not in winners)
+    assert len(await store.read_stream("contested")) == 1
+
+
+async def test_a_retry_with_the_same_idempotency_key_returns_the_first_result_and_appends_nothing(
+    store: EventStore,
+) -> None:
+    first = await store.append("counter-1", 0, [incremented()], idempotency_key="request-42")
+    again = await store.append("counter-1", 0, [incremented()], idempotency_key="request-42")
+
+    assert again == first
+    assert len(await store.read_stream("counter-1")) == 1
+
+
+async def test_concurrent_retries_with_one_idempotency_key_append_once(store: EventStore) -> None:
+    results = await asyncio.gather(
+        *(store.append("counter-1", 0, [incremented()], idempotency_key="same") for _ in range(5))
+    )
+
+    assert len(set(results)) == 1
+    assert len(await store.read_stream("counter-1")) == 1
+
+
+async def test_read_all_pages_through_every_stream_in_commit_order(store: EventStore) -> None:
+    for n in range(25):
+        await store.append(f"counter-{n % 3}", n // 3, [incremented(n)])
+
+    seen, cursor = [], Cursor.origin()
+    while page := await store.read_all(cursor, limit=7):
+        seen.extend(page)
+        cursor = Cursor(page[-1].transaction_id, page[-1].position)
+
+    assert [e.payload.by for e in seen] == list(range(25))
+
+
+async def test_a_tailing_reader_never_skips_an_event_that_commits_after_a_later_one(store: EventStore) -> None:
+    """The sequence-gap problem: position 1 is taken by a transaction that commits last."""
+    slow = await store.pool.acquire()
+    try:
+        transaction = slow.transaction()
+        await transaction.start()
+        slow_result = await store.append("slow", 0, [incremented(1)], connection=slow)
+        fast_result = await store.append("fast", 0, [incremented(2)])
+        assert slow_result.positions[0] < fast_result.positions[0]
+
+        # The reader polls while the slow transaction is open: it must not step past it.
+        while_open = await store.read_all(Cursor.origin())
+        cursor = Cursor(while_open[-1].transaction_id, while_open[-1].position) if while_open else Cursor.origin()
+        await transaction.commit()
+    finally:
+        await store.pool.release(slow)
+
+    after_commit = await store.read_all(cursor)
+    seen = [e.stream_id for e in [*while_open, *after_commit]]
+    assert while_open == []
+    assert sorted(seen) == ["fast", "slow"]
+    assert len(seen) == 2
+
+
+async def test_under_concurrent_writers_a_tailing_reader_sees_every_event_exactly_once(store: EventStore) -> None:
+    writers, per_writer = 16, 25
+    done = asyncio.Event()
+    seen: list[int] = []
+
+    async def write(writer: int) -> None:
+        for n in range(per_writer):
+            await store.append(f"w{writer}", n, [incremented(writer * 1000 + n)])
+
+    async def tail() -> None:
+        cursor = Cursor.origin()
+        while True:
+            finished = done.is_set()
+            page = await store.read_all(cursor, limit=50)
+            seen.extend(e.payload.by for e in page)
+            if page:
+                cursor = Cursor(page[-1].transaction_id, page[-1].position)
+            elif finished:
+                return
+            else:
+                await asyncio.sleep(0.001)
+
+    reader = asyncio.create_task(tail())
+    await asyncio.gather(*(write(w) for w in range(writers)))
+    done.set()
+    await reader
+
+    assert sorted(seen) == sorted(w * 1000 + n for w in range(writers) for n in range(per_writer))
+    assert len(seen) == len(set(seen))
+
+
+async def test_older_event_versions_are_upcast_on_read(store: EventStore) -> None:
+    await store.pool.execute(
+        "INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version, occurred_at, payload)"
+        " VALUES ($1, 'old', 1, 'test.CounterIncremented', 1, now(), $2::jsonb)",
+        uuid4(),
+        json.dumps({"by": 5}),
+    )
+
+    [event] = await store.read_stream("old")
+
+    assert event.payload == CounterIncremented(by=5, reason="unspecified")
+
+
+async def test_an_unknown_stored_event_type_is_a_clear_error(store: EventStore) -> None:
+    await store.pool.execute(
+        "INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version, occurred_at, payload)"
+        " VALUES ($1, 'odd', 1, 'test.Unheard', 1, now(), '{}'::jsonb)",
+        uuid4(),
+    )
+
+    with pytest.raises(UnknownEventType, match="test.Unheard"):
+        await store.read_stream("odd")
