@@ -9,7 +9,12 @@ from importlib.resources.abc import Traversable
 
 import asyncpg
 
-__all__ = ["Migrations", "create_pool", "migrate"]
+__all__ = ["Migrations", "advisory_lock_key", "create_pool", "migrate"]
+
+
+def advisory_lock_key(name: str) -> int:
+    """A stable 64-bit key for `pg_advisory_lock`, derived from a readable name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
@@ -48,7 +53,7 @@ async def migrate(dsn: str, schema: str, migrations: Sequence[Migrations] = ()) 
     connection = await asyncpg.connect(dsn, server_settings={"search_path": f"{schema},public"})
     applied: list[str] = []
     try:
-        lock = int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
+        lock = advisory_lock_key(f"migrate:{schema}")
         await connection.execute("SELECT pg_advisory_lock($1)", lock)
         try:
             await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

@@ -30,6 +30,7 @@ class ServiceSettings(BaseSettings):
     database_pool_max: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
     # Real Kafka in production: on. The development broker (Tansu) refuses InitProducerId: off.
     kafka_idempotent_producer: bool = False
     relay_batch_size: int = Field(default=500, ge=1)

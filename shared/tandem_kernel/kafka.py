@@ -1,0 +1,92 @@
+"""Kafka at the edge: the FastStream broker every service uses, topic setup, and the subscriber that
+feeds a `MessageProcessor`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+from tandem_kernel.consumers import IncomingMessage, MessageProcessor
+from tandem_kernel.settings import ServiceSettings
+
+__all__ = ["build_broker", "dead_letter_publisher", "ensure_topics", "subscribe"]
+
+log = logging.getLogger("tandem.kafka")
+
+
+def build_broker(settings: ServiceSettings) -> KafkaBroker:
+    """The service's broker: acks from all replicas, telemetry in headers, idempotence per settings."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"tandem-{settings.service_name}",
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
+        request_timeout_ms=10_000,
+        middlewares=[KafkaTelemetryMiddleware()],
+        logger=logging.getLogger(f"tandem.{settings.service_name}.broker"),
+        log_level=logging.DEBUG,
+        graceful_timeout=15.0,
+    )
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], partitions: int, replication_factor: int = 1
+) -> None:
+    """Create `topics` (and their dead-letter topics) if missing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [name for topic in topics for name in (topic, f"{topic}.dlq") if name not in existing]
+        if wanted:
+            try:
+                await admin.create_topics([NewTopic(name, partitions, replication_factor) for name in wanted])
+            except TopicAlreadyExistsError:
+                pass  # another replica won the race
+    finally:
+        await admin.close()
+
+
+def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
+    async def publish(topic: str, message: IncomingMessage, error_headers: dict[str, str]) -> None:
+        await broker.publish(
+            message.value or b"", topic, key=message.key, headers={**message.headers, **error_headers}
+        )
+
+    return publish
+
+
+def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
+    """Feed `processor` from its subscription's topics in its own consumer group.
+
+    At-least-once: the offset is committed after `process` returns (which is after the database
+    commit); if it raises (shutting down mid-outage) the message is sought back and comes again.
+    """
+    subscription = processor.subscription
+
+    @broker.subscriber(
+        *subscription.topics,
+        group_id=subscription.name,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=f"{subscription.name}:{','.join(subscription.topics)}",
+    )
+    async def on_message(message: KafkaMessage) -> None:
+        record = message.raw_message
+        await processor.process(
+            IncomingMessage(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                headers={name: value.decode(errors="replace") for name, value in record.headers},
+            )
+        )

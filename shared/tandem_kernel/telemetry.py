@@ -1,0 +1,80 @@
+"""Tracing and structured logs, set up once per process.
+
+A tracer provider is always installed, so trace context flows HTTP → append → relay → consumer →
+projection even with no exporter; spans are exported only when an OTLP endpoint is configured.
+Log lines are JSON and carry the current trace and span ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanProcessor
+
+__all__ = ["JsonLogFormatter", "configure_logging", "configure_tracing"]
+
+_configured_provider: TracerProvider | None = None
+
+
+def configure_tracing(service_name: str, otlp_endpoint: str | None = None) -> TracerProvider:
+    """Install the process's tracer provider (once) and instrument asyncpg."""
+    global _configured_provider
+    if _configured_provider is None:
+        provider = TracerProvider(resource=Resource.create({"service.name": f"tandem-{service_name}"}))
+        trace.set_tracer_provider(provider)
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().instrument()
+        _configured_provider = provider
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")))
+    return _configured_provider
+
+
+def add_span_processor(processor: SpanProcessor) -> None:
+    assert _configured_provider is not None, "configure_tracing first"
+    _configured_provider.add_span_processor(processor)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with the trace and span ids of the current span."""
+
+    def __init__(self, service_name: str) -> None:
+        super().__init__()
+        self.service_name = service_name
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "service": self.service_name,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            line["trace_id"] = format(context.trace_id, "032x")
+            line["span_id"] = format(context.span_id, "016x")
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def configure_logging(service_name: str, level: str = "INFO", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonLogFormatter(service_name))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
