@@ -12,9 +12,7 @@ replicas wait as standbys.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,13 +20,12 @@ from typing import Any, Protocol
 import asyncpg
 from opentelemetry import propagate, trace
 
-from tandem_kernel.database import advisory_lock_key
+from tandem_kernel.follower import StoreFollower
 from tandem_kernel.metrics import EVENTS_PUBLISHED, RELAY_LAG_EVENTS, RELAY_LAG_SECONDS
-from tandem_kernel.store import Cursor, EventStore, notify_channel
+from tandem_kernel.store import Cursor, EventStore
 
 __all__ = ["MessagePublisher", "OutboxRelay", "cloudevent_headers"]
 
-log = logging.getLogger("tandem.relay")
 _tracer = trace.get_tracer("tandem.relay")
 
 
@@ -58,7 +55,7 @@ def cloudevent_headers(row: asyncpg.Record, source: str) -> dict[str, str]:
     return headers
 
 
-class OutboxRelay:
+class OutboxRelay(StoreFollower):
     """Publishes `store`'s events to `topic`, leader-elected, checkpointed after broker acks.
 
     >>> relay = OutboxRelay(store, broker, topic="tandem.pairing.v1", source="/tandem/pairing", dsn=dsn)
@@ -78,85 +75,18 @@ class OutboxRelay:
         name: str = "relay",
         broker_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.store = store
+        super().__init__(store, name=name, dsn=dsn, batch_size=batch_size, poll_seconds=poll_seconds)
         self.publisher = publisher
         self.topic = topic
         self.source = source
-        self.dsn = dsn
-        self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self.name = name
         self._broker_ready = broker_ready
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self.is_leader = False
-        self.running = False
 
-    # -- the loop ------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Publish until `stop()`; survives PostgreSQL and broker outages by retrying with backoff."""
-        self.running = True
-        backoff = 0.2
-        try:
-            while not self._stopping.is_set():
-                try:
-                    await self._lead_and_publish()
-                    backoff = 0.2
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                    log.warning("relay interrupted, retrying in %.1fs: %s", backoff, error)
-                except Exception:
-                    log.exception("relay failed, retrying in %.1fs", backoff)
-                self.is_leader = False
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-        finally:
-            self.running = False
-
-    def stop(self) -> None:
-        """Finish the batch in flight (publish and checkpoint), then return from `run()`."""
-        self._stopping.set()
-        self._wake.set()
-
-    async def _lead_and_publish(self) -> None:
+    async def before_leading(self) -> None:
         if self._broker_ready is not None:
             await self._broker_ready()
-        connection = await asyncpg.connect(self.dsn)
-        try:
-            lock = advisory_lock_key(f"{self.name}:{self.store.schema}")
-            while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock):
-                if await self._sleep(self.poll_seconds * 5):
-                    return
-            self.is_leader = True
-            await connection.add_listener(notify_channel(self.store.schema), self._on_notify)
-            log.info("relay leading for schema %s, publishing to %s", self.store.schema, self.topic)
-            while not self._stopping.is_set():
-                # Cleared before reading, so a NOTIFY that lands during the batch is not lost.
-                self._wake.clear()
-                published = await self.publish_pending()
-                if published < self.batch_size:
-                    behind = await self._update_lag()
-                    # Committed but not yet readable: a transaction older than them is still open
-                    # (its commit may not notify), so look again soon rather than at the next poll.
-                    await self._sleep(0.05 if behind else self.poll_seconds, wake=True)
-                if connection.is_closed():
-                    raise asyncpg.InterfaceError("relay's listening connection was closed")
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=2)
 
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _sleep(self, seconds: float, *, wake: bool = False) -> bool:
-        """Sleep up to `seconds` (less when woken by NOTIFY, if `wake`); True if stopping."""
-        waiters = [asyncio.ensure_future(self._stopping.wait())]
-        if wake:
-            waiters.append(asyncio.ensure_future(self._wake.wait()))
-        _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in pending:
-            waiter.cancel()
-        return self._stopping.is_set()
+    async def step(self) -> int:
+        return await self.publish_pending()
 
     # -- one batch -----------------------------------------------------------------------------
 
@@ -211,37 +141,19 @@ class OutboxRelay:
     # -- checkpoint and lag --------------------------------------------------------------------
 
     async def checkpoint(self) -> Cursor:
-        row = await self.store.pool.fetchrow(
-            "SELECT transaction_id, position FROM checkpoints WHERE name = $1", self.name
-        )
-        return Cursor(row["transaction_id"], row["position"]) if row else Cursor.origin()
+        return await self.store.checkpoint(self.name)
 
     async def _save_checkpoint(self, cursor: Cursor) -> None:
-        await self.store.pool.execute(
-            "INSERT INTO checkpoints (name, transaction_id, position) VALUES ($1, $2::text::xid8, $3)"
-            " ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,"
-            " position = excluded.position, updated_at = now()",
-            self.name,
-            str(cursor.transaction_id),
-            cursor.position,
-        )
+        await self.store.save_checkpoint(self.name, cursor)
 
     async def lag(self) -> tuple[int, float]:
         """Committed events not yet acknowledged, and the age in seconds of the oldest of them.
 
         Measured from the store's positions, never from broker offsets (see devbroker).
         """
-        cursor = await self.checkpoint()
-        row = await self.store.pool.fetchrow(
-            "SELECT count(*) AS events, extract(epoch FROM now() - min(occurred_at)) AS seconds FROM events"
-            " WHERE (transaction_id, position) > ($1::text::xid8, $2)",
-            str(cursor.transaction_id),
-            cursor.position,
-        )
-        assert row is not None
-        return int(row["events"]), float(row["seconds"] or 0.0)
+        return await self.store.events_after(await self.checkpoint())
 
-    async def _update_lag(self) -> int:
+    async def behind(self) -> int:
         events, seconds = await self.lag()
         RELAY_LAG_EVENTS.labels(self.topic).set(events)
         RELAY_LAG_SECONDS.labels(self.topic).set(seconds)

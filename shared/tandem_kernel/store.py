@@ -240,6 +240,36 @@ class EventStore:
         """
         return await self.pool.fetch(_READ_ALL.format(columns=_WIRE_COLUMNS), str(after[0]), after[1], limit)
 
+    # -- checkpoints of the store's followers (relay, projections) -------------------------------
+
+    async def checkpoint(self, name: str, *, connection: asyncpg.Connection | None = None, lock: bool = False) -> Cursor:
+        """Where follower `name` has got to; with `lock`, hold its row until the transaction ends."""
+        row = await (connection or self.pool).fetchrow(
+            "SELECT transaction_id, position FROM checkpoints WHERE name = $1" + (" FOR UPDATE" if lock else ""), name
+        )
+        return Cursor(row["transaction_id"], row["position"]) if row else Cursor.origin()
+
+    async def save_checkpoint(self, name: str, cursor: Cursor, *, connection: asyncpg.Connection | None = None) -> None:
+        await (connection or self.pool).execute(
+            "INSERT INTO checkpoints (name, transaction_id, position) VALUES ($1, $2::text::xid8, $3)"
+            " ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,"
+            " position = excluded.position, updated_at = now()",
+            name,
+            str(cursor.transaction_id),
+            cursor.position,
+        )
+
+    async def events_after(self, cursor: Cursor) -> tuple[int, float]:
+        """How many committed events lie after `cursor`, and the age in seconds of the oldest."""
+        row = await self.pool.fetchrow(
+            "SELECT count(*) AS events, extract(epoch FROM now() - min(occurred_at)) AS seconds FROM events"
+            " WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+            str(cursor.transaction_id),
+            cursor.position,
+        )
+        assert row is not None
+        return int(row["events"]), float(row["seconds"] or 0.0)
+
     def _envelope(self, row: asyncpg.Record) -> EventEnvelope:
         payload = self.registry.decode(row["event_type"], row["event_version"], json.loads(row["payload"]))
         trace_context = row["trace_context"]

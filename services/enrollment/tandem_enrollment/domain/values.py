@@ -1,0 +1,242 @@
+"""Value objects shared by programs and participants.
+
+Constrained types are `Annotated` aliases so that commands, events and state all validate a value
+the same way, and an HTTP body gets a field-level error for each bad value.
+
+Only rules that can never change live here (a window starts before it ends, a code is a slug).
+Rules that may change over time (the skills vocabulary, a program's catalogue) are checked by
+commands and decide functions, so that events stored under the old rules still decode.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from annotated_types import Len
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+__all__ = [
+    "AvailabilityWindow",
+    "CountryCode",
+    "EmployeeId",
+    "LanguageCode",
+    "Languages",
+    "MeetingPreference",
+    "Objective",
+    "ObjectiveCatalogue",
+    "ObjectiveCode",
+    "ObjectiveCodes",
+    "ParticipantStatus",
+    "ProgramStatus",
+    "Role",
+    "Theme",
+    "ThemeName",
+    "TimeZoneName",
+    "ValueObject",
+    "WeeklyAvailability",
+    "Weekday",
+    "WithdrawalReason",
+    "duplicates",
+]
+
+H = TypeVar("H", bound=Hashable)
+
+
+class ValueObject(BaseModel):
+    """Base of the domain's pydantic models: immutable, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Role(StrEnum):
+    """The side a participant takes: juniors mentor seniors on new tools, seniors give back experience."""
+
+    JUNIOR = "junior"
+    SENIOR = "senior"
+
+
+class ProgramStatus(StrEnum):
+    """A program's lifecycle, in order: draft → open (for enrollment) → running → closed."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class ParticipantStatus(StrEnum):
+    """An enrollment's lifecycle: applied → approved or waitlisted; withdrawn from any of them."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    WAITLISTED = "waitlisted"
+    WITHDRAWN = "withdrawn"
+
+
+class MeetingPreference(StrEnum):
+    """How a participant would rather meet their tandem partner."""
+
+    REMOTE = "remote"
+    IN_PERSON = "in_person"
+    EITHER = "either"
+
+
+class WithdrawalReason(StrEnum):
+    """Why a participant left, as a closed list: free text could carry personal data into events."""
+
+    NOT_GIVEN = "not_given"
+    WORKLOAD = "workload"
+    LEFT_COMPANY = "left_company"
+    PROGRAM_FIT = "program_fit"
+    OTHER = "other"
+    # Set only by erasure; a withdraw command may not claim it (see WithdrawParticipant).
+    ERASURE = "erasure"
+
+
+class Theme(StrEnum):
+    """The well-known objective themes. A program may use its own theme too: any `ThemeName`."""
+
+    DIGITAL_TOOLS = "digital_tools"
+    AI = "ai"
+    PROFESSIONAL_SOCIAL_NETWORKS = "professional_social_networks"
+    NEW_WORK_METHODS = "new_work_methods"
+    COMMUNICATION = "communication"
+    DIVERSITY_INCLUSION = "diversity_inclusion"
+
+
+def duplicates(codes: Iterable[str]) -> list[str]:
+    """The codes that occur more than once, sorted: `duplicates(["a", "b", "a"]) == ["a"]`."""
+    return sorted(code for code, count in Counter(codes).items() if count > 1)
+
+
+def _unique(values: Sequence[H]) -> tuple[H, ...]:
+    # Repeats ("en;EN") are harmless typing slips: keep the first, in the order given.
+    return tuple(dict.fromkeys(values))
+
+
+# Codes are lower-case slugs so that "AI" typed in a spreadsheet and "ai" in JSON are one code.
+_Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+    ),
+]
+ObjectiveCode = _Slug
+ThemeName = _Slug
+ObjectiveCodes = Annotated[tuple[ObjectiveCode, ...], Len(0, 30), AfterValidator(_unique)]
+
+LanguageCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z]{2,3}$")
+]
+"""An ISO 639 language code (`en`, `fr`, `deu`), stored lower-case."""
+
+Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_unique)]
+"""At least one language, without repeats."""
+
+CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+"""An ISO 3166-1 alpha-2 country code, stored upper-case."""
+
+EmployeeId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+]
+"""The employer's own id for an employee (HR system key); compared exactly as given."""
+
+
+def _known_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as 'Europe/Paris'") from None
+    return name
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_time_zone)
+]
+"""An IANA time zone name known to `zoneinfo`, e.g. `Europe/Paris`."""
+
+
+class Objective(ValueObject):
+    """One entry of a program's catalogue of objectives, e.g. `("ai-prompts", "Write good prompts", "ai")`."""
+
+    code: ObjectiveCode
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    theme: ThemeName
+
+
+def _one_objective_per_code(objectives: tuple[Objective, ...]) -> tuple[Objective, ...]:
+    repeated = duplicates(objective.code for objective in objectives)
+    if repeated:
+        raise ValueError(f"objective codes must be unique, repeated: {', '.join(repeated)}")
+    return objectives
+
+
+ObjectiveCatalogue = Annotated[tuple[Objective, ...], Len(0, 100), AfterValidator(_one_objective_per_code)]
+"""A program's objectives, each code at most once."""
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday_number(value: Any) -> Any:
+    # Spreadsheets and people say "mon" or "Monday"; the model keeps Python's 0 = Monday.
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if name[:3] in _WEEKDAYS and (len(name) == 3 or name.endswith("day")):
+            return _WEEKDAYS.index(name[:3])
+    return value
+
+
+Weekday = Annotated[int, BeforeValidator(_weekday_number), Field(ge=0, le=6)]
+"""0 = Monday … 6 = Sunday; also accepts `mon`, `Tuesday`, …"""
+
+
+class AvailabilityWindow(ValueObject):
+    """A weekly slot in the participant's own time zone, e.g. Monday 09:00–11:00.
+
+    A slot never crosses midnight: a late slot ends at 23:59, and the next day's starts at 00:00.
+    """
+
+    weekday: Weekday
+    start: time
+    end: time
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+    def overlaps(self, other: AvailabilityWindow) -> bool:
+        """Whether both slots share some minute; touching slots (10:00 end, 10:00 start) do not."""
+        return self.weekday == other.weekday and self.start < other.end and other.start < self.end
+
+
+def _without_overlaps(windows: tuple[AvailabilityWindow, ...]) -> tuple[AvailabilityWindow, ...]:
+    ordered = tuple(sorted(windows, key=lambda window: (window.weekday, window.start)))
+    for earlier, later in zip(ordered, ordered[1:]):
+        if earlier.overlaps(later):
+            raise ValueError(
+                f"availability windows overlap on {_WEEKDAYS[later.weekday]}: "
+                f"{earlier.start:%H:%M}-{earlier.end:%H:%M} and {later.start:%H:%M}-{later.end:%H:%M}"
+            )
+    return ordered
+
+
+WeeklyAvailability = Annotated[tuple[AvailabilityWindow, ...], Len(0, 50), AfterValidator(_without_overlaps)]
+"""A week's slots, ordered by day and start, none overlapping."""

@@ -1,0 +1,108 @@
+"""Following a service's event store: the loop the relay and the store-fed projections share.
+
+A follower leads with a PostgreSQL advisory lock (one active per name and schema across replicas),
+wakes on the store's LISTEN/NOTIFY channel, polls as a fallback, and survives PostgreSQL and broker
+outages by retrying with backoff. Subclasses say what one step does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+
+import asyncpg
+
+from tandem_kernel.database import advisory_lock_key
+from tandem_kernel.store import EventStore, notify_channel
+
+__all__ = ["StoreFollower"]
+
+log = logging.getLogger("tandem.follower")
+
+
+class StoreFollower(ABC):
+    """Runs `step()` whenever the store may have new events, until `stop()`."""
+
+    def __init__(self, store: EventStore, *, name: str, dsn: str, batch_size: int, poll_seconds: float) -> None:
+        self.store = store
+        self.name = name
+        self.dsn = dsn
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+        self.running = False
+
+    @abstractmethod
+    async def step(self) -> int:
+        """Handle the next batch after this follower's checkpoint; return how many events it took."""
+
+    @abstractmethod
+    async def behind(self) -> int:
+        """How many committed events this follower has not handled yet (also updates its gauges)."""
+
+    async def before_leading(self) -> None:
+        """Wait for what `step` needs besides PostgreSQL (the relay waits for the broker)."""
+
+    async def run(self) -> None:
+        self.running = True
+        backoff = 0.2
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._lead()
+                    backoff = 0.2
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    log.warning("%s interrupted, retrying in %.1fs: %s", self.name, backoff, error)
+                except Exception:
+                    log.exception("%s failed, retrying in %.1fs", self.name, backoff)
+                self.is_leader = False
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        finally:
+            self.running = False
+
+    def stop(self) -> None:
+        """Finish the step in flight, then return from `run()`."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def _lead(self) -> None:
+        await self.before_leading()
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            lock = advisory_lock_key(f"{self.name}:{self.store.schema}")
+            while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                if await self._sleep(self.poll_seconds * 5):
+                    return
+            self.is_leader = True
+            await connection.add_listener(notify_channel(self.store.schema), self._on_notify)
+            log.info("%s leading for schema %s", self.name, self.store.schema)
+            while not self._stopping.is_set():
+                # Cleared before reading, so a NOTIFY that lands during the step is not lost.
+                self._wake.clear()
+                if await self.step() < self.batch_size:
+                    # Committed but not yet readable means an older transaction is still open (its
+                    # commit may not notify): look again soon rather than at the next poll.
+                    await self._sleep(0.05 if await self.behind() else self.poll_seconds, wake=True)
+                if connection.is_closed():
+                    raise asyncpg.InterfaceError(f"{self.name}'s listening connection was closed")
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float, *, wake: bool = False) -> bool:
+        """Sleep up to `seconds` (less when woken by NOTIFY, if `wake`); True if stopping."""
+        waiters = [asyncio.ensure_future(self._stopping.wait())]
+        if wake:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
+        _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        return self._stopping.is_set()
