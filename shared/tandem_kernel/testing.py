@@ -3,16 +3,17 @@ a real Kafka-protocol broker per session. Loaded as a plugin by the repository's
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
 
 from tandem_kernel.devbroker import DevBroker
 
-__all__ = ["ADMIN_DSN", "broker", "database_url", "fresh_database"]
+__all__ = ["ADMIN_DSN", "broker", "database_url", "eventually", "fresh_database", "serving"]
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -53,3 +54,41 @@ def broker() -> Iterator[DevBroker]:
     """A real Kafka-protocol broker (Tansu) for the whole test session."""
     with DevBroker() as running:
         yield running
+
+
+class serving:
+    """`async with serving(app) as base_url:` the app behind real HTTP (uvicorn) on a free port.
+
+    Leaving the block shuts it down as SIGTERM would: the lifespan's shutdown runs to completion.
+    """
+
+    def __init__(self, app: object, port: int | None = None) -> None:
+        import uvicorn
+
+        from tandem_kernel.devbroker import free_port
+
+        self.port = port or free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> str:
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        assert self._task is not None
+        await self._task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.05) -> None:
+    """Wait until `check()` is true; fail with a clear message after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(interval)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Self
 
 from pydantic import Field, model_validator
-
 from tandem_kernel.errors import DomainError
+
 from tandem_enrollment.domain.values import Role, ValueObject
 
 __all__ = ["EligibilityRules", "JuniorEligibility", "SeniorEligibility"]

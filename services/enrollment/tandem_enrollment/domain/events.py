@@ -16,9 +16,9 @@ from uuid import UUID
 
 from annotated_types import MinLen
 from pydantic import AfterValidator
-
 from tandem_kernel.events import DomainEvent
 from tandem_kernel.privacy import Personal
+
 from tandem_enrollment.domain.eligibility import EligibilityRules
 from tandem_enrollment.domain.profile import (
     PROFILE_FIELDS,

@@ -11,8 +11,8 @@ from typing import Annotated, get_args
 
 from annotated_types import Interval
 from pydantic import StringConstraints
-
 from tandem_kernel.privacy import PERSONAL, Personal
+
 from tandem_enrollment.domain.skills import SkillRatings
 from tandem_enrollment.domain.values import (
     CountryCode,

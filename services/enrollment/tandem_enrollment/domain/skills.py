@@ -144,7 +144,7 @@ SkillCode = Annotated[
 
 
 class SkillRating(ValueObject):
-    """A skill and how well the participant masters it (offered) or wants to (wanted), 1–5."""
+    """A skill and how well the participant masters it (offered) or wants to (wanted), 1 to 5."""
 
     skill: SkillCode
     level: int = Field(ge=1, le=5)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import time
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,8 +48,8 @@ __all__ = [
     "ThemeName",
     "TimeZoneName",
     "ValueObject",
-    "WeeklyAvailability",
     "Weekday",
+    "WeeklyAvailability",
     "WithdrawalReason",
     "duplicates",
 ]
@@ -139,9 +140,7 @@ ObjectiveCode = _Slug
 ThemeName = _Slug
 ObjectiveCodes = Annotated[tuple[ObjectiveCode, ...], Len(0, 30), AfterValidator(_unique)]
 
-LanguageCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z]{2,3}$")
-]
+LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z]{2,3}$")]
 """An ISO 639 language code (`en`, `fr`, `deu`), stored lower-case."""
 
 Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_unique)]
@@ -150,9 +149,7 @@ Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_uniq
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 """An ISO 3166-1 alpha-2 country code, stored upper-case."""
 
-EmployeeId = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-]
+EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 """The employer's own id for an employee (HR system key); compared exactly as given."""
 
 
@@ -188,6 +185,7 @@ def _one_objective_per_code(objectives: tuple[Objective, ...]) -> tuple[Objectiv
 ObjectiveCatalogue = Annotated[tuple[Objective, ...], Len(0, 100), AfterValidator(_one_objective_per_code)]
 """A program's objectives, each code at most once."""
 
+MINUTES_PER_DAY = 24 * 60
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -204,32 +202,56 @@ Weekday = Annotated[int, BeforeValidator(_weekday_number), Field(ge=0, le=6)]
 """0 = Monday … 6 = Sunday; also accepts `mon`, `Tuesday`, …"""
 
 
-class AvailabilityWindow(ValueObject):
-    """A weekly slot in the participant's own time zone, e.g. Monday 09:00–11:00.
+def _minute_of_day(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
 
-    A slot never crosses midnight: a late slot ends at 23:59, and the next day's starts at 00:00.
+
+def _midnight_as_24(value: Any) -> Any:
+    # "24:00" is how people write "until midnight"; `time` cannot hold it, 00:00 stands for it.
+    return "00:00" if isinstance(value, str) and value.strip() == "24:00" else value
+
+
+class AvailabilityWindow(ValueObject):
+    """A weekly slot in the participant's own time zone, e.g. Monday 09:00 to 11:00.
+
+    An `end` of 00:00 (or "24:00") means midnight at the end of the day, so a slot never spans two
+    days: a night owl gives two slots.
     """
 
     weekday: Weekday
     start: time
-    end: time
+    end: Annotated[time, BeforeValidator(_midnight_as_24)]
 
     @field_validator("end")
     @classmethod
     def _after_start(cls, end: time, info: ValidationInfo) -> time:
         start = info.data.get("start")
-        if start is not None and end <= start:
+        if start is not None and (_minute_of_day(end) or MINUTES_PER_DAY) <= _minute_of_day(start):
             raise ValueError("end must be after start")
         return end
 
+    @property
+    def start_minute(self) -> int:
+        """Minutes after local midnight at which the slot opens."""
+        return _minute_of_day(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        """Minutes after local midnight at which the slot closes (1440 for an `end` of 00:00)."""
+        return _minute_of_day(self.end) or MINUTES_PER_DAY
+
     def overlaps(self, other: AvailabilityWindow) -> bool:
         """Whether both slots share some minute; touching slots (10:00 end, 10:00 start) do not."""
-        return self.weekday == other.weekday and self.start < other.end and other.start < self.end
+        return (
+            self.weekday == other.weekday
+            and self.start_minute < other.end_minute
+            and other.start_minute < self.end_minute
+        )
 
 
 def _without_overlaps(windows: tuple[AvailabilityWindow, ...]) -> tuple[AvailabilityWindow, ...]:
-    ordered = tuple(sorted(windows, key=lambda window: (window.weekday, window.start)))
-    for earlier, later in zip(ordered, ordered[1:]):
+    ordered = tuple(sorted(windows, key=lambda window: (window.weekday, window.start_minute)))
+    for earlier, later in pairwise(ordered):
         if earlier.overlaps(later):
             raise ValueError(
                 f"availability windows overlap on {_WEEKDAYS[later.weekday]}: "

@@ -1,0 +1,232 @@
+"""The kernel benchmark: event store appends and reads, the outbox relay, and two yardsticks.
+
+    .venv/bin/python bench/kernel.py              # the full run, about 2 minutes
+    .venv/bin/python bench/kernel.py --quick      # a smoke run of a few seconds
+    .venv/bin/python bench/kernel.py --events 50000
+
+Needs PostgreSQL (TANDEM_TEST_ADMIN_DSN, default postgres@127.0.0.1:5432) and pgbench; starts its own
+Tansu broker and creates and drops its own databases. Progress goes to stderr; stdout is the
+markdown for BENCHMARKS.md. The process traces like a service (`configure_tracing`, no exporter)
+unless `--no-tracing`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from _references import RAW_EVENTS_TABLE, eventsourcing_appends, pgbench_inserts
+from _workload import Measurement, Timer, participant_applied, registry, shares, stored_json
+from tandem_kernel.database import create_pool, migrate
+from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.events import NewEvent
+from tandem_kernel.kafka import build_broker, ensure_topics
+from tandem_kernel.relay import OutboxRelay
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.telemetry import configure_tracing
+from tandem_kernel.testing import fresh_database
+
+SCHEMA = "bench"
+PER_STREAM = 10  # single appends: each writer's streams get versions 1..10, then it opens the next
+BATCH = 100
+PAGE = 1000
+RELAY_BATCH = 500
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# -- the event store ------------------------------------------------------------------------------
+
+
+async def single_appends(store: EventStore, *, events: int, writers: int, warmup: int) -> Measurement:
+    async def write(prefix: str, batch: Sequence[NewEvent], latencies: list[float]) -> None:
+        for n, event in enumerate(batch):
+            started = time.perf_counter()
+            await store.append(f"{prefix}-{n // PER_STREAM}", n % PER_STREAM, [event])
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(write(f"warmup-{w}", _new_events(warmup), []) for w in range(writers)))
+    work = [_new_events(share) for share in shares(events, writers)]
+    with Timer() as timer:
+        await asyncio.gather(*(write(f"participant-{w}", batch, timer.latencies_ms) for w, batch in enumerate(work)))
+    return Measurement(
+        f"append, 1 event per append, {writers} concurrent writers",
+        events,
+        timer.seconds,
+        f"each writer its own streams, {PER_STREAM} sequential versions each; {timer.percentiles()}",
+    )
+
+
+async def batched_appends(store: EventStore, *, events: int, writers: int) -> Measurement:
+    async def write(w: int, batches: int) -> None:
+        for n in range(batches):
+            await store.append(f"cohort-{w}-{n}", 0, _new_events(BATCH))
+
+    await write(-1, 2)  # warm-up
+    batches = max(1, events // BATCH)
+    with Timer() as timer:
+        await asyncio.gather(*(write(w, share) for w, share in enumerate(shares(batches, writers)) if share))
+    return Measurement(
+        f"append, {BATCH} events per append, {writers} concurrent writers",
+        batches * BATCH,
+        timer.seconds,
+        "each append opens a new stream",
+    )
+
+
+async def read_everything(store: EventStore) -> Measurement:
+    await store.read_all(Cursor.origin(), PAGE)  # warm-up
+    cursor, total = Cursor.origin(), 0
+    with Timer() as timer:
+        while page := await store.read_all(cursor, PAGE):
+            total += len(page)
+            last = page[-1]
+            assert last.transaction_id is not None
+            cursor = Cursor(last.transaction_id, last.position)
+    return Measurement(
+        f"read_all, pages of {PAGE}, decoded envelopes, 1 reader", total, timer.seconds, "the whole store, from the origin"
+    )
+
+
+async def relay_everything(store: EventStore, broker: DevBroker, dsn: str) -> Measurement:
+    settings = ServiceSettings(service_name=SCHEMA, kafka_bootstrap_servers=broker.bootstrap_servers)
+    await ensure_topics(broker.bootstrap_servers, [settings.topic], settings.kafka_topic_partitions)
+    kafka = build_broker(settings)
+    await kafka.start()
+    try:
+        relay = OutboxRelay(store, kafka, topic=settings.topic, source="/tandem/bench", dsn=dsn, batch_size=RELAY_BATCH)
+        await relay.publish_pending()  # warm-up: the first batch (connections, topic metadata)
+        total = 0
+        with Timer() as timer:
+            while published := await relay.publish_pending():
+                total += published
+        assert await relay.lag() == (0, 0.0)
+    finally:
+        await kafka.stop()
+    return Measurement(
+        f"relay, appended → acknowledged by the broker, batches of {RELAY_BATCH}",
+        total,
+        timer.seconds,
+        f"Tansu (memory), {settings.kafka_topic_partitions} partitions, acks=all, the service's build_broker",
+    )
+
+
+def _new_events(count: int) -> list[NewEvent]:
+    return [NewEvent(participant_applied()) for _ in range(count)]
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> tuple[list[str], list[Measurement]]:
+    results: list[Measurement] = []
+
+    async def step(title: str, measure: Callable[[], Awaitable[Measurement]]) -> None:
+        progress(f"{len(results) + 1}. {title} ...")
+        results.append(await measure())
+        progress(f"   {results[-1].events:,} events in {results[-1].seconds:.2f} s: {results[-1].rate:,.0f}/s")
+
+    async with fresh_database("tandem_bench") as dsn:
+        machine = await _machine(dsn)
+        await migrate(dsn, SCHEMA)
+        pool = await create_pool(dsn, SCHEMA, min_size=args.writers, max_size=args.writers + 4)
+        try:
+            store = EventStore(pool, schema=SCHEMA, registry=registry())
+            await step("single-event appends", lambda: single_appends(
+                store, events=args.events, writers=args.writers, warmup=args.warmup))
+            await step("batched appends", lambda: batched_appends(store, events=args.events, writers=args.writers))
+            await step("read_all", lambda: read_everything(store))
+            with DevBroker() as broker:
+                await step("relay", lambda: relay_everything(store, broker, dsn))
+        finally:
+            await pool.close()
+
+    payload = stored_json(participant_applied())
+    async with fresh_database("tandem_bench_es") as dsn:
+        await step("eventsourcing", lambda: asyncio.to_thread(
+            eventsourcing_appends, dsn, payload.encode(), events=args.events, writers=args.writers,
+            per_stream=PER_STREAM, warmup=args.warmup))
+    async with fresh_database("tandem_bench_pgbench") as dsn:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(RAW_EVENTS_TABLE)
+        finally:
+            await connection.close()
+        await step("pgbench", lambda: asyncio.to_thread(
+            pgbench_inserts, dsn, payload, clients=args.writers, threads=2, seconds=args.pgbench_seconds))
+    machine.append(f"payload: {len(payload)} bytes of JSON per event (a participant's application)")
+    return machine, results
+
+
+async def _machine(dsn: str) -> list[str]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        settings = {
+            name: await connection.fetchval(f"SHOW {name}")
+            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers", "max_connections")
+        }
+    finally:
+        await connection.close()
+    with open("/proc/meminfo") as meminfo:
+        ram_kib = int(meminfo.readline().split()[1])
+    return [
+        f"machine: {os.cpu_count()} cores, {ram_kib / 1024**2:.0f} GiB RAM, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        f"PostgreSQL {settings['server_version']} (synchronous_commit={settings['synchronous_commit']}, "
+        f"fsync={settings['fsync']}, shared_buffers={settings['shared_buffers']}, "
+        f"max_connections={settings['max_connections']}), same server for every row",
+    ]
+
+
+def report(machine: list[str], results: list[Measurement], tracing: bool) -> str:
+    lines = [f"- {line}" for line in machine]
+    lines.append(f"- tracing: {'on, as in a service (no exporter)' if tracing else 'off (--no-tracing)'}")
+    lines += ["", "| # | benchmark | events | seconds | events/s | notes |", "|---|---|---:|---:|---:|---|"]
+    for number, result in enumerate(results, 1):
+        rate = f"{result.rate:,.0f}" if result.events else "—"
+        lines.append(
+            f"| {number} | {result.name} | {result.events:,} | {result.seconds:.2f} | {rate} | {result.detail} |"
+        )
+    ours, library, physical = results[0].rate, results[4].rate, results[5].rate
+    lines.append(
+        f"| 7 | single-event appends (1) against the references | | | | "
+        f"{_ratio(ours, library, 'eventsourcing (5)')}; {_ratio(ours, physical, 'pgbench (6)')} (target ≥ 60%) |"
+    )
+    return "\n".join(lines)
+
+
+def _ratio(ours: float, reference: float, name: str) -> str:
+    if not reference:
+        return f"{name}: not measured"
+    return f"{100 * ours / reference:.0f}% of {name} ({ours / reference:.2f}×)"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, help="events per append benchmark (default 20000; 1000 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--writers", type=int, default=16, help="concurrent writers and pgbench clients")
+    parser.add_argument("--no-tracing", dest="tracing", action="store_false", help="no tracer provider")
+    args = parser.parse_args(argv)
+    args.events = args.events or (1000 if args.quick else 20_000)
+    args.warmup = 5 if args.quick else 25
+    args.pgbench_seconds = 2 if args.quick else 10
+    if args.tracing:
+        configure_tracing("bench")
+    started = time.perf_counter()
+    machine, results = asyncio.run(run(args))
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+    print(report(machine, results, args.tracing))
+
+
+if __name__ == "__main__":
+    main()

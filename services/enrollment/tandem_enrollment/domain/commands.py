@@ -1,0 +1,152 @@
+"""What people ask enrollment to do. Commands double as HTTP request bodies.
+
+Field constraints reject malformed input at the edge, one error per field. Rules that need a
+program or an enrollment's history (consent, eligibility, catalogue, capacity) are the decide
+functions' job and raise `DomainError` with the field they concern.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import field_validator
+
+from tandem_enrollment.domain.eligibility import EligibilityRules
+from tandem_enrollment.domain.profile import (
+    DisplayName,
+    EmailAddress,
+    JobLevel,
+    OrgUnit,
+    ParticipantProfile,
+    PersonalGoals,
+    YearsInCompany,
+)
+from tandem_enrollment.domain.skills import KnownSkillRatings
+from tandem_enrollment.domain.terms import ProgramTerms
+from tandem_enrollment.domain.values import (
+    CountryCode,
+    EmployeeId,
+    Languages,
+    MeetingPreference,
+    ObjectiveCatalogue,
+    ObjectiveCodes,
+    Role,
+    TimeZoneName,
+    ValueObject,
+    WeeklyAvailability,
+    WithdrawalReason,
+)
+
+__all__ = [
+    "ChangeEligibilityRules",
+    "ChangeProgramObjectives",
+    "CreateProgram",
+    "EnrollParticipant",
+    "UpdateParticipantProfile",
+    "WithdrawParticipant",
+]
+
+
+class CreateProgram(ProgramTerms):
+    """Create a program, in draft, on these terms. The caller chooses the new program's id."""
+
+
+class ChangeProgramObjectives(ValueObject):
+    """Replace the program's catalogue of objectives."""
+
+    objectives: ObjectiveCatalogue
+
+
+class ChangeEligibilityRules(ValueObject):
+    """Replace the program's eligibility rules."""
+
+    eligibility: EligibilityRules
+
+
+class EnrollParticipant(ParticipantProfile):
+    """Enroll an employee in a program as a junior or a senior, with their full profile.
+
+    >>> EnrollParticipant(
+    ...     program_id=program_id, employee_id="E1001", role="junior", consent=True,
+    ...     display_name="Ada", email="ada@example.com", department="Finance", site="Lyon",
+    ...     country="FR", time_zone="Europe/Paris", job_level=2, years_in_company=1.5,
+    ...     languages=["fr", "en"], skills_offered=[{"skill": "generative_ai", "level": 4}],
+    ...     objectives=["ai"], availability=[{"weekday": "mon", "start": "09:00", "end": "11:00"}],
+    ... )
+    """
+
+    program_id: UUID
+    employee_id: EmployeeId
+    role: Role
+    # Must be true; left to `decide_enroll` so a refusal is a DomainError on `consent`.
+    consent: bool
+    display_name: DisplayName
+    email: EmailAddress
+    personal_goals: PersonalGoals | None = None
+    skills_offered: KnownSkillRatings = ()
+    skills_wanted: KnownSkillRatings = ()
+
+
+class UpdateParticipantProfile(ValueObject):
+    """Change some profile fields (PATCH): only the fields sent are considered.
+
+    Sending `null` clears `manager_employee_id` or `personal_goals`; other fields cannot be cleared.
+    """
+
+    display_name: DisplayName | None = None
+    email: EmailAddress | None = None
+    personal_goals: PersonalGoals | None = None
+    department: OrgUnit | None = None
+    site: OrgUnit | None = None
+    country: CountryCode | None = None
+    time_zone: TimeZoneName | None = None
+    job_level: JobLevel | None = None
+    years_in_company: YearsInCompany | None = None
+    manager_employee_id: EmployeeId | None = None
+    languages: Languages | None = None
+    skills_offered: KnownSkillRatings | None = None
+    skills_wanted: KnownSkillRatings | None = None
+    objectives: ObjectiveCodes | None = None
+    availability: WeeklyAvailability | None = None
+    meeting_preference: MeetingPreference | None = None
+
+    @field_validator(
+        "display_name",
+        "email",
+        "department",
+        "site",
+        "country",
+        "time_zone",
+        "job_level",
+        "years_in_company",
+        "languages",
+        "skills_offered",
+        "skills_wanted",
+        "objectives",
+        "availability",
+        "meeting_preference",
+    )
+    @classmethod
+    def _not_cleared(cls, value: Any) -> Any:
+        # Runs only for fields actually sent: omitting a field is fine, sending null is not.
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent, with their values."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
+
+
+class WithdrawParticipant(ValueObject):
+    """Leave the program, at any time, optionally saying why."""
+
+    reason: WithdrawalReason = WithdrawalReason.NOT_GIVEN
+
+    @field_validator("reason")
+    @classmethod
+    def _not_erasure(cls, reason: WithdrawalReason) -> WithdrawalReason:
+        if reason is WithdrawalReason.ERASURE:
+            raise ValueError("erasure is requested through erasure, not withdrawal")
+        return reason

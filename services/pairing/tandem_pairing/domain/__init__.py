@@ -1,0 +1,76 @@
+"""The pure pairing domain: who fits whom, and the best assignment of a whole pool. No I/O.
+
+    >>> from tandem_pairing.domain import PairingSettings, assess, match_round
+    >>> result = match_round(pool, PairingSettings(reference_week=date(2026, 3, 2)))
+    >>> explanation = assess(junior, senior, settings)  # why these two are (not) a good match
+
+Layers, from facts to decisions: `participants` and `settings` (value objects), `availability` (one
+clock for every time zone), `compatibility` (the per-pair score and its breakdown, the reference
+definition), `candidate_graph` (the same score for whole pools, keeping each person's best partners),
+`matching` (the optimal assignment), `baselines` (greedy and exact references), `rounds` (pins,
+assignment and reasons, end to end).
+"""
+
+from tandem_pairing.domain.availability import MINUTES_PER_WEEK, WeeklyIntervals, overlap_minutes, utc_week_intervals
+from tandem_pairing.domain.baselines import exact_assignment, greedy_assignment
+from tandem_pairing.domain.candidate_graph import DEFAULT_TOP_K, CandidateGraph, build_candidate_graph
+from tandem_pairing.domain.compatibility import (
+    Compatibility,
+    ForbiddenPairs,
+    Points,
+    SkillMatch,
+    Violation,
+    assess,
+    meeting_modes,
+    skill_value,
+)
+from tandem_pairing.domain.matching import SCORE_SCALE, Capacities, optimal_assignment
+from tandem_pairing.domain.participants import AvailabilityWindow, Candidate, MeetingPreference, Role, SkillLevels
+from tandem_pairing.domain.rounds import (
+    Pairing,
+    PinRejection,
+    RejectedPin,
+    RoundResult,
+    Unmatched,
+    UnmatchedReason,
+    match_round,
+)
+from tandem_pairing.domain.settings import PairingSettings, ScoringWeights, SitePreference
+
+__all__ = [
+    "DEFAULT_TOP_K",
+    "MINUTES_PER_WEEK",
+    "SCORE_SCALE",
+    "AvailabilityWindow",
+    "Candidate",
+    "CandidateGraph",
+    "Capacities",
+    "Compatibility",
+    "ForbiddenPairs",
+    "MeetingPreference",
+    "Pairing",
+    "PairingSettings",
+    "PinRejection",
+    "Points",
+    "RejectedPin",
+    "Role",
+    "RoundResult",
+    "ScoringWeights",
+    "SitePreference",
+    "SkillLevels",
+    "SkillMatch",
+    "Unmatched",
+    "UnmatchedReason",
+    "Violation",
+    "WeeklyIntervals",
+    "assess",
+    "build_candidate_graph",
+    "exact_assignment",
+    "greedy_assignment",
+    "match_round",
+    "meeting_modes",
+    "optimal_assignment",
+    "overlap_minutes",
+    "skill_value",
+    "utc_week_intervals",
+]

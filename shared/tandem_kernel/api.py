@@ -1,0 +1,109 @@
+"""What every service's HTTP layer shares: dependencies, the ops endpoints, and the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tandem_kernel.events import EventMetadata
+from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
+from tandem_kernel.runtime import Runtime, ServiceSpec
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.store import EventStore
+
+__all__ = ["ActorDep", "IdempotencyKeyDep", "MetadataDep", "PoolDep", "RuntimeDep", "StoreDep", "create_app"]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _store(runtime: Annotated[Runtime, Depends(_runtime)]) -> EventStore:
+    if runtime.store is None:
+        raise ServiceUnavailable("the database is not reachable yet")
+    return runtime.store
+
+
+def _pool(store: Annotated[EventStore, Depends(_store)]) -> asyncpg.Pool:
+    return store.pool
+
+
+def _actor(x_actor: Annotated[str | None, Header(max_length=200)] = None) -> str | None:
+    # Authentication is the platform gateway's job; it forwards who is acting.
+    return x_actor
+
+
+def _metadata(
+    actor: Annotated[str | None, Depends(_actor)],
+) -> EventMetadata:
+    return EventMetadata(actor=actor)
+
+
+def _idempotency_key(
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> str | None:
+    return idempotency_key
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+StoreDep = Annotated[EventStore, Depends(_store)]
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+ActorDep = Annotated[str | None, Depends(_actor)]
+MetadataDep = Annotated[EventMetadata, Depends(_metadata)]
+IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@ops.get("/readyz", summary="PostgreSQL and the broker are reachable and the relay runs")
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    checks = await runtime.readiness()
+    ready = all(checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(runtime: RuntimeDep) -> Response:
+    if runtime.relay is not None and runtime.store is not None:
+        try:
+            await runtime.relay.behind()  # refresh the lag gauges at scrape time
+        except Exception:  # noqa: S110 - a scrape during an outage still serves the other metrics
+            pass
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
+    """The FastAPI app of a service: its routers, the ops endpoints, problem+json errors, tracing,
+    and the runtime started and stopped in the lifespan."""
+    settings = settings or ServiceSettings(service_name=spec.name)
+    runtime = Runtime(spec, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(ops)
+    for router in spec.routers:
+        app.include_router(router)
+    install_problem_handlers(app)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app

@@ -1,0 +1,218 @@
+"""The service runtime: one way to boot any Tandem service.
+
+A service describes itself with a `ServiceSpec` (its events, migrations, HTTP routers, subscriptions
+and projections); `Runtime` brings it up and down in the FastAPI lifespan:
+
+    PostgreSQL (retried until reachable) → migrations → pool, store, projections
+    → subscriptions registered → broker connected (retried; the service serves meanwhile)
+    → relay publishing.
+
+Nothing waits on the broker or the database to answer HTTP: `/healthz` is always alive and
+`/readyz` tells what is missing. Shutdown (SIGTERM via uvicorn) stops taking messages, lets
+in-flight handlers and the relay's batch finish, then closes connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter
+from faststream.kafka import KafkaBroker
+
+from tandem_kernel.consumers import MessageProcessor, Subscription
+from tandem_kernel.database import Migrations, create_pool, migrate
+from tandem_kernel.events import EventRegistry
+from tandem_kernel.kafka import build_broker, dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.projections import Projection, ProjectionRunner
+from tandem_kernel.relay import OutboxRelay
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.store import EventStore
+from tandem_kernel.telemetry import configure_logging, configure_tracing
+
+__all__ = ["Runtime", "ServiceSpec"]
+
+log = logging.getLogger("tandem.runtime")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a service is made of. Each service's `entrypoints/app.py` declares one, and nothing else
+    needs to know how it boots.
+
+    `subscriptions` and `projections` are factories of the runtime, so their handlers can close over
+    the service's store or settings.
+    """
+
+    name: str
+    title: str
+    registry: EventRegistry
+    migrations: Sequence[Migrations] = ()
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: ()
+    projections: Sequence[Projection] = ()
+    # Extra components (schedulers, caches) started after the store is ready; each returns a stopper.
+    components: Sequence[Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]] = ()
+    description: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Runtime:
+    """A running service: its pool, store, broker, relay, projections and consumers."""
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+        self.store: EventStore | None = None
+        self.broker: KafkaBroker = build_broker(settings)
+        self.relay: OutboxRelay | None = None
+        self.projection_runners: list[ProjectionRunner] = []
+        self.processors: list[MessageProcessor] = []
+        self.database_ready = asyncio.Event()
+        self.broker_connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self._stopping = asyncio.Event()
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents `source` of this service's events."""
+        return f"/tandem/{self.spec.name}"
+
+    # -- start and stop --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin booting in the background and return at once: HTTP serves while dependencies come up."""
+        configure_logging(self.spec.name, self.settings.log_level, self.settings.log_format)
+        configure_tracing(self.spec.name, self.settings.otlp_endpoint)
+        self._tasks.append(asyncio.create_task(self._boot(), name=f"{self.spec.name}-boot"))
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            await self.database_ready.wait()
+            await self.broker_connected.wait()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for processor in self.processors:
+            processor.stopping.set()
+        followers = [runner for runner in [self.relay, *self.projection_runners] if runner is not None]
+        for follower in followers:
+            follower.stop()
+        # Consumers first: FastStream waits for in-flight handlers (graceful_timeout), then commits.
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        for stopper in reversed(self._stoppers):
+            with contextlib.suppress(Exception):
+                await stopper()
+        for task in self._tasks:
+            if task.get_name().endswith("-boot") and not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("%s stopped", self.spec.name)
+
+    async def _boot(self) -> None:
+        await self._retry("PostgreSQL", self._connect_database)
+        self._register_subscriptions()
+        self.database_ready.set()
+        assert self.store is not None
+        for runner in self.projection_runners:
+            self._tasks.append(asyncio.create_task(runner.run(), name=runner.name))
+        self.relay = OutboxRelay(
+            self.store,
+            self.broker,
+            topic=self.settings.topic,
+            source=self.source,
+            dsn=self.settings.database_url,
+            batch_size=self.settings.relay_batch_size,
+            poll_seconds=self.settings.relay_poll_seconds,
+            broker_ready=self.broker_connected.wait,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        for component in self.spec.components:
+            self._stoppers.append(await component(self))
+        await self._retry("the broker", self._connect_broker)
+        self.broker_connected.set()
+        log.info("%s ready", self.spec.name)
+
+    async def _connect_database(self) -> None:
+        schema = self.settings.schema
+        await migrate(self.settings.database_url, schema, self.spec.migrations)
+        if self.pool is None:
+            self.pool = await create_pool(
+                self.settings.database_url,
+                schema,
+                min_size=self.settings.database_pool_min,
+                max_size=self.settings.database_pool_max,
+            )
+        self.store = EventStore(self.pool, schema=schema, registry=self.spec.registry)
+        runners = [
+            ProjectionRunner(
+                projection, self.store, dsn=self.settings.database_url, poll_seconds=self.settings.relay_poll_seconds
+            )
+            for projection in self.spec.projections
+        ]
+        for runner in runners:
+            await runner.create_tables()
+        self.projection_runners = runners
+
+    def _register_subscriptions(self) -> None:
+        assert self.pool is not None
+        for subscription in self.spec.subscriptions(self):
+            processor = MessageProcessor(
+                subscription,
+                self.pool,
+                dead_letter_publisher(self.broker),
+                max_attempts=self.settings.consumer_max_attempts,
+                backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            )
+            subscribe(self.broker, processor)
+            self.processors.append(processor)
+
+    async def _connect_broker(self) -> None:
+        topics = {self.settings.topic, *(t for p in self.processors for t in p.subscription.topics)}
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            sorted(topics),
+            self.settings.kafka_topic_partitions,
+            self.settings.kafka_replication_factor,
+        )
+        try:
+            await self.broker.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+            raise
+
+    async def _retry(self, what: str, attempt: Callable[[], Awaitable[None]]) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await attempt()
+                return
+            except Exception as error:  # a dependency is away: wait, never crash-loop
+                log.warning("%s not reachable yet (%s); retrying in %.1fs", what, error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    # -- readiness -----------------------------------------------------------------------------
+
+    async def readiness(self) -> dict[str, bool]:
+        """Each dependency and whether it answers now."""
+        checks = {"postgres": False, "broker": False, "relay": False}
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                checks["postgres"] = await self.pool.fetchval("SELECT true", timeout=2) is True
+        if self.broker_connected.is_set():
+            with contextlib.suppress(Exception):
+                checks["broker"] = bool(await self.broker.ping(timeout=2))
+        checks["relay"] = self.relay is not None and self.relay.running
+        return checks

@@ -1,0 +1,84 @@
+"""A tiny service built on the kernel, the way real services are, for the runtime's tests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
+from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.consumers import Subscription
+from tandem_kernel.events import EventEnvelope, NewEvent
+from tandem_kernel.projections import Projection
+from tandem_kernel.runtime import Runtime, ServiceSpec
+
+from kernel.events_for_tests import CounterIncremented, registry
+
+
+class Increment(BaseModel):
+    by: int = Field(ge=1, le=100)
+    expected_version: int = Field(ge=0)
+
+
+router = APIRouter()
+
+
+@router.post("/counters/{counter_id}/increments", status_code=201)
+async def increment(
+    counter_id: str, body: Annotated[Increment, Body()], store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> dict[str, int]:
+    result = await store.append(
+        counter_id,
+        body.expected_version,
+        [NewEvent(CounterIncremented(by=body.by, reason="http"))],
+        metadata=metadata,
+        idempotency_key=key,
+    )
+    return {"version": result.stream_version}
+
+
+@router.get("/counters/{counter_id}")
+async def read_counter(counter_id: str, pool: PoolDep) -> dict[str, int]:
+    total = await pool.fetchval("SELECT total FROM counters_read.totals WHERE stream_id = $1", counter_id)
+    return {"total": total or 0}
+
+
+async def project_total(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    assert isinstance(envelope.payload, CounterIncremented)
+    await connection.execute(
+        "INSERT INTO totals VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + $2",
+        envelope.stream_id,
+        envelope.payload.by,
+    )
+
+
+async def record_consumed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    await connection.execute(
+        "CREATE TABLE IF NOT EXISTS consumed (event_id uuid PRIMARY KEY, trace_id text)"
+    )
+    from opentelemetry import trace
+
+    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    await connection.execute("INSERT INTO consumed VALUES ($1, $2)", envelope.event_id, trace_id)
+
+
+def subscriptions(runtime: Runtime) -> list[Subscription]:
+    return [Subscription("counters.echo", (runtime.settings.topic,), registry(), {CounterIncremented: record_consumed})]
+
+
+service = ServiceSpec(
+    name="counters",
+    title="Counters (kernel test service)",
+    registry=registry(),
+    routers=[router],
+    subscriptions=subscriptions,
+    projections=[
+        Projection(
+            "totals",
+            read_schema="counters_read",
+            ddl="CREATE TABLE totals (stream_id text PRIMARY KEY, total int NOT NULL)",
+            handlers={CounterIncremented: project_total},
+        )
+    ],
+)

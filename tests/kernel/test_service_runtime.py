@@ -1,0 +1,149 @@
+"""A service booted by the kernel's runtime, through real HTTP, PostgreSQL and the broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tandem_kernel.api import create_app
+from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.telemetry import add_span_processor
+from tandem_kernel.testing import eventually, serving
+
+from kernel.counter_service import service
+
+pytestmark = pytest.mark.broker
+
+
+def settings(database_url: str, bootstrap: str) -> ServiceSettings:
+    return ServiceSettings(
+        service_name="counters",
+        environment="test",
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_partitions=2,
+        relay_poll_seconds=0.2,
+        log_format="text",
+    )
+
+
+async def consumed_count(database_url: str) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        exists = await connection.fetchval("SELECT to_regclass('counters.consumed') IS NOT NULL")
+        return await connection.fetchval("SELECT count(*) FROM counters.consumed") if exists else 0
+    finally:
+        await connection.close()
+
+
+async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves_reads(
+    database_url: str, broker: DevBroker
+) -> None:
+    spans = InMemorySpanExporter()
+    add_span_processor(SimpleSpanProcessor(spans))
+    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        await eventually(lambda: _ready(http))
+        created = await http.post("/counters/c1/increments", json={"by": 3, "expected_version": 0})
+        assert created.status_code == 201, created.text
+
+        await eventually(lambda: _total(http, "c1", 3))
+        await eventually(lambda: _consumed(database_url, 1))
+
+        metrics = (await http.get("/metrics")).text
+        for name in ("tandem_events_appended_total", "tandem_relay_lag_events", "tandem_relay_lag_seconds",
+                     "tandem_handler_seconds", "tandem_events_published_total"):
+            assert name in metrics
+
+    connection = await asyncpg.connect(database_url)
+    consumer_trace = await connection.fetchval("SELECT trace_id FROM counters.consumed")
+    await connection.close()
+    http_spans = [s for s in spans.get_finished_spans() if s.name.startswith("POST /counters")]
+    assert http_spans, "the HTTP request made a span"
+    assert format(http_spans[0].context.trace_id, "032x") == consumer_trace
+
+
+async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, broker: DevBroker) -> None:
+    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        await eventually(lambda: _ready(http))
+        await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
+
+        conflict = await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
+        invalid = await http.post("/counters/c1/increments", json={"by": 0, "expected_version": 0})
+        garbage = await http.post("/counters/c1/increments", content=b"{", headers={"content-type": "application/json"})
+        first = await http.post("/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"})
+        retry = await http.post("/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"})
+
+    assert conflict.status_code == 409
+    assert conflict.headers["content-type"] == "application/problem+json"
+    assert conflict.json()["code"] == "concurrency-conflict"
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["field"] == "by"
+    assert garbage.status_code == 422
+    assert first.status_code == retry.status_code == 201
+    assert first.json() == retry.json() == {"version": 1}
+
+
+async def test_a_service_started_without_its_broker_serves_not_ready_then_recovers(database_url: str) -> None:
+    port = free_port()
+    app = create_app(service, settings(database_url, f"127.0.0.1:{port}"))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        await eventually(lambda: _can_append(http, "early"))
+        not_ready = await http.get("/readyz")
+        assert not_ready.status_code == 503
+        assert not_ready.json()["checks"]["broker"] is False
+
+        with DevBroker(port=port):
+            await eventually(lambda: _ready(http), timeout=40)
+            await eventually(lambda: _consumed(database_url, 1), timeout=30)
+
+
+async def test_a_service_reconnects_when_postgresql_drops_its_connections(database_url: str, broker: DevBroker) -> None:
+    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        await eventually(lambda: _ready(http))
+        await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
+        await eventually(lambda: _consumed(database_url, 1))
+
+        await _terminate_connections(database_url)  # what a PostgreSQL restart looks like to a client
+
+        await eventually(lambda: _can_append(http, "after-restart"))
+        await eventually(lambda: _consumed(database_url, 2))
+        await eventually(lambda: _total(http, "after-restart", 1))
+        await eventually(lambda: _ready(http))
+
+
+async def _terminate_connections(database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(database_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        killed = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        assert killed > 0
+    finally:
+        await connection.close()
+
+
+async def _ready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/readyz")).status_code == 200
+
+
+async def _can_append(http: httpx.AsyncClient, counter: str) -> bool:
+    response = await http.post(f"/counters/{counter}/increments", json={"by": 1, "expected_version": 0})
+    return response.status_code in (201, 409)
+
+
+async def _total(http: httpx.AsyncClient, counter: str, expected: int) -> bool:
+    return (await http.get(f"/counters/{counter}")).json()["total"] == expected
+
+
+async def _consumed(database_url: str, expected: int) -> bool:
+    return await consumed_count(database_url) >= expected
