@@ -141,9 +141,7 @@ def _command(row: int, data: dict[str, Any], program_id: UUID, errors: list[Fiel
 
 def _csv_header(cells: list[str]) -> list[str]:
     # Spreadsheets often save a byte-order mark and padded or capitalised titles.
-    header = [cell.strip().lower() for cell in cells]
-    if header:
-        header[0] = header[0].removeprefix("\ufeff")
+    header = [cell.removeprefix("\ufeff").strip().lower() for cell in cells]
     unknown = sorted(set(header) - _COLUMNS - {"program_id"})
     missing = sorted(_REQUIRED - set(header))
     repeated = sorted({name for name in header if header.count(name) > 1})

@@ -14,6 +14,7 @@ from pydantic import field_validator
 
 from tandem_enrollment.domain.eligibility import EligibilityRules
 from tandem_enrollment.domain.profile import (
+    PROFILE_FIELDS,
     DisplayName,
     EmailAddress,
     JobLevel,
@@ -88,10 +89,17 @@ class EnrollParticipant(ParticipantProfile):
     skills_wanted: KnownSkillRatings = ()
 
 
+# The profile fields that may be absent: the others are needed for pairing or contact.
+_CLEARABLE = frozenset({"personal_goals", "manager_employee_id"})
+
+
 class UpdateParticipantProfile(ValueObject):
     """Change some profile fields (PATCH): only the fields sent are considered.
 
     Sending `null` clears `manager_employee_id` or `personal_goals`; other fields cannot be cleared.
+
+    >>> UpdateParticipantProfile.model_validate({"site": "Paris", "manager_employee_id": None}).changes()
+    {'site': 'Paris', 'manager_employee_id': None}
     """
 
     display_name: DisplayName | None = None
@@ -111,22 +119,7 @@ class UpdateParticipantProfile(ValueObject):
     availability: WeeklyAvailability | None = None
     meeting_preference: MeetingPreference | None = None
 
-    @field_validator(
-        "display_name",
-        "email",
-        "department",
-        "site",
-        "country",
-        "time_zone",
-        "job_level",
-        "years_in_company",
-        "languages",
-        "skills_offered",
-        "skills_wanted",
-        "objectives",
-        "availability",
-        "meeting_preference",
-    )
+    @field_validator(*(name for name in PROFILE_FIELDS if name not in _CLEARABLE))
     @classmethod
     def _not_cleared(cls, value: Any) -> Any:
         # Runs only for fields actually sent: omitting a field is fine, sending null is not.

@@ -168,7 +168,7 @@ TimeZoneName = Annotated[
 
 
 class Objective(ValueObject):
-    """One entry of a program's catalogue of objectives, e.g. `("ai-prompts", "Write good prompts", "ai")`."""
+    """One entry of a program's catalogue, e.g. `Objective(code="prompts", title="Write good prompts", theme="ai")`."""
 
     code: ObjectiveCode
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -4,8 +4,10 @@ A program with a `capacity` approves people until `approved count >= capacity`; 
 newcomers wait in the order they enrolled. When an approved participant withdraws, the application
 asks `admissions` who comes off the waitlist and approves them with `decide_approve`.
 
->>> admissions(waiting, capacity=10, approved_count=9)
-(UUID('…first to have enrolled…'),)
+>>> early = WaitingParticipant(UUID(int=1), datetime(2026, 3, 2, 9, 0))
+>>> late = WaitingParticipant(UUID(int=2), datetime(2026, 3, 2, 9, 5))
+>>> admissions([late, early], capacity=10, approved_count=9)
+(UUID('00000000-0000-0000-0000-000000000001'),)
 """
 
 from __future__ import annotations
