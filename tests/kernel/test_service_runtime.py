@@ -90,6 +90,7 @@ async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, 
     assert first.json() == retry.json() == {"version": 1}
 
 
+@pytest.mark.slow
 async def test_a_service_started_without_its_broker_serves_not_ready_then_recovers(database_url: str) -> None:
     port = free_port()
     app = create_app(service, settings(database_url, f"127.0.0.1:{port}"))
@@ -105,6 +106,7 @@ async def test_a_service_started_without_its_broker_serves_not_ready_then_recove
             await eventually(lambda: _consumed(database_url, 1), timeout=30)
 
 
+@pytest.mark.slow
 async def test_a_service_reconnects_when_postgresql_drops_its_connections(database_url: str, broker: DevBroker) -> None:
     app = create_app(service, settings(database_url, broker.bootstrap_servers))
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
@@ -147,3 +149,28 @@ async def _total(http: httpx.AsyncClient, counter: str, expected: int) -> bool:
 
 async def _consumed(database_url: str, expected: int) -> bool:
     return await consumed_count(database_url) >= expected
+
+
+@pytest.mark.slow
+async def test_a_shutdown_mid_stream_loses_nothing_and_applies_nothing_twice(database_url: str, broker: DevBroker) -> None:
+    from kernel.events_for_tests import CounterIncremented, registry
+    from tandem_kernel.database import create_pool
+    from tandem_kernel.events import NewEvent
+    from tandem_kernel.store import EventStore
+
+    async with serving(create_app(service, settings(database_url, broker.bootstrap_servers))) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            await eventually(lambda: _ready(http))
+        pool = await create_pool(database_url, "counters")
+        store = EventStore(pool, schema="counters", registry=registry())
+        await asyncio.gather(
+            *(store.append(f"burst-{n}", 0, [NewEvent(CounterIncremented(by=1, reason="x"))]) for n in range(300))
+        )
+        # Leaving the block is what SIGTERM does: uvicorn runs the lifespan shutdown to its end.
+
+    async with serving(create_app(service, settings(database_url, broker.bootstrap_servers))) as base:
+        await eventually(lambda: _consumed(database_url, 300), timeout=60)
+        total = await pool.fetchval("SELECT sum(total) FROM counters_read.totals")
+    await pool.close()
+    assert await consumed_count(database_url) == 300
+    assert total == 300

@@ -1,0 +1,85 @@
+"""The ops commands, run as `tandem ...` would run them, against real PostgreSQL and the broker."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from tandem_kernel import cli
+from tandem_kernel.database import create_pool, migrate
+from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.events import NewEvent
+from tandem_kernel.store import EventStore
+
+from kernel.counter_service import service
+from kernel.events_for_tests import CounterIncremented, registry
+from kernel.test_relay_and_consumers import read_topic
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def counters_installed(monkeypatch: pytest.MonkeyPatch, database_url: str, broker: DevBroker) -> None:
+    # The counters service is a test double of an installed service: discovery is by entry point.
+    monkeypatch.setattr(cli, "services", lambda: {"counters": service})
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "1")
+
+
+async def counters_store(database_url: str) -> EventStore:
+    await migrate(database_url, "counters")
+    return EventStore(await create_pool(database_url, "counters"), schema="counters", registry=registry())
+
+
+async def test_republish_sends_a_services_whole_history_to_its_topic_again(
+    counters_installed: None, database_url: str, broker: DevBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await counters_store(database_url)
+    for n in range(3):
+        await store.append(f"c{n}", 0, [NewEvent(CounterIncremented(by=n, reason="x"))])
+    await store.pool.close()
+
+    await cli._republish("counters")
+
+    records = await read_topic(broker.bootstrap_servers, "tandem.counters.v1", 3)
+    assert sorted(r.key for r in records) == [b"c0", b"c1", b"c2"]
+    assert "republished 3 events" in capsys.readouterr().out
+
+
+async def test_deadletters_are_listed_and_replayed_through_their_consumer(
+    counters_installed: None, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await migrate(database_url, "counters")
+    event_id = str(uuid4())
+    document = {
+        "event_id": event_id, "event_type": "test.CounterIncremented", "event_version": 2, "stream_id": "c1",
+        "stream_version": 1, "position": 1, "occurred_at": "2026-11-26T10:00:00Z", "payload": {"by": 2, "reason": "x"},
+    }
+    headers = {"ce_id": event_id, "ce_type": "test.CounterIncremented", "ce_source": "/t", "ce_specversion": "1.0"}
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": "counters"})
+    await connection.execute(
+        "INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, message_key, message_value,"
+        " headers, error_type, error, attempts) VALUES ('counters.echo', 'tandem.counters.v1', 0, 7, 'c1', $1,"
+        " $2::jsonb, 'RuntimeError', 'a bug since fixed', 3)",
+        json.dumps(document).encode(),
+        json.dumps(headers),
+    )
+
+    assert await cli._deadletters("counters", "list", [], False) == 0
+    listed = capsys.readouterr().out
+    assert await cli._deadletters("counters", "replay", [], True) == 0
+    replayed = capsys.readouterr().out
+
+    assert "counters.echo" in listed and "RuntimeError: a bug since fixed" in listed and "1 dead letter(s)" in listed
+    assert "handled" in replayed
+    assert await connection.fetchval("SELECT count(*) FROM consumed WHERE event_id = $1", UUID(event_id)) == 1
+    assert await connection.fetchval("SELECT replayed_at IS NOT NULL FROM dead_letters") is True
+    await connection.close()
+
+
+async def test_rebuild_of_an_unknown_projection_says_which_exist(counters_installed: None) -> None:
+    with pytest.raises(SystemExit, match="it has: totals"):
+        await cli._rebuild("counters.nope")
