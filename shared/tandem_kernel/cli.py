@@ -1,13 +1,13 @@
 """`tandem`: serve a service, and the ops commands that work on any of them.
 
-    tandem serve enrollment                  run one service (settings from the environment)
-    tandem migrate enrollment                apply its migrations
-    tandem republish enrollment              publish its whole history again (a fresh dev broker)
-    tandem deadletters list enrollment       what its consumers gave up on
-    tandem deadletters replay enrollment [ID ...] [--all]
-    tandem projections rebuild enrollment.participants
-    tandem broker [--port 9092]              the development broker, in the foreground
-    tandem run                               the whole platform locally (see devrun)
+tandem serve enrollment                  run one service (settings from the environment)
+tandem migrate enrollment                apply its migrations
+tandem republish enrollment              publish its whole history again (a fresh dev broker)
+tandem deadletters list enrollment       what its consumers gave up on
+tandem deadletters replay enrollment [ID ...] [--all]
+tandem projections rebuild enrollment.participants
+tandem broker [--port 9092]              the development broker, in the foreground
+tandem run                               the whole platform locally (see devrun)
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
         spec = load_service(args.service)
         settings = ServiceSettings(service_name=spec.name)
-        applied = asyncio.run(migrate(settings.database_url, settings.schema, spec.migrations))
+        applied = asyncio.run(migrate(settings.database_url, settings.schema_name, spec.migrations))
         print(f"{spec.name}: applied {len(applied)} migration(s)")
     elif args.command == "republish":
         asyncio.run(_republish(args.service))

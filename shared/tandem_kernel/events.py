@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tandem_kernel.errors import UnknownEventType, UnreadableEvent
+from tandem_kernel.privacy import is_sealed, personal_fields, strip_sealed
 
 __all__ = [
     "DomainEvent",
@@ -125,6 +126,10 @@ class EventRegistry:
         existing = self._models.get(model.event_type)
         if existing is not None and existing is not model:
             raise ValueError(f"event type {model.event_type!r} registered twice")
+        # Readers without the subject's key see a personal field as None (see privacy.strip_sealed).
+        required = sorted(name for name in personal_fields(model) if model.model_fields[name].is_required())
+        if required:
+            raise ValueError(f"{model.event_type}: personal fields must be optional (= None): {', '.join(required)}")
         self._models[model.event_type] = model
         return model
 
@@ -146,7 +151,10 @@ class EventRegistry:
         return event_type in self._models
 
     def decode(self, event_type: str, version: int, data: dict[str, Any]) -> DomainEvent:
-        """Build the current model of `event_type` from stored data of `version`."""
+        """Build the current model of `event_type` from stored data of `version`.
+
+        Personal fields still sealed (the reader has no key, or it was erased) decode to `None`.
+        """
         model = self._models.get(event_type)
         if model is None:
             raise UnknownEventType(f"unknown event type {event_type!r}")
@@ -155,6 +163,8 @@ class EventRegistry:
                 f"event {event_type!r} version {version} is not known "
                 f"(this service reads up to version {model.event_version})"
             )
+        if any(is_sealed(value) for value in data.values()):
+            data = strip_sealed(data)
         while version < model.event_version:
             upcaster = self._upcasters.get((event_type, version))
             if upcaster is None:
@@ -185,9 +195,7 @@ class EventRegistry:
         if not isinstance(document, dict):
             raise UnreadableEvent("message is not a JSON object")
         try:
-            payload = self.decode(
-                document["event_type"], int(document["event_version"]), document["payload"]
-            )
+            payload = self.decode(document["event_type"], int(document["event_version"]), document["payload"])
         except (KeyError, TypeError) as error:
             raise UnreadableEvent(f"message lacks an envelope field: {error}") from error
         try:

@@ -44,7 +44,7 @@ class StoreFollower(ABC):
     async def behind(self) -> int:
         """How many committed events this follower has not handled yet (also updates its gauges)."""
 
-    async def before_leading(self) -> None:
+    async def before_leading(self) -> None:  # noqa: B027 - a hook: most followers need nothing
         """Wait for what `step` needs besides PostgreSQL (the relay waits for the broker)."""
 
     async def run(self) -> None:

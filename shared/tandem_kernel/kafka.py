@@ -3,6 +3,7 @@ feeds a `MessageProcessor`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -46,19 +47,15 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         wanted = [name for topic in topics for name in (topic, f"{topic}.dlq") if name not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another replica won the race
                 await admin.create_topics([NewTopic(name, partitions, replication_factor) for name in wanted])
-            except TopicAlreadyExistsError:
-                pass  # another replica won the race
     finally:
         await admin.close()
 
 
 def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
     async def publish(topic: str, message: IncomingMessage, error_headers: dict[str, str]) -> None:
-        await broker.publish(
-            message.value or b"", topic, key=message.key, headers={**message.headers, **error_headers}
-        )
+        await broker.publish(message.value or b"", topic, key=message.key, headers={**message.headers, **error_headers})
 
     return publish
 
@@ -80,6 +77,7 @@ def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
     )
     async def on_message(message: KafkaMessage) -> None:
         record = message.raw_message
+        assert not isinstance(record, tuple), "subscribers here consume one record at a time"
         await processor.process(
             IncomingMessage(
                 topic=record.topic,

@@ -15,9 +15,15 @@ __all__ = [
 ]
 
 EVENTS_APPENDED = Counter("tandem_events_appended_total", "Events appended to the event store.", ["schema"])
-EVENTS_PUBLISHED = Counter("tandem_events_published_total", "Events the relay published and the broker acknowledged.", ["topic"])
+EVENTS_PUBLISHED = Counter(
+    "tandem_events_published_total", "Events the relay published and the broker acknowledged.", ["topic"]
+)
 RELAY_LAG_EVENTS = Gauge("tandem_relay_lag_events", "Committed events not yet acknowledged by the broker.", ["topic"])
-RELAY_LAG_SECONDS = Gauge("tandem_relay_lag_seconds", "Age of the oldest event not yet acknowledged by the broker.", ["topic"])
+RELAY_LAG_SECONDS = Gauge(
+    "tandem_relay_lag_seconds", "Age of the oldest event not yet acknowledged by the broker.", ["topic"]
+)
 HANDLER_SECONDS = Histogram("tandem_handler_seconds", "Time to handle one consumed message.", ["consumer", "outcome"])
 DEAD_LETTERS = Counter("tandem_dead_letters_total", "Messages sent to a dead-letter topic.", ["consumer", "topic"])
-PROJECTION_LAG_EVENTS = Gauge("tandem_projection_lag_events", "Committed events a store-fed projection has not applied yet.", ["projection"])
+PROJECTION_LAG_EVENTS = Gauge(
+    "tandem_projection_lag_events", "Committed events a store-fed projection has not applied yet.", ["projection"]
+)

@@ -1,16 +1,42 @@
 """Personal data in events, kept erasable by crypto-shredding.
 
-A field typed `Personal[str]` holds personal data of the event's data subject (see
+A field typed `Personal[str] | None` holds personal data of the event's data subject (see
 `DomainEvent.data_subject`). The store encrypts such fields with the subject's own key before they
 reach PostgreSQL or Kafka; erasing the subject deletes the key, after which every stored and
 published copy is unreadable while ids and counts stay intact.
+
+How it fits together:
+
+- `SubjectKeys` keeps one random AES-256 data key per subject in the `subject_keys` table, wrapped
+  (AES-GCM) by a key-encryption key derived from `PERSONAL_DATA_MASTER_KEY`. The store asks it for
+  the keys of the subjects it appends for, in the append's transaction, and seals their fields.
+- A sealed field is stored and published as `{"$sealed": "<base64>"}`; the ciphertext is bound to
+  its subject and field name, so it cannot be moved to another person or field.
+- On read, the store joins each event to its subject's key and unseals. Without the key (erased),
+  or without keys at all (another service's consumer), `strip_sealed` turns markers into `None`:
+  that is why personal fields must be optional.
+- `shred(connection, subject)` deletes the key, in the transaction that records the erasure.
+
+Only top-level fields of an event are sealed; keep personal data out of nested models.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+import base64
+import json
+import os
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Annotated, Any, TypeVar, get_args
 
-__all__ = ["PERSONAL", "Personal"]
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import BaseModel
+
+__all__ = ["PERSONAL", "SEALED", "Personal", "SubjectKeys", "is_sealed", "personal_fields", "shred", "strip_sealed"]
 
 T = TypeVar("T")
 
@@ -23,3 +49,136 @@ class _PersonalMarker:
 PERSONAL = _PersonalMarker()
 
 Personal = Annotated[T, PERSONAL]
+
+SEALED = "$sealed"
+"""The key of a sealed field's marker object: `{"$sealed": "<base64 of version, nonce, ciphertext>"}`."""
+
+# A leading format byte leaves room for another cipher or a rotated master key later.
+_FORMAT = b"\x01"
+_NONCE_BYTES = 12
+
+
+def _is_personal(annotation: object) -> bool:
+    # `Personal[str] | None` nests the marker inside a union: look through every layer.
+    return any(arg is PERSONAL or _is_personal(arg) for arg in get_args(annotation))
+
+
+@cache
+def personal_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The top-level fields of `model` typed `Personal[...]`.
+
+    >>> personal_fields(ParticipantEnrolled)
+    frozenset({'display_name', 'email', 'personal_goals'})
+    """
+    # `Personal[str]` alone leaves the marker in the field's metadata; in a union, in its annotation.
+    fields = model.model_fields.items()
+    return frozenset(name for name, field in fields if PERSONAL in field.metadata or _is_personal(field.annotation))
+
+
+def is_sealed(value: object) -> bool:
+    """Whether `value` is a sealed field's marker."""
+    return isinstance(value, dict) and SEALED in value
+
+
+def strip_sealed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with every sealed marker replaced by `None`: what a reader without the key can know."""
+    return {name: None if is_sealed(value) else value for name, value in data.items()}
+
+
+class SubjectKeys:
+    """Per-subject data keys, stored wrapped by a key derived from the master key.
+
+    >>> keys = SubjectKeys(settings.personal_data_master_key)
+    >>> data_keys = await keys.for_writing(connection, ["participant-1"])
+    >>> sealed = keys.seal(payload, personal_fields(type(event)), "participant-1", data_keys["participant-1"])
+    """
+
+    def __init__(self, master_key: str) -> None:
+        if not master_key:
+            raise ValueError("the personal-data master key must not be empty")
+        kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"tandem/subject-keys/v1").derive(
+            master_key.encode()
+        )
+        self._kek = AESGCM(kek)
+
+    async def for_writing(
+        self, connection: asyncpg.Connection | asyncpg.Pool, subjects: Iterable[str]
+    ) -> dict[str, bytes]:
+        """The data keys of `subjects`, created for those who have none yet.
+
+        Run it in the append's transaction: it locks the subjects' key rows until commit, so an
+        erasure running at the same time waits and then shreds a key that covers this append too.
+        """
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return {}
+        candidates = [self._wrap(subject, AESGCM.generate_key(bit_length=256)) for subject in wanted]
+        rows = await connection.fetch(
+            "INSERT INTO subject_keys (subject, wrapped_key) SELECT * FROM unnest($1::text[], $2::bytea[])"
+            " ON CONFLICT (subject) DO UPDATE SET subject = excluded.subject RETURNING subject, wrapped_key",
+            wanted,
+            candidates,
+        )
+        return {row["subject"]: self.unwrap(row["subject"], row["wrapped_key"]) for row in rows}
+
+    def unwrap(self, subject: str, wrapped: bytes) -> bytes:
+        """The data key of `subject` from its stored, wrapped form."""
+        return _open(self._kek, wrapped, _key_aad(subject))
+
+    def _wrap(self, subject: str, key: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _FORMAT + nonce + self._kek.encrypt(nonce, key, _key_aad(subject))
+
+    @staticmethod
+    def seal(data: Mapping[str, Any], fields: Iterable[str], subject: str, key: bytes) -> dict[str, Any]:
+        """`data` with each of `fields` that holds a value replaced by its sealed marker."""
+        cipher, sealed = AESGCM(key), dict(data)
+        for name in fields:
+            value = sealed.get(name)
+            if value is None or is_sealed(value):
+                continue
+            nonce = os.urandom(_NONCE_BYTES)
+            ciphertext = cipher.encrypt(nonce, json.dumps(value).encode(), _field_aad(subject, name))
+            sealed[name] = {SEALED: base64.b64encode(_FORMAT + nonce + ciphertext).decode()}
+        return sealed
+
+    def unseal(self, data: Mapping[str, Any], subject: str, wrapped_key: bytes | None) -> dict[str, Any]:
+        """`data` with sealed markers opened; those that cannot be opened become `None`."""
+        if wrapped_key is None:
+            return strip_sealed(data)
+        try:
+            cipher = AESGCM(self.unwrap(subject, wrapped_key))
+        except InvalidTag:  # wrapped under another master key: as good as erased
+            return strip_sealed(data)
+        opened: dict[str, Any] = {}
+        for name, value in data.items():
+            if not is_sealed(value):
+                opened[name] = value
+                continue
+            try:
+                opened[name] = json.loads(_open(cipher, base64.b64decode(value[SEALED]), _field_aad(subject, name)))
+            except (InvalidTag, ValueError):  # tampered with, or sealed for another subject or field
+                opened[name] = None
+        return opened
+
+
+async def shred(connection: asyncpg.Connection | asyncpg.Pool, subject: str) -> bool:
+    """Delete `subject`'s data key: their sealed fields become unreadable everywhere, for good.
+
+    Returns whether there was a key. Run it in the transaction that records the erasure.
+    """
+    deleted = await connection.fetchval("DELETE FROM subject_keys WHERE subject = $1 RETURNING true", subject)
+    return bool(deleted)
+
+
+def _open(cipher: AESGCM, blob: bytes, aad: bytes) -> bytes:
+    # blob = format byte, nonce, ciphertext with its tag
+    return cipher.decrypt(blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], aad)
+
+
+def _key_aad(subject: str) -> bytes:
+    return b"tandem/subject-key/" + subject.encode()
+
+
+def _field_aad(subject: str, field: str) -> bytes:
+    return f"tandem/field/{subject}/{field}".encode()

@@ -62,7 +62,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConcurrencyError)
     async def concurrency_conflict(request: Request, error: ConcurrencyError) -> JSONResponse:
         return problem(
-            409, "Concurrent update", f"{error}; reload and try again", type_=_type("concurrency-conflict"),
+            409,
+            "Concurrent update",
+            f"{error}; reload and try again",
+            type_=_type("concurrency-conflict"),
             code="concurrency-conflict",
         )
 

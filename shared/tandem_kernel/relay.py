@@ -73,7 +73,7 @@ class OutboxRelay(StoreFollower):
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         name: str = "relay",
-        broker_ready: Callable[[], Awaitable[None]] | None = None,
+        broker_ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__(store, name=name, dsn=dsn, batch_size=batch_size, poll_seconds=poll_seconds)
         self.publisher = publisher
@@ -120,9 +120,14 @@ class OutboxRelay(StoreFollower):
             headers = cloudevent_headers(row, self.source)
             parent = propagate.extract(json.loads(row["trace_context"]))
             with _tracer.start_as_current_span(
-                f"{self.topic} publish", context=parent, kind=trace.SpanKind.PRODUCER,
-                attributes={"messaging.system": "kafka", "messaging.destination.name": self.topic,
-                            "messaging.message.id": headers["ce_id"]},
+                f"{self.topic} publish",
+                context=parent,
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": self.topic,
+                    "messaging.message.id": headers["ce_id"],
+                },
             ):
                 # The publish span becomes the consumer's parent: one trace from HTTP to projection.
                 propagate.inject(headers)

@@ -29,6 +29,7 @@ from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.kafka import build_broker, dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.relay import OutboxRelay
 from tandem_kernel.settings import ServiceSettings
@@ -135,7 +136,7 @@ class Runtime:
         log.info("%s ready", self.spec.name)
 
     async def _connect_database(self) -> None:
-        schema = self.settings.schema
+        schema = self.settings.schema_name
         await migrate(self.settings.database_url, schema, self.spec.migrations)
         if self.pool is None:
             self.pool = await create_pool(
@@ -144,7 +145,8 @@ class Runtime:
                 min_size=self.settings.database_pool_min,
                 max_size=self.settings.database_pool_max,
             )
-        self.store = EventStore(self.pool, schema=schema, registry=self.spec.registry)
+        keyring = SubjectKeys(self.settings.personal_data_master_key)
+        self.store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring)
         runners = [
             ProjectionRunner(
                 projection, self.store, dsn=self.settings.database_url, poll_seconds=self.settings.relay_poll_seconds

@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
     personal_data_master_key: str = "development-only-not-a-secret"
 
     @property
-    def schema(self) -> str:
+    def schema_name(self) -> str:
         return self.database_schema or self.service_name
 
     @property

@@ -24,6 +24,7 @@ from opentelemetry import propagate, trace
 from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventEnvelope, EventMetadata, EventRegistry, NewEvent
 from tandem_kernel.metrics import EVENTS_APPENDED
+from tandem_kernel.privacy import SubjectKeys, is_sealed, personal_fields
 
 __all__ = ["AppendResult", "Cursor", "EventStore", "notify_channel"]
 
@@ -39,6 +40,9 @@ class Cursor(NamedTuple):
     @classmethod
     def origin(cls) -> Cursor:
         return cls(0, 0)
+
+
+ORIGIN = Cursor(0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +85,12 @@ WITH head AS (
     SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
 ), inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
-                        occurred_at, correlation_id, causation_id, actor, trace_context, payload)
+                        occurred_at, correlation_id, causation_id, actor, trace_context, payload, data_subject)
     SELECT e.event_id, $1, head.version + e.ordinal, e.event_type, e.event_version,
-           e.occurred_at, $3, $4, $5, $6::jsonb, e.payload
+           e.occurred_at, $3, $4, $5, $6::jsonb, e.payload, e.data_subject
     FROM head,
-         unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[])
-             WITH ORDINALITY AS e(event_id, event_type, event_version, occurred_at, payload, ordinal)
+         unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[], $13::text[])
+             WITH ORDINALITY AS e(event_id, event_type, event_version, occurred_at, payload, data_subject, ordinal)
     WHERE head.version = $2
     RETURNING position, stream_version
 )
@@ -96,7 +100,11 @@ SELECT (SELECT version FROM head) AS head_version,
 """
 
 _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position,
-              transaction_id, occurred_at, correlation_id, causation_id, actor, trace_context, payload"""
+              transaction_id, occurred_at, correlation_id, causation_id, actor, trace_context, payload,
+              data_subject, subject_keys.wrapped_key"""
+
+# Each event joined to its data subject's key (privacy.py): no key, no personal data.
+_EVENTS_WITH_KEYS = "events LEFT JOIN subject_keys ON subject_keys.subject = events.data_subject"
 
 
 class EventStore:
@@ -105,12 +113,19 @@ class EventStore:
     >>> store = EventStore(pool, schema="enrollment", registry=registry)
     >>> result = await store.append("program-1", 0, [NewEvent(ProgramCreated(...))])
     >>> history = await store.read_stream("program-1")
+
+    With a `keyring`, the `Personal[...]` fields of events that name a data subject are sealed with
+    the subject's key on append and opened on read (see `privacy`); without one, nothing is sealed
+    and sealed fields read as `None`.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, schema: str, registry: EventRegistry) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, schema: str, registry: EventRegistry, keyring: SubjectKeys | None = None
+    ) -> None:
         self.pool = pool
         self.schema = schema
         self.registry = registry
+        self.keyring = keyring
         self._channel = notify_channel(schema)
 
     async def append(
@@ -136,10 +151,15 @@ class EventStore:
             if not trace_context:
                 propagate.inject(trace_context)
             arguments = self._append_arguments(stream_id, expected_version, events, metadata, trace_context)
-            if idempotency_key is None and connection is None:
+            # Sealing needs the subjects' keys, which are created in the append's own transaction.
+            sealing = self.keyring is not None and any(
+                event.payload.data_subject() is not None and personal_fields(type(event.payload)) for event in events
+            )
+            if idempotency_key is None and connection is None and not sealing:
                 result = await self._append_once(self.pool, arguments)
             else:
-                result = await self._append_in_transaction(connection, arguments, idempotency_key)
+                to_seal = events if sealing else None
+                result = await self._append_in_transaction(connection, arguments, idempotency_key, to_seal)
         return result
 
     def _append_arguments(
@@ -163,7 +183,20 @@ class EventStore:
             [event.occurred_at for event in events],
             [json.dumps(self.registry.encode(event.payload)) for event in events],
             self._channel,
+            [event.payload.data_subject() for event in events],
         ]
+
+    async def _sealed_payloads(self, connection: asyncpg.Connection, events: Sequence[NewEvent]) -> list[str]:
+        assert self.keyring is not None
+        subjects = [event.payload.data_subject() if personal_fields(type(event.payload)) else None for event in events]
+        keys = await self.keyring.for_writing(connection, (subject for subject in subjects if subject is not None))
+        payloads = []
+        for event, subject in zip(events, subjects, strict=True):
+            data = self.registry.encode(event.payload)
+            if subject is not None:
+                data = self.keyring.seal(data, personal_fields(type(event.payload)), subject, keys[subject])
+            payloads.append(json.dumps(data))
+        return payloads
 
     async def _append_once(self, executor: asyncpg.Pool | asyncpg.Connection, arguments: list[Any]) -> AppendResult:
         stream_id, expected_version, event_ids = arguments[0], arguments[1], arguments[6]
@@ -185,7 +218,11 @@ class EventStore:
         )
 
     async def _append_in_transaction(
-        self, connection: asyncpg.Connection | None, arguments: list[Any], idempotency_key: str | None
+        self,
+        connection: asyncpg.Connection | None,
+        arguments: list[Any],
+        idempotency_key: str | None,
+        to_seal: Sequence[NewEvent] | None = None,
     ) -> AppendResult:
         async with _connection(self.pool, connection) as conn, conn.transaction():
             if idempotency_key is not None:
@@ -200,6 +237,8 @@ class EventStore:
                         "SELECT result::text FROM append_idempotency WHERE idempotency_key = $1", idempotency_key
                     )
                     return AppendResult.from_json(stored)
+            if to_seal is not None:
+                arguments[10] = await self._sealed_payloads(conn, to_seal)
             result = await self._append_once(conn, arguments)
             if idempotency_key is not None:
                 await conn.execute(
@@ -212,7 +251,8 @@ class EventStore:
     async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
         """The events of one stream in version order (all of them, or those after `after_version`)."""
         rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
+            f"SELECT {_COLUMNS} FROM {_EVENTS_WITH_KEYS} WHERE stream_id = $1 AND stream_version > $2"
+            " ORDER BY stream_version",
             stream_id,
             after_version,
         )
@@ -225,11 +265,11 @@ class EventStore:
         return int(version)
 
     async def read_all(
-        self, after: Cursor = Cursor(0, 0), limit: int = 1000, *, connection: asyncpg.Connection | None = None
+        self, after: Cursor = ORIGIN, limit: int = 1000, *, connection: asyncpg.Connection | None = None
     ) -> list[EventEnvelope]:
         """Up to `limit` committed events after `after`, in commit-safe order (see module docstring)."""
         rows = await (connection or self.pool).fetch(
-            _READ_ALL.format(columns=_COLUMNS), str(after[0]), after[1], limit
+            _READ_ALL.format(columns=_COLUMNS, source=_EVENTS_WITH_KEYS), str(after[0]), after[1], limit
         )
         return [self._envelope(row) for row in rows]
 
@@ -238,11 +278,16 @@ class EventStore:
 
         The relay ships events without decoding them: PostgreSQL builds the document.
         """
-        return await self.pool.fetch(_READ_ALL.format(columns=_WIRE_COLUMNS), str(after[0]), after[1], limit)
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            _READ_ALL.format(columns=_WIRE_COLUMNS, source="events"), str(after[0]), after[1], limit
+        )
+        return rows
 
     # -- checkpoints of the store's followers (relay, projections) -------------------------------
 
-    async def checkpoint(self, name: str, *, connection: asyncpg.Connection | None = None, lock: bool = False) -> Cursor:
+    async def checkpoint(
+        self, name: str, *, connection: asyncpg.Connection | None = None, lock: bool = False
+    ) -> Cursor:
         """Where follower `name` has got to; with `lock`, hold its row until the transaction ends."""
         row = await (connection or self.pool).fetchrow(
             "SELECT transaction_id, position FROM checkpoints WHERE name = $1" + (" FOR UPDATE" if lock else ""), name
@@ -271,7 +316,11 @@ class EventStore:
         return int(row["events"]), float(row["seconds"] or 0.0)
 
     def _envelope(self, row: asyncpg.Record) -> EventEnvelope:
-        payload = self.registry.decode(row["event_type"], row["event_version"], json.loads(row["payload"]))
+        data = json.loads(row["payload"])
+        subject = row["data_subject"]
+        if self.keyring is not None and subject is not None and any(is_sealed(value) for value in data.values()):
+            data = self.keyring.unseal(data, subject, row["wrapped_key"])
+        payload = self.registry.decode(row["event_type"], row["event_version"], data)
         trace_context = row["trace_context"]
         return EventEnvelope(
             event_id=row["event_id"],
@@ -291,7 +340,7 @@ class EventStore:
 
 
 _READ_ALL = """
-SELECT {columns} FROM events
+SELECT {columns} FROM {source}
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY transaction_id, position

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 __all__ = ["JsonLogFormatter", "configure_logging", "configure_tracing"]
 
@@ -30,7 +30,7 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None = None) -> Tr
         trace.set_tracer_provider(provider)
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        AsyncPGInstrumentor().instrument()
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
         _configured_provider = provider
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -13,7 +13,7 @@ import pytest
 
 from tandem_kernel.devbroker import DevBroker
 
-__all__ = ["ADMIN_DSN", "broker", "database_url", "eventually", "fresh_database", "serving"]
+__all__ = ["ADMIN_DSN", "broker", "own_broker", "database_url", "eventually", "fresh_database", "serving"]
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -51,7 +51,14 @@ async def database_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[DevBroker]:
-    """A real Kafka-protocol broker (Tansu) for the whole test session."""
+    """A real Kafka-protocol broker (Tansu) for the whole test session; use unique topic names."""
+    with DevBroker() as running:
+        yield running
+
+
+@pytest.fixture
+def own_broker() -> Iterator[DevBroker]:
+    """A broker of the test's own, for tests that use fixed topic and consumer-group names."""
     with DevBroker() as running:
         yield running
 

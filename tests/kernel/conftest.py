@@ -3,10 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from kernel.events_for_tests import registry
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.store import EventStore
-
-from kernel.events_for_tests import registry
 
 
 @pytest.fixture

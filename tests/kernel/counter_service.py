@@ -6,14 +6,13 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Body
+from kernel.events_for_tests import CounterIncremented, registry
 from pydantic import BaseModel, Field
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.consumers import Subscription
 from tandem_kernel.events import EventEnvelope, NewEvent
 from tandem_kernel.projections import Projection
 from tandem_kernel.runtime import Runtime, ServiceSpec
-
-from kernel.events_for_tests import CounterIncremented, registry
 
 
 class Increment(BaseModel):
@@ -54,9 +53,7 @@ async def project_total(envelope: EventEnvelope, connection: asyncpg.Connection)
 
 
 async def record_consumed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
-    await connection.execute(
-        "CREATE TABLE IF NOT EXISTS consumed (event_id uuid PRIMARY KEY, trace_id text)"
-    )
+    await connection.execute("CREATE TABLE IF NOT EXISTS consumed (event_id uuid PRIMARY KEY, trace_id text)")
     from opentelemetry import trace
 
     trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")

@@ -7,25 +7,24 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from kernel.counter_service import service
+from kernel.events_for_tests import CounterIncremented, registry
+from kernel.test_relay_and_consumers import read_topic
 from tandem_kernel import cli
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import NewEvent
 from tandem_kernel.store import EventStore
 
-from kernel.counter_service import service
-from kernel.events_for_tests import CounterIncremented, registry
-from kernel.test_relay_and_consumers import read_topic
-
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-def counters_installed(monkeypatch: pytest.MonkeyPatch, database_url: str, broker: DevBroker) -> None:
+def counters_installed(monkeypatch: pytest.MonkeyPatch, database_url: str, own_broker: DevBroker) -> None:
     # The counters service is a test double of an installed service: discovery is by entry point.
     monkeypatch.setattr(cli, "services", lambda: {"counters": service})
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", own_broker.bootstrap_servers)
     monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "1")
 
 
@@ -35,7 +34,7 @@ async def counters_store(database_url: str) -> EventStore:
 
 
 async def test_republish_sends_a_services_whole_history_to_its_topic_again(
-    counters_installed: None, database_url: str, broker: DevBroker, capsys: pytest.CaptureFixture[str]
+    counters_installed: None, database_url: str, own_broker: DevBroker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = await counters_store(database_url)
     for n in range(3):
@@ -44,7 +43,7 @@ async def test_republish_sends_a_services_whole_history_to_its_topic_again(
 
     await cli._republish("counters")
 
-    records = await read_topic(broker.bootstrap_servers, "tandem.counters.v1", 3)
+    records = await read_topic(own_broker.bootstrap_servers, "tandem.counters.v1", 3)
     assert sorted(r.key for r in records) == [b"c0", b"c1", b"c2"]
     assert "republished 3 events" in capsys.readouterr().out
 
@@ -55,8 +54,14 @@ async def test_deadletters_are_listed_and_replayed_through_their_consumer(
     await migrate(database_url, "counters")
     event_id = str(uuid4())
     document = {
-        "event_id": event_id, "event_type": "test.CounterIncremented", "event_version": 2, "stream_id": "c1",
-        "stream_version": 1, "position": 1, "occurred_at": "2026-11-26T10:00:00Z", "payload": {"by": 2, "reason": "x"},
+        "event_id": event_id,
+        "event_type": "test.CounterIncremented",
+        "event_version": 2,
+        "stream_id": "c1",
+        "stream_version": 1,
+        "position": 1,
+        "occurred_at": "2026-11-26T10:00:00Z",
+        "payload": {"by": 2, "reason": "x"},
     }
     headers = {"ce_id": event_id, "ce_type": "test.CounterIncremented", "ce_source": "/t", "ce_specversion": "1.0"}
     connection = await asyncpg.connect(database_url, server_settings={"search_path": "counters"})

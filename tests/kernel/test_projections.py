@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
+from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.events import EventEnvelope, NewEvent
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.store import EventStore
-
-from kernel.events_for_tests import CounterIncremented, CounterReset
 
 
 async def add(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:

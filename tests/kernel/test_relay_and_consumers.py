@@ -11,14 +11,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from kernel.events_for_tests import CounterIncremented, registry
 from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, list_dead_letters, replay_dead_letters
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import EventEnvelope, NewEvent
 from tandem_kernel.kafka import dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.relay import OutboxRelay
 from tandem_kernel.store import EventStore
-
-from kernel.events_for_tests import CounterIncremented, registry
 
 pytestmark = pytest.mark.broker
 
@@ -146,10 +145,18 @@ async def produce(bootstrap: str, topic: str, value: bytes, headers: dict[str, s
         await producer.stop()
 
 
-def wire(envelope_event_id: str, payload: dict[str, object], event_type: str = "test.CounterIncremented") -> tuple[bytes, dict[str, str]]:
+def wire(
+    envelope_event_id: str, payload: dict[str, object], event_type: str = "test.CounterIncremented"
+) -> tuple[bytes, dict[str, str]]:
     document = {
-        "event_id": envelope_event_id, "event_type": event_type, "event_version": 2, "stream_id": "c1",
-        "stream_version": 1, "position": 1, "occurred_at": "2026-11-26T10:00:00Z", "payload": payload,
+        "event_id": envelope_event_id,
+        "event_type": event_type,
+        "event_version": 2,
+        "stream_id": "c1",
+        "stream_version": 1,
+        "position": 1,
+        "occurred_at": "2026-11-26T10:00:00Z",
+        "payload": payload,
     }
     headers = {"ce_id": envelope_event_id, "ce_type": event_type, "ce_source": "/test", "ce_specversion": "1.0"}
     return json.dumps(document).encode(), headers
@@ -162,7 +169,9 @@ async def test_a_consumer_applies_each_event_once_and_dead_letters_what_it_canno
     await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
     subscription = Subscription("test.totals", (topic,), registry(), {CounterIncremented: add_to_total})
     kafka = KafkaBroker(broker.bootstrap_servers)
-    processor = MessageProcessor(subscription, inbox_pool, dead_letter_publisher(kafka), max_attempts=2, backoff_seconds=0)
+    processor = MessageProcessor(
+        subscription, inbox_pool, dead_letter_publisher(kafka), max_attempts=2, backoff_seconds=0
+    )
     subscribe(kafka, processor)
     await kafka.start()
     try:
@@ -189,11 +198,21 @@ async def test_a_consumer_applies_each_event_once_and_dead_letters_what_it_canno
         await kafka.stop()
 
     dead_headers = [{n: v.decode() for n, v in record.headers} for record in dead]
-    assert [h["x-dlq-error-type"] for h in dead_headers] == ["UnreadableEvent", "UnreadableEvent", "UnknownEventType", "RuntimeError"]
+    assert [h["x-dlq-error-type"] for h in dead_headers] == [
+        "UnreadableEvent",
+        "UnreadableEvent",
+        "UnknownEventType",
+        "RuntimeError",
+    ]
     assert dead_headers[-1]["x-dlq-attempts"] == "2"
     assert all(h["x-dlq-original-topic"] == topic for h in dead_headers)
     letters = await list_dead_letters(inbox_pool)
-    assert [letter.error_type for letter in letters] == ["UnreadableEvent", "UnreadableEvent", "UnknownEventType", "RuntimeError"]
+    assert [letter.error_type for letter in letters] == [
+        "UnreadableEvent",
+        "UnreadableEvent",
+        "UnknownEventType",
+        "RuntimeError",
+    ]
 
 
 async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(inbox_pool: asyncpg.Pool) -> None:

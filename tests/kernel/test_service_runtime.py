@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import httpx
 import pytest
+from kernel.counter_service import service
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tandem_kernel.api import create_app
@@ -14,8 +15,6 @@ from tandem_kernel.devbroker import DevBroker, free_port
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.telemetry import add_span_processor
 from tandem_kernel.testing import eventually, serving
-
-from kernel.counter_service import service
 
 pytestmark = pytest.mark.broker
 
@@ -42,11 +41,11 @@ async def consumed_count(database_url: str) -> int:
 
 
 async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves_reads(
-    database_url: str, broker: DevBroker
+    database_url: str, own_broker: DevBroker
 ) -> None:
     spans = InMemorySpanExporter()
     add_span_processor(SimpleSpanProcessor(spans))
-    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+    app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
         await eventually(lambda: _ready(http))
         created = await http.post("/counters/c1/increments", json={"by": 3, "expected_version": 0})
@@ -56,8 +55,13 @@ async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves
         await eventually(lambda: _consumed(database_url, 1))
 
         metrics = (await http.get("/metrics")).text
-        for name in ("tandem_events_appended_total", "tandem_relay_lag_events", "tandem_relay_lag_seconds",
-                     "tandem_handler_seconds", "tandem_events_published_total"):
+        for name in (
+            "tandem_events_appended_total",
+            "tandem_relay_lag_events",
+            "tandem_relay_lag_seconds",
+            "tandem_handler_seconds",
+            "tandem_events_published_total",
+        ):
             assert name in metrics
 
     connection = await asyncpg.connect(database_url)
@@ -68,8 +72,8 @@ async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves
     assert format(http_spans[0].context.trace_id, "032x") == consumer_trace
 
 
-async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, broker: DevBroker) -> None:
-    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, own_broker: DevBroker) -> None:
+    app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
         await eventually(lambda: _ready(http))
         await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
@@ -77,8 +81,12 @@ async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, 
         conflict = await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
         invalid = await http.post("/counters/c1/increments", json={"by": 0, "expected_version": 0})
         garbage = await http.post("/counters/c1/increments", content=b"{", headers={"content-type": "application/json"})
-        first = await http.post("/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"})
-        retry = await http.post("/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"})
+        first = await http.post(
+            "/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"}
+        )
+        retry = await http.post(
+            "/counters/c2/increments", json={"by": 1, "expected_version": 0}, headers={"Idempotency-Key": "k1"}
+        )
 
     assert conflict.status_code == 409
     assert conflict.headers["content-type"] == "application/problem+json"
@@ -107,8 +115,10 @@ async def test_a_service_started_without_its_broker_serves_not_ready_then_recove
 
 
 @pytest.mark.slow
-async def test_a_service_reconnects_when_postgresql_drops_its_connections(database_url: str, broker: DevBroker) -> None:
-    app = create_app(service, settings(database_url, broker.bootstrap_servers))
+async def test_a_service_reconnects_when_postgresql_drops_its_connections(
+    database_url: str, own_broker: DevBroker
+) -> None:
+    app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
     async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
         await eventually(lambda: _ready(http))
         await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
@@ -152,13 +162,15 @@ async def _consumed(database_url: str, expected: int) -> bool:
 
 
 @pytest.mark.slow
-async def test_a_shutdown_mid_stream_loses_nothing_and_applies_nothing_twice(database_url: str, broker: DevBroker) -> None:
+async def test_a_shutdown_mid_stream_loses_nothing_and_applies_nothing_twice(
+    database_url: str, own_broker: DevBroker
+) -> None:
     from kernel.events_for_tests import CounterIncremented, registry
     from tandem_kernel.database import create_pool
     from tandem_kernel.events import NewEvent
     from tandem_kernel.store import EventStore
 
-    async with serving(create_app(service, settings(database_url, broker.bootstrap_servers))) as base:
+    async with serving(create_app(service, settings(database_url, own_broker.bootstrap_servers))) as base:
         async with httpx.AsyncClient(base_url=base) as http:
             await eventually(lambda: _ready(http))
         pool = await create_pool(database_url, "counters")
@@ -168,7 +180,7 @@ async def test_a_shutdown_mid_stream_loses_nothing_and_applies_nothing_twice(dat
         )
         # Leaving the block is what SIGTERM does: uvicorn runs the lifespan shutdown to its end.
 
-    async with serving(create_app(service, settings(database_url, broker.bootstrap_servers))) as base:
+    async with serving(create_app(service, settings(database_url, own_broker.bootstrap_servers))) as base:
         await eventually(lambda: _consumed(database_url, 300), timeout=60)
         total = await pool.fetchval("SELECT sum(total) FROM counters_read.totals")
     await pool.close()

@@ -1,0 +1,118 @@
+"""Crypto-shredding: personal fields are sealed at append, opened on read, and gone after erasure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from uuid import UUID, uuid4
+
+import pytest
+from tandem_kernel.database import create_pool, migrate
+from tandem_kernel.events import DomainEvent, EventRegistry, NewEvent
+from tandem_kernel.privacy import SEALED, Personal, SubjectKeys, personal_fields, shred
+from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.testing import eventually
+
+
+class MemberJoined(DomainEvent, type="test.MemberJoined", version=1):
+    member_id: UUID
+    name: Personal[str] | None = None
+    email: Personal[str] | None = None
+    team: str
+
+    def data_subject(self) -> str:
+        return str(self.member_id)
+
+
+class MemberLeft(DomainEvent, type="test.MemberLeft", version=1):
+    member_id: UUID
+
+
+REGISTRY = EventRegistry([MemberJoined, MemberLeft])
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    await migrate(database_url, "privacy_test")
+    pool = await create_pool(database_url, "privacy_test", min_size=1, max_size=5)
+    try:
+        yield EventStore(pool, schema="privacy_test", registry=REGISTRY, keyring=SubjectKeys("test master key"))
+    finally:
+        await pool.close()
+
+
+async def join(store: EventStore, name: str = "Grace Hopper") -> MemberJoined:
+    event = MemberJoined(member_id=uuid4(), name=name, email="grace@example.com", team="navy")
+    await store.append(
+        f"member-{event.member_id}", 0, [NewEvent(event), NewEvent(MemberLeft(member_id=event.member_id))]
+    )
+    return event
+
+
+def test_personal_fields_are_found_through_unions() -> None:
+    assert personal_fields(MemberJoined) == {"name", "email"}
+    assert personal_fields(MemberLeft) == frozenset()
+
+
+def test_a_required_personal_field_is_refused_at_registration() -> None:
+    class Careless(DomainEvent, type="test.Careless", version=1):
+        name: Personal[str]
+
+    with pytest.raises(ValueError, match="personal fields must be optional"):
+        EventRegistry([Careless])
+
+
+async def test_personal_fields_are_stored_sealed_and_read_back_in_the_clear(store: EventStore) -> None:
+    joined = await join(store)
+
+    stored = await store.pool.fetchval("SELECT payload::text FROM events WHERE event_type = 'test.MemberJoined'")
+    assert "Grace" not in stored and "grace@example.com" not in stored
+    assert SEALED in json.loads(stored)["name"] and json.loads(stored)["team"] == "navy"
+    history = await store.read_stream(f"member-{joined.member_id}")
+    assert history[0].payload == joined
+    # read_all stays below the oldest running transaction on the cluster: wait for it to pass.
+    await eventually(lambda: _read_all_is(store, [history[0].payload, history[1].payload]))
+
+
+async def _read_all_is(store: EventStore, expected: list[DomainEvent]) -> bool:
+    return [envelope.payload for envelope in await store.read_all(Cursor.origin())] == expected
+
+
+async def test_after_shredding_the_key_personal_fields_read_as_none_everywhere(store: EventStore) -> None:
+    erased, kept = await join(store, "Ada"), await join(store, "Alan")
+
+    assert await shred(store.pool, str(erased.member_id))
+
+    [joined, _] = await store.read_stream(f"member-{erased.member_id}")
+    assert joined.payload == erased.model_copy(update={"name": None, "email": None})
+    assert (await store.read_stream(f"member-{kept.member_id}"))[0].payload == kept
+    assert not await shred(store.pool, str(erased.member_id))
+
+
+async def test_readers_without_the_key_see_none_rather_than_failing(store: EventStore) -> None:
+    joined = await join(store)
+
+    # A consumer in another service: the wire document, decoded by a registry that holds no keys.
+    await eventually(lambda: _wire_rows(store, 2))
+    [row, _] = await store.read_all_wire(Cursor.origin(), 10)
+    assert "Grace" not in row["document"]
+    assert REGISTRY.envelope_from_json(row["document"]).payload == joined.model_copy(
+        update={"name": None, "email": None}
+    )
+    # The same service with the wrong master key, or with no keyring at all.
+    for keyring in (SubjectKeys("another master key"), None):
+        other = EventStore(store.pool, schema=store.schema, registry=REGISTRY, keyring=keyring)
+        assert (await other.read_stream(f"member-{joined.member_id}"))[0].payload.name is None  # type: ignore[attr-defined]
+
+
+async def test_a_retried_idempotent_append_keeps_one_key_and_appends_once(store: EventStore) -> None:
+    event = MemberJoined(member_id=uuid4(), name="Katherine", team="nasa")
+    for _ in range(2):
+        await store.append(f"member-{event.member_id}", 0, [NewEvent(event)], idempotency_key="join-1")
+
+    assert await store.pool.fetchval("SELECT count(*) FROM subject_keys") == 1
+    assert (await store.read_stream(f"member-{event.member_id}"))[0].payload == event
+
+
+async def _wire_rows(store: EventStore, count: int) -> bool:
+    return len(await store.read_all_wire(Cursor.origin(), 10)) == count
