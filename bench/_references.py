@@ -93,9 +93,19 @@ def pgbench_inserts(dsn: str, payload: str, *, clients: int, threads: int, secon
         script = Path(folder, "insert.sql")
         script.write_text(f"INSERT INTO raw_events (payload) VALUES ('{payload}');\n")
         completed = subprocess.run(
-            [binary, "--no-vacuum", "--protocol=prepared", f"--client={clients}", f"--jobs={threads}",
-             f"--time={seconds}", f"--file={script}", dsn],
-            capture_output=True, text=True, check=True,
+            [
+                binary,
+                "--no-vacuum",
+                "--protocol=prepared",
+                f"--client={clients}",
+                f"--jobs={threads}",
+                f"--time={seconds}",
+                f"--file={script}",
+                dsn,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     processed = int(_search(r"number of transactions actually processed: (\d+)", completed.stdout))
     tps = float(_search(r"tps = ([\d.]+) \(without initial connection time\)", completed.stdout))

@@ -6,13 +6,14 @@ import json
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, time as clock
+from datetime import UTC, datetime
+from datetime import time as clock
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict
 from tandem_kernel.events import DomainEvent, EventRegistry
 
-__all__ = ["ParticipantApplied", "Measurement", "Timer", "participant_applied", "registry", "shares", "stored_json"]
+__all__ = ["Measurement", "ParticipantApplied", "Timer", "participant_applied", "registry", "shares", "stored_json"]
 
 
 class Slot(BaseModel):

@@ -13,7 +13,7 @@ import pytest
 
 from tandem_kernel.devbroker import DevBroker
 
-__all__ = ["ADMIN_DSN", "broker", "own_broker", "database_url", "eventually", "fresh_database", "serving"]
+__all__ = ["ADMIN_DSN", "broker", "database_url", "eventually", "fresh_database", "own_broker", "serving"]
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -1,7 +1,11 @@
 """The score and feasibility of a block of juniors against every senior, all pairs at once.
 
-Mirrors `compatibility.assess` component by component (in float32, so to about 1e-4 points); a test
-holds the two together. Operations run in place on block-sized arrays to keep memory flat.
+Computes what `compatibility.assess` computes, in float32 (to about 1e-4 points); a test holds the
+two together. Three matrix products do nearly all the work (see `_features`).
+
+Block-sized arrays are tens of megabytes: allocating fresh ones per block means fresh pages from the
+operating system each time, which costs as much as the arithmetic. So the scorer writes into buffers
+it owns, and what `score` returns is only valid until its next call.
 """
 
 from __future__ import annotations
@@ -10,66 +14,49 @@ import numpy as np
 
 from tandem_pairing.domain._features import Flags, Matrix, PoolFeatures
 from tandem_pairing.domain.compatibility import FULL_MARKS_SESSIONS
-from tandem_pairing.domain.settings import PairingSettings, SitePreference
+from tandem_pairing.domain.settings import PairingSettings
 
 
 class BlockScorer:
-    """Scores juniors[start:stop] against all seniors of an encoded pool."""
+    """Scores up to `block_rows` juniors at a time against all seniors of an encoded pool."""
 
-    def __init__(self, features: PoolFeatures, settings: PairingSettings) -> None:
+    def __init__(self, features: PoolFeatures, settings: PairingSettings, block_rows: int) -> None:
         self._features = features
-        self._juniors = features.juniors
-        self._seniors = seniors = features.seniors
-        self._top = top = settings.max_points
-        self._session_minutes = settings.session_minutes
-        self._site_preference = settings.site_preference
-        # Senior operands are transposed once and kept contiguous, so every block is one BLAS call each.
-        self._senior_minutes = np.ascontiguousarray((seniors.availability * features.segment_minutes).T)
-        self._senior_languages = np.ascontiguousarray(seniors.languages.T)
-        self._senior_objectives = np.ascontiguousarray(seniors.objectives.T)
-        self._senior_wants = np.ascontiguousarray(seniors.want_values.T)
-        self._senior_offers = np.ascontiguousarray(seniors.offers.T)
-        self._senior_learner_points = (seniors.learner_scale * top.junior_teaches).astype(np.float32)
-        self._minute_points = np.float32(top.availability / (FULL_MARKS_SESSIONS * settings.session_minutes))
+        # Senior operands are transposed once and kept contiguous: each block is then plain BLAS calls.
+        self._senior_affinity = np.ascontiguousarray(features.seniors.affinity.T)
+        self._senior_languages = np.ascontiguousarray(features.seniors.languages.T)
+        self._senior_minutes = np.ascontiguousarray(features.seniors.availability.T)
+        self._session_minutes = np.float32(settings.session_minutes)
+        self._availability_points = np.float32(settings.max_points.availability)
+        self._points_per_minute = np.float32(
+            settings.max_points.availability / (FULL_MARKS_SESSIONS * settings.session_minutes)
+        )
+        shape = (block_rows, len(features.seniors.affinity))
+        self._scores = np.empty(shape, dtype=np.float32)
+        self._overlap = np.empty(shape, dtype=np.float32)
+        self._feasible = np.empty(shape, dtype=np.bool_)
+        self._condition = np.empty(shape, dtype=np.bool_)
 
     def score(self, start: int, stop: int) -> tuple[Matrix, Flags]:
-        """Scores (0-100) and hard-constraint feasibility of juniors[start:stop] x seniors."""
-        juniors, seniors, top = self._juniors, self._seniors, self._top
-        rows = slice(start, stop)
+        """Scores (0-100) and hard-constraint feasibility of juniors[start:stop] x seniors.
 
-        total = juniors.availability[rows] @ self._senior_minutes  # overlap minutes, for now
-        feasible = total >= self._session_minutes
-        feasible &= (juniors.languages[rows] @ self._senior_languages) > 0
+        Both arrays are the scorer's own buffers: valid until the next call, free to overwrite.
+        """
+        juniors, rows = self._features.juniors, stop - start
+        overlap, scores = self._overlap[:rows], self._scores[:rows]
+        feasible, condition = self._feasible[:rows], self._condition[:rows]
+
+        np.matmul(juniors.languages[start:stop], self._senior_languages, out=scores)  # shared languages
+        np.greater(scores, 0, out=feasible)
+        np.matmul(juniors.availability[start:stop], self._senior_minutes, out=overlap)
+        feasible &= np.greater_equal(overlap, self._session_minutes, out=condition)
         self._exclude_by_identity(feasible, start, stop)
-        total *= self._minute_points
-        np.minimum(total, np.float32(top.availability), out=total)
 
-        if top.junior_teaches:
-            taught = juniors.offers[rows] @ self._senior_wants
-            taught *= self._senior_learner_points
-            total += np.minimum(taught, np.float32(top.junior_teaches), out=taught)
-        if top.senior_teaches:
-            taught = juniors.want_values[rows] @ self._senior_offers
-            taught *= (juniors.learner_scale[rows] * np.float32(top.senior_teaches))[:, None]
-            total += np.minimum(taught, np.float32(top.senior_teaches), out=taught)
-        if top.shared_objectives:
-            shared = juniors.objectives[rows] @ self._senior_objectives
-            shared /= np.minimum(juniors.objective_count[rows, None], seniors.objective_count[None, :])
-            shared *= np.float32(top.shared_objectives)
-            total += shared
-        if top.different_departments:
-            across = juniors.departments[rows, None] != seniors.departments[None, :]
-            np.add(total, np.float32(top.different_departments), out=total, where=across)
-        same_site = juniors.sites[rows, None] == seniors.sites[None, :]
-        if top.site and self._site_preference is not SitePreference.INDIFFERENT:
-            site_fits = same_site if self._site_preference is SitePreference.SAME else ~same_site
-            np.add(total, np.float32(top.site), out=total, where=site_fits)
-        if top.meeting_mode:
-            in_person = np.logical_and.outer(juniors.in_person[rows], seniors.in_person)
-            in_person &= same_site
-            in_person |= np.logical_and.outer(juniors.remote[rows], seniors.remote)
-            np.add(total, np.float32(top.meeting_mode), out=total, where=in_person)
-        return total, feasible
+        overlap *= self._points_per_minute
+        np.minimum(overlap, self._availability_points, out=overlap)
+        np.matmul(juniors.affinity[start:stop], self._senior_affinity, out=scores)
+        scores += overlap
+        return scores, feasible
 
     def _exclude_by_identity(self, feasible: Flags, start: int, stop: int) -> None:
         excluded_juniors = self._features.excluded_juniors

@@ -1,9 +1,19 @@
 """A pool as arrays: every fact `assess` looks at, encoded so whole blocks of pairs score at once.
 
-Skills become one-hot (skill, level) columns on the offering side and, on the learning side, the
-`skill_value` each such column is worth to the learner, so a matrix product sums skill values.
-Availability becomes membership of UTC segments between every breakpoint in the pool (coordinate
-compression), so a matrix product with segment lengths gives exact overlap minutes.
+Every component but availability is a sum of products of one junior fact and one senior fact, so each
+side gets an `affinity` row whose columns line up with the other side's, and
+`juniors.affinity @ seniors.affinity.T` gives those components' points for every pair in one product:
+
+- skills: the offerer's one-hot (skill, level) columns against what each such offer is worth to the
+  learner (`skill_value`), scaled by the learner's maximum;
+- objectives: one-hot rows divided by the square root of their length (cosine similarity);
+- departments and sites: a constant column for the full points, and one-hot columns that take them
+  back for a shared department (or a site that breaks the program's site rule);
+- meeting mode: "both can meet remotely, or both can meet in person on the same site", expanded by
+  inclusion-exclusion into three products.
+
+Availability becomes membership of the UTC segments between every breakpoint in the pool (coordinate
+compression); seniors' columns hold segment lengths, so a product gives exact overlap minutes.
 """
 
 from __future__ import annotations
@@ -16,49 +26,32 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tandem_pairing.domain.availability import MINUTES_PER_WEEK, WeeklyIntervals, utc_week_intervals
-from tandem_pairing.domain.compatibility import (
-    FULL_MARKS_SKILLS,
-    MAX_SKILL_VALUE,
-    ForbiddenPairs,
-    skill_value,
-)
+from tandem_pairing.domain.compatibility import MAX_SKILL_VALUE, ForbiddenPairs, skill_value
 from tandem_pairing.domain.participants import Candidate, MeetingPreference
-from tandem_pairing.domain.settings import PairingSettings
+from tandem_pairing.domain.settings import PairingSettings, SitePreference
 
 Matrix = NDArray[np.float32]
-Codes = NDArray[np.int32]
 Flags = NDArray[np.bool_]
 Word = TypeVar("Word", bound=Hashable)
+ColumnBlock = tuple[Matrix, Matrix]  # (junior columns, senior columns) of one component
 
 
 @dataclass(frozen=True, slots=True)
 class SideFeatures:
-    """One side of the pool (juniors or seniors), one row per candidate in the order given.
+    """One side of the pool, one row per candidate in the order given."""
 
-    `want_values` columns are the other side's `offers` columns: the value of that offer to this learner.
-    """
-
-    offers: Matrix
-    want_values: Matrix
-    learner_scale: Matrix  # skill value -> fraction of full marks, 0 for someone who wants nothing
+    affinity: Matrix
     languages: Matrix
-    objectives: Matrix
-    objective_count: Matrix  # at least 1, to divide by; no objectives means none are shared anyway
-    departments: Codes
-    sites: Codes
-    remote: Flags
-    in_person: Flags
-    availability: Matrix  # membership of each segment
+    availability: Matrix  # juniors: 1 in each UTC segment they are free; seniors: the segment's minutes
 
 
 @dataclass(frozen=True, slots=True)
 class PoolFeatures:
-    """Both sides encoded over shared vocabularies, plus the pairs a hard constraint rules out by identity."""
+    """Both sides encoded over shared vocabularies, and the pairs ruled out by who the people are."""
 
     juniors: SideFeatures
     seniors: SideFeatures
-    segment_minutes: Matrix
-    excluded_juniors: NDArray[np.int64]  # with excluded_seniors: forbidden pairs and manager lines,
+    excluded_juniors: NDArray[np.int64]  # forbidden pairs and manager lines,
     excluded_seniors: NDArray[np.int64]  # sorted by junior index
 
 
@@ -66,45 +59,63 @@ def encode_pool(
     juniors: Sequence[Candidate], seniors: Sequence[Candidate], settings: PairingSettings, forbidden: ForbiddenPairs
 ) -> PoolFeatures:
     """Encode both sides of a pool; row i of each side is candidate i of the sequence given."""
+    languages = _vocabulary(c.languages for c in [*juniors, *seniors])
+    junior_intervals = [utc_week_intervals(c.availability, c.time_zone, settings.reference_week) for c in juniors]
+    senior_intervals = [utc_week_intervals(c.availability, c.time_zone, settings.reference_week) for c in seniors]
+    breakpoints = np.unique(
+        [0, MINUTES_PER_WEEK, *(t for spans in junior_intervals + senior_intervals for span in spans for t in span)]
+    )
+    blocks = _affinity_blocks(juniors, seniors, settings)
+    excluded_juniors, excluded_seniors = _excluded_pairs(juniors, seniors, forbidden)
+    return PoolFeatures(
+        juniors=SideFeatures(
+            affinity=np.hstack([junior for junior, _ in blocks]),
+            languages=_one_hot([c.languages for c in juniors], languages),
+            availability=_segment_membership(junior_intervals, breakpoints),
+        ),
+        seniors=SideFeatures(
+            affinity=np.hstack([senior for _, senior in blocks]),
+            languages=_one_hot([c.languages for c in seniors], languages),
+            availability=_segment_membership(senior_intervals, breakpoints) * np.diff(breakpoints).astype(np.float32),
+        ),
+        excluded_juniors=excluded_juniors,
+        excluded_seniors=excluded_seniors,
+    )
+
+
+def _affinity_blocks(
+    juniors: Sequence[Candidate], seniors: Sequence[Candidate], settings: PairingSettings
+) -> list[ColumnBlock]:
+    top = settings.max_points
     everyone = [*juniors, *seniors]
-    languages = _vocabulary(c.languages for c in everyone)
+    junior_offers, senior_offers = _offer_columns(juniors), _offer_columns(seniors)
     objectives = _vocabulary(c.objectives for c in everyone)
     departments = _vocabulary([c.department] for c in everyone)
     sites = _vocabulary([c.site] for c in everyone)
-    junior_offers = _offer_columns(juniors)
-    senior_offers = _offer_columns(seniors)
-    intervals = [utc_week_intervals(c.availability, c.time_zone, settings.reference_week) for c in everyone]
-    breakpoints = np.unique(np.array([0, MINUTES_PER_WEEK, *(t for span in intervals for s in span for t in s)]))
+    j_site, s_site = (_one_hot([[c.site] for c in side], sites) for side in (juniors, seniors))
+    j_remote, s_remote = (_accepts(side, MeetingPreference.REMOTE) for side in (juniors, seniors))
+    j_in_person, s_in_person = (_accepts(side, MeetingPreference.IN_PERSON) for side in (juniors, seniors))
+    j_one, s_one = np.ones((len(juniors), 1), np.float32), np.ones((len(seniors), 1), np.float32)
 
-    def side(
-        candidates: Sequence[Candidate],
-        offers: dict[tuple[str, int], int],
-        others_offers: dict[tuple[str, int], int],
-        side_intervals: list[WeeklyIntervals],
-    ) -> SideFeatures:
-        objective_matrix = _one_hot([c.objectives for c in candidates], objectives)
-        return SideFeatures(
-            offers=_one_hot([c.skills_offered.items() for c in candidates], offers),
-            want_values=_want_values(candidates, others_offers),
-            learner_scale=np.array([_learner_scale(len(c.skills_wanted)) for c in candidates], dtype=np.float32),
-            languages=_one_hot([c.languages for c in candidates], languages),
-            objectives=objective_matrix,
-            objective_count=np.maximum(objective_matrix.sum(axis=1), 1.0),
-            departments=np.array([departments[c.department] for c in candidates], dtype=np.int32),
-            sites=np.array([sites[c.site] for c in candidates], dtype=np.int32),
-            remote=np.array([MeetingPreference.REMOTE in c.meeting_preference.modes for c in candidates]),
-            in_person=np.array([MeetingPreference.IN_PERSON in c.meeting_preference.modes for c in candidates]),
-            availability=_segment_membership(side_intervals, breakpoints),
-        )
-
-    excluded = _excluded_pairs(juniors, seniors, forbidden)
-    return PoolFeatures(
-        juniors=side(juniors, junior_offers, senior_offers, intervals[: len(juniors)]),
-        seniors=side(seniors, senior_offers, junior_offers, intervals[len(juniors) :]),
-        segment_minutes=np.diff(breakpoints).astype(np.float32),
-        excluded_juniors=excluded[0],
-        excluded_seniors=excluded[1],
-    )
+    blocks: list[ColumnBlock] = [
+        (_one_hot([c.skills_offered.items() for c in juniors], junior_offers),
+         _want_values(seniors, junior_offers) * top.junior_teaches),
+        (_want_values(juniors, senior_offers) * top.senior_teaches,
+         _one_hot([c.skills_offered.items() for c in seniors], senior_offers)),
+        (_unit_rows(_one_hot([c.objectives for c in juniors], objectives)),
+         _unit_rows(_one_hot([c.objectives for c in seniors], objectives)) * top.shared_objectives),
+        (j_one, s_one * top.different_departments),
+        (_one_hot([[c.department] for c in juniors], departments),
+         _one_hot([[c.department] for c in seniors], departments) * -top.different_departments),
+        (j_remote, s_remote * top.meeting_mode),
+        (j_in_person * j_site, s_in_person * s_site * top.meeting_mode),
+        (j_remote * j_in_person * j_site, s_remote * s_in_person * s_site * -top.meeting_mode),
+    ]
+    if settings.site_preference is SitePreference.SAME:
+        blocks.append((j_site, s_site * top.site))
+    elif settings.site_preference is SitePreference.DIFFERENT:
+        blocks += [(j_one, s_one * top.site), (j_site, s_site * -top.site)]
+    return [(junior.astype(np.float32), senior.astype(np.float32)) for junior, senior in blocks]
 
 
 def _vocabulary(groups: Iterable[Iterable[str]]) -> dict[str, int]:
@@ -126,20 +137,27 @@ def _one_hot(rows: Sequence[Iterable[Word]], vocabulary: Mapping[Word, int]) -> 
     return matrix
 
 
-def _want_values(learners: Sequence[Candidate], offers: dict[tuple[str, int], int]) -> Matrix:
+def _unit_rows(matrix: Matrix) -> Matrix:
+    lengths = np.sqrt(matrix.sum(axis=1, keepdims=True))
+    return np.divide(matrix, lengths, out=np.zeros_like(matrix), where=lengths > 0)
+
+
+def _accepts(candidates: Sequence[Candidate], mode: MeetingPreference) -> Matrix:
+    return np.array([[mode in c.meeting_preference.modes] for c in candidates], dtype=np.float32)
+
+
+def _want_values(learners: Sequence[Candidate], offers: Mapping[tuple[str, int], int]) -> Matrix:
+    """What each offer column is worth to each learner, as a fraction of the learner's maximum."""
     columns_of_skill: dict[str, list[tuple[int, int]]] = {}
     for (skill, level), column in offers.items():
         columns_of_skill.setdefault(skill, []).append((level, column))
     matrix = np.zeros((len(learners), len(offers)), dtype=np.float32)
     for row, learner in enumerate(learners):
+        attainable = MAX_SKILL_VALUE * len(learner.skills_wanted)
         for skill, wanted_level in learner.skills_wanted.items():
             for offered_level, column in columns_of_skill.get(skill, ()):
-                matrix[row, column] = skill_value(offered_level, wanted_level)
+                matrix[row, column] = skill_value(offered_level, wanted_level) / attainable
     return matrix
-
-
-def _learner_scale(wants: int) -> float:
-    return 1.0 / (MAX_SKILL_VALUE * min(wants, FULL_MARKS_SKILLS)) if wants else 0.0
 
 
 def _segment_membership(intervals: Sequence[WeeklyIntervals], breakpoints: NDArray[np.int64]) -> Matrix:

@@ -7,8 +7,9 @@ The score is 0-100: each component earns a fraction (0..1) of its `PairingSettin
 
 - junior_teaches / senior_teaches: for every skill one offers and the other wants, the offer is worth
   `skill_value(offered, wanted)`, which grows with the offer's headroom over the wanted level (4 for 1
-  beats 2 for 2). The sum is measured against the learner's wants, `FULL_MARKS_SKILLS` of them at most.
-- shared_objectives: shared objectives over the smaller of the two objective lists.
+  beats 2 for 2). The fraction is that sum over `MAX_SKILL_VALUE` per skill the learner wants.
+- shared_objectives: shared objectives over the geometric mean of the two list sizes (cosine
+  similarity: 1 for the same objectives, lower as either side adds ones the other did not choose).
 - different_departments: full marks across departments (breaking silos), none within one.
 - site: full marks when the sites match the program's `SitePreference`.
 - availability: weekly overlap, full marks from `FULL_MARKS_SESSIONS` sessions' worth of minutes.
@@ -17,6 +18,7 @@ The score is 0-100: each component earns a fraction (0..1) of its `PairingSettin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Set
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -28,7 +30,6 @@ from tandem_pairing.domain.settings import PairingSettings, SitePreference
 
 __all__ = [
     "FULL_MARKS_SESSIONS",
-    "FULL_MARKS_SKILLS",
     "MAX_SKILL_VALUE",
     "Compatibility",
     "ForbiddenPairs",
@@ -40,7 +41,6 @@ __all__ = [
     "skill_value",
 ]
 
-FULL_MARKS_SKILLS = 3
 FULL_MARKS_SESSIONS = 4
 MAX_SKILL_VALUE = 6  # an offer at level 5 for a want at level 1
 
@@ -197,13 +197,13 @@ def _skill_matches(offered: SkillLevels, wanted: SkillLevels) -> tuple[SkillMatc
 def _coverage(matches: tuple[SkillMatch, ...], wanted: SkillLevels) -> float:
     if not wanted:
         return 0.0
-    attainable = MAX_SKILL_VALUE * min(len(wanted), FULL_MARKS_SKILLS)
-    return min(1.0, sum(match.value for match in matches) / attainable)
+    return sum(match.value for match in matches) / (MAX_SKILL_VALUE * len(wanted))
 
 
 def _objective_share(shared: frozenset[str], junior: Candidate, senior: Candidate) -> float:
-    smaller = min(len(junior.objectives), len(senior.objectives))
-    return len(shared) / smaller if smaller else 0.0
+    if not shared:
+        return 0.0
+    return len(shared) / math.sqrt(len(junior.objectives) * len(senior.objectives))
 
 
 def _site_fits(same_site: bool, preference: SitePreference) -> float:
