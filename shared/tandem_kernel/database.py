@@ -23,7 +23,12 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": f"{schema},public", "application_name": f"tandem-{schema}"},
+        server_settings={
+            "search_path": f"{schema},public",
+            "application_name": f"tandem-{schema}",
+            # A transaction left open holds back every gap-safe reader on the server (see store.py).
+            "idle_in_transaction_session_timeout": "30s",
+        },
     )
     assert pool is not None
     return pool

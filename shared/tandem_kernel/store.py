@@ -13,7 +13,7 @@ transaction holds readers back, which is the price of never skipping.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -97,6 +97,18 @@ WITH head AS (
 SELECT (SELECT version FROM head) AS head_version,
        (SELECT array_agg(position ORDER BY stream_version) FROM inserted) AS positions,
        (SELECT CASE WHEN count(*) > 0 THEN pg_notify($12, '') END FROM inserted) AS notified
+"""
+
+_START_STREAMS = """
+WITH inserted AS (
+    INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
+                        occurred_at, payload, correlation_id, causation_id, actor, trace_context)
+    SELECT e.*, $8, $9, $10, $11::jsonb
+    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[]) AS e
+    RETURNING position
+)
+SELECT array_agg(position ORDER BY position) || (SELECT '{}'::bigint[] FROM (SELECT pg_notify($12, '')) AS n)
+FROM inserted
 """
 
 _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position,
@@ -247,6 +259,51 @@ class EventStore:
                     result.to_json(),
                 )
             return result
+
+    async def start_streams(
+        self,
+        streams: Mapping[str, Sequence[NewEvent]],
+        *,
+        metadata: EventMetadata | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[int]:
+        """Begin many new streams in one statement (all or none); returns the positions written.
+
+        For bulk work (a matching round's proposals, an import's enrollments): one round trip for
+        thousands of streams. Raises `ConcurrencyError` if any of the streams already exists.
+        """
+        metadata = metadata or EventMetadata()
+        trace_context = dict(metadata.trace_context)
+        if not trace_context:
+            propagate.inject(trace_context)
+        rows = [
+            (stream_id, version, event)
+            for stream_id, events in streams.items()
+            for version, event in enumerate(events, start=1)
+        ]
+        if not rows:
+            return []
+        try:
+            positions = await (connection or self.pool).fetchval(
+                _START_STREAMS,
+                [event.event_id for _, _, event in rows],
+                [stream_id for stream_id, _, _ in rows],
+                [version for _, version, _ in rows],
+                [event.payload.event_type for _, _, event in rows],
+                [event.payload.event_version for _, _, event in rows],
+                [event.occurred_at for _, _, event in rows],
+                [json.dumps(self.registry.encode(event.payload)) for _, _, event in rows],
+                metadata.correlation_id,
+                metadata.causation_id,
+                metadata.actor,
+                json.dumps(trace_context),
+                self._channel,
+            )
+        except asyncpg.UniqueViolationError as error:
+            stream_id = error.detail or "one of the streams"
+            raise ConcurrencyError(stream_id, 0) from error
+        EVENTS_APPENDED.labels(self.schema).inc(len(rows))
+        return list(positions)
 
     async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
         """The events of one stream in version order (all of them, or those after `after_version`)."""

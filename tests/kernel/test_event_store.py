@@ -9,12 +9,27 @@ from uuid import uuid4
 import pytest
 from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.errors import ConcurrencyError, UnknownEventType
-from tandem_kernel.events import EventMetadata, NewEvent
+from tandem_kernel.events import EventEnvelope, EventMetadata, NewEvent
 from tandem_kernel.store import Cursor, EventStore
 
 
 def incremented(by: int = 1) -> NewEvent:
     return NewEvent(CounterIncremented(by=by, reason="test"))
+
+
+async def read_until(store: EventStore, cursor: Cursor, count: int, *, limit: int = 100) -> list[EventEnvelope]:
+    """Page through read_all until `count` events arrived (or 10 s passed). read_all stays below
+    the oldest writing transaction on the whole server, so a reader may briefly trail the writers."""
+    seen: list[EventEnvelope] = []
+    async with asyncio.timeout(10):
+        while len(seen) < count:
+            page = await store.read_all(cursor, limit=limit)
+            seen.extend(page)
+            if page:
+                cursor = Cursor(page[-1].transaction_id, page[-1].position)
+            else:
+                await asyncio.sleep(0.01)
+    return seen + await store.read_all(cursor)  # nothing more may come: a duplicate would show here
 
 
 async def test_appended_events_read_back_in_version_order_with_their_envelope(store: EventStore) -> None:
@@ -87,10 +102,7 @@ async def test_read_all_pages_through_every_stream_in_commit_order(store: EventS
     for n in range(25):
         await store.append(f"counter-{n % 3}", n // 3, [incremented(n)])
 
-    seen, cursor = [], Cursor.origin()
-    while page := await store.read_all(cursor, limit=7):
-        seen.extend(page)
-        cursor = Cursor(page[-1].transaction_id, page[-1].position)
+    seen = await read_until(store, Cursor.origin(), 25, limit=7)
 
     assert [e.payload.by for e in seen] == list(range(25))
 
@@ -112,7 +124,7 @@ async def test_a_tailing_reader_never_skips_an_event_that_commits_after_a_later_
     finally:
         await store.pool.release(slow)
 
-    after_commit = await store.read_all(cursor)
+    after_commit = await read_until(store, cursor, 2)
     seen = [e.stream_id for e in [*while_open, *after_commit]]
     assert while_open == []
     assert sorted(seen) == ["fast", "slow"]
@@ -172,3 +184,13 @@ async def test_an_unknown_stored_event_type_is_a_clear_error(store: EventStore) 
 
     with pytest.raises(UnknownEventType, match=r"test\.Unheard"):
         await store.read_stream("odd")
+
+
+async def test_many_new_streams_start_in_one_append_and_none_if_one_already_exists(store: EventStore) -> None:
+    positions = await store.start_streams({f"pair-{n}": [incremented(n), incremented(n)] for n in range(100)})
+
+    assert len(positions) == 200
+    assert [e.payload.by for e in await store.read_stream("pair-42")] == [42, 42]
+    with pytest.raises(ConcurrencyError):
+        await store.start_streams({"pair-new": [incremented()], "pair-7": [incremented()]})
+    assert await store.read_stream("pair-new") == []
