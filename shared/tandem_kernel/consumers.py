@@ -64,8 +64,9 @@ REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion")
 class Subscription:
     """A named consumer (its Kafka group and inbox name) of some topics, with a handler per event type.
 
-    Event types the registry knows but `handlers` does not name are acknowledged and ignored; types
-    the registry does not know are dead letters (the producer published something unexpected).
+    Event types the registry knows but `handlers` does not name are acknowledged and ignored, and so
+    are the `ignored_types` a tolerant reader chose not to model; any other type is a dead letter
+    (the producer published something this consumer was not built for).
 
     >>> Subscription("pairing.pool", topics=("tandem.enrollment.v1",), registry=enrollment_contracts,
     ...              handlers={ParticipantApproved: add_to_pool})
@@ -75,6 +76,7 @@ class Subscription:
     topics: tuple[str, ...]
     registry: EventRegistry
     handlers: Mapping[type[DomainEvent], EventHandler] = field(default_factory=dict)
+    ignored_types: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class MessageProcessor:
         return outcome
 
     async def _process(self, message: IncomingMessage) -> str:
+        if message.headers.get("ce_type") in self.subscription.ignored_types:
+            return Outcome.IGNORED
         try:
             envelope = self.read(message)
         except UnreadableEvent as error:

@@ -244,3 +244,16 @@ async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(inbox_pool: as
     assert await processor.process(message) == Outcome.DUPLICATE
     assert await inbox_pool.fetchval("SELECT total FROM totals") == 4
     assert await list_dead_letters(inbox_pool) == []
+
+
+async def test_a_tolerant_reader_acknowledges_the_types_it_chose_not_to_model(inbox_pool: asyncpg.Pool) -> None:
+    from tandem_kernel.consumers import IncomingMessage
+
+    async def no_dead_letters(*_: object) -> None:
+        raise AssertionError("nothing here is a dead letter")
+
+    subscription = Subscription("test.tolerant", ("t",), registry(), {}, ignored_types=frozenset({"test.Other"}))
+    processor = MessageProcessor(subscription, inbox_pool, no_dead_letters)
+    value, headers = wire(str(uuid4()), {"anything": True}, event_type="test.Other")
+
+    assert await processor.process(IncomingMessage("t", 0, 1, b"k", value, headers)) == Outcome.IGNORED
