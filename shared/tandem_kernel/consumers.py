@@ -127,8 +127,11 @@ class MessageProcessor:
         *,
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.subscription = subscription
+        # Handlers may append to the service's store; this wakes its relay once they committed.
+        self.after_commit = after_commit
         self.pool = pool
         self.publish_dead_letter = publish_dead_letter
         self.max_attempts = max_attempts
@@ -200,7 +203,9 @@ class MessageProcessor:
             if handler is None:
                 return Outcome.IGNORED
             await handler(envelope, connection)
-            return Outcome.HANDLED
+        if self.after_commit is not None:
+            self.after_commit()
+        return Outcome.HANDLED
 
     async def _dead_letter(self, message: IncomingMessage, error: BaseException, *, attempts: int) -> str:
         error_headers = {

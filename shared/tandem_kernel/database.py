@@ -17,10 +17,19 @@ def advisory_lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's default reset round trip on every release (UNLISTEN, RESET ALL, unlock all).
+
+    Pooled connections hold no session state here: settings are `SET LOCAL`, advisory locks and
+    LISTEN live on dedicated connections. asyncpg still rolls back a transaction left open.
+    """
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections see `schema` first, so SQL never spells the schema out."""
     pool = await asyncpg.create_pool(
         dsn,
+        reset=_keep_session,
         min_size=min_size,
         max_size=max_size,
         server_settings={

@@ -179,6 +179,7 @@ class Runtime:
                 dead_letter_publisher(self.broker),
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+                after_commit=self.store.appended.send if self.store is not None else None,
             )
             if consume:
                 subscribe(self.broker, processor)

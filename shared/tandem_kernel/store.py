@@ -12,6 +12,8 @@ transaction holds readers back, which is the price of never skipping.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,8 +80,10 @@ def notify_channel(schema: str) -> str:
     return f"tandem_events_{schema}"
 
 
-# One statement, one round trip: check the stream head, insert, wake the readers. A concurrent writer
-# that passed the same head check loses on the (stream_id, stream_version) unique constraint.
+# One statement, one round trip: check the stream head, insert. A concurrent writer that passed the
+# same head check loses on the (stream_id, stream_version) unique constraint. Readers are woken by
+# `AppendSignal` afterwards, not by a NOTIFY in here: NOTIFY takes a server-wide lock at commit and
+# holds it through the WAL flush, which would make every append on the server commit one at a time.
 _APPEND = """
 WITH head AS (
     SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
@@ -89,14 +93,13 @@ WITH head AS (
     SELECT e.event_id, $1, head.version + e.ordinal, e.event_type, e.event_version,
            e.occurred_at, $3, $4, $5, $6::jsonb, e.payload, e.data_subject
     FROM head,
-         unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[], $13::text[])
+         unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[], $12::text[])
              WITH ORDINALITY AS e(event_id, event_type, event_version, occurred_at, payload, data_subject, ordinal)
     WHERE head.version = $2
     RETURNING position, stream_version
 )
 SELECT (SELECT version FROM head) AS head_version,
-       (SELECT array_agg(position ORDER BY stream_version) FROM inserted) AS positions,
-       (SELECT CASE WHEN count(*) > 0 THEN pg_notify($12, '') END FROM inserted) AS notified
+       (SELECT array_agg(position ORDER BY stream_version) FROM inserted) AS positions
 """
 
 _START_STREAMS = """
@@ -107,8 +110,7 @@ WITH inserted AS (
     FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[]) AS e
     RETURNING position
 )
-SELECT array_agg(position ORDER BY position) || (SELECT '{}'::bigint[] FROM (SELECT pg_notify($12, '')) AS n)
-FROM inserted
+SELECT array_agg(position ORDER BY position) FROM inserted
 """
 
 _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position,
@@ -117,6 +119,31 @@ _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, po
 
 # Each event joined to its data subject's key (privacy.py): no key, no personal data.
 _EVENTS_WITH_KEYS = "events LEFT JOIN subject_keys ON subject_keys.subject = events.data_subject"
+
+
+class AppendSignal:
+    """Wakes the store's followers after appends: at most one NOTIFY per `interval`, each in a
+    transaction of its own that writes nothing, so appends never queue on NOTIFY's commit lock.
+
+    Appends inside a caller's transaction are not signalled here (they have not committed yet):
+    the caller calls `send()` after its commit, or the followers' polling picks them up.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, channel: str, interval: float = 0.005) -> None:
+        self.pool = pool
+        self.channel = channel
+        self.interval = interval
+        self._pending: asyncio.Task[None] | None = None
+
+    def send(self) -> None:
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        await asyncio.sleep(self.interval)
+        self._pending = None
+        with contextlib.suppress(Exception):  # only a wake-up: the followers also poll
+            await self.pool.execute("SELECT pg_notify($1, '')", self.channel)
 
 
 class EventStore:
@@ -138,7 +165,7 @@ class EventStore:
         self.schema = schema
         self.registry = registry
         self.keyring = keyring
-        self._channel = notify_channel(schema)
+        self.appended = AppendSignal(pool, notify_channel(schema))
 
     async def append(
         self,
@@ -172,6 +199,8 @@ class EventStore:
             else:
                 to_seal = events if sealing else None
                 result = await self._append_in_transaction(connection, arguments, idempotency_key, to_seal)
+                if connection is None:
+                    self.appended.send()  # committed now
         return result
 
     def _append_arguments(
@@ -194,7 +223,6 @@ class EventStore:
             [event.payload.event_version for event in events],
             [event.occurred_at for event in events],
             [json.dumps(self.registry.encode(event.payload)) for event in events],
-            self._channel,
             [event.payload.data_subject() for event in events],
         ]
 
@@ -222,6 +250,8 @@ class EventStore:
         if row["positions"] is None:
             raise ConcurrencyError(stream_id, expected_version, row["head_version"])
         EVENTS_APPENDED.labels(self.schema).inc(len(event_ids))
+        if executor is self.pool:
+            self.appended.send()
         return AppendResult(
             stream_id=stream_id,
             stream_version=expected_version + len(event_ids),
@@ -297,12 +327,13 @@ class EventStore:
                 metadata.causation_id,
                 metadata.actor,
                 json.dumps(trace_context),
-                self._channel,
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"
             raise ConcurrencyError(stream_id, 0) from error
         EVENTS_APPENDED.labels(self.schema).inc(len(rows))
+        if connection is None:
+            self.appended.send()
         return list(positions)
 
     async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
