@@ -41,9 +41,9 @@ def _instrument_asyncpg() -> None:
     # only when spans go somewhere.
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    instrumentor = AsyncPGInstrumentor()
+    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()  # type: ignore[no-untyped-call]
+        instrumentor.instrument()
 
 
 def add_span_processor(processor: SpanProcessor) -> None:

@@ -98,19 +98,33 @@ def _affinity_blocks(
     j_one, s_one = np.ones((len(juniors), 1), np.float32), np.ones((len(seniors), 1), np.float32)
 
     blocks: list[ColumnBlock] = [
-        (_one_hot([c.skills_offered.items() for c in juniors], junior_offers),
-         _want_values(seniors, junior_offers) * top.junior_teaches),
-        (_want_values(juniors, senior_offers) * top.senior_teaches,
-         _one_hot([c.skills_offered.items() for c in seniors], senior_offers)),
-        (_unit_rows(_one_hot([c.objectives for c in juniors], objectives)),
-         _unit_rows(_one_hot([c.objectives for c in seniors], objectives)) * top.shared_objectives),
+        # junior_teaches: the junior's offers, against what each is worth to the senior
+        (
+            _one_hot([c.skills_offered.items() for c in juniors], junior_offers),
+            _want_values(seniors, junior_offers) * top.junior_teaches,
+        ),
+        # senior_teaches: the other way round
+        (
+            _want_values(juniors, senior_offers) * top.senior_teaches,
+            _one_hot([c.skills_offered.items() for c in seniors], senior_offers),
+        ),
+        # shared_objectives: cosine similarity of the two objective sets
+        (
+            _unit_rows(_one_hot([c.objectives for c in juniors], objectives)),
+            _unit_rows(_one_hot([c.objectives for c in seniors], objectives)) * top.shared_objectives,
+        ),
+        # different_departments: full points, taken back when the department is shared
         (j_one, s_one * top.different_departments),
-        (_one_hot([[c.department] for c in juniors], departments),
-         _one_hot([[c.department] for c in seniors], departments) * -top.different_departments),
+        (
+            _one_hot([[c.department] for c in juniors], departments),
+            _one_hot([[c.department] for c in seniors], departments) * -top.different_departments,
+        ),
+        # meeting_mode: both remote, plus both in person on one site, minus pairs counted twice
         (j_remote, s_remote * top.meeting_mode),
         (j_in_person * j_site, s_in_person * s_site * top.meeting_mode),
         (j_remote * j_in_person * j_site, s_remote * s_in_person * s_site * -top.meeting_mode),
     ]
+    # site: points for the same site, or full points taken back for the same site
     if settings.site_preference is SitePreference.SAME:
         blocks.append((j_site, s_site * top.site))
     elif settings.site_preference is SitePreference.DIFFERENT:
@@ -139,11 +153,12 @@ def _one_hot(rows: Sequence[Iterable[Word]], vocabulary: Mapping[Word, int]) -> 
 
 def _unit_rows(matrix: Matrix) -> Matrix:
     lengths = np.sqrt(matrix.sum(axis=1, keepdims=True))
-    return np.divide(matrix, lengths, out=np.zeros_like(matrix), where=lengths > 0)
+    unit: Matrix = np.divide(matrix, lengths, out=np.zeros_like(matrix), where=lengths > 0)
+    return unit
 
 
 def _accepts(candidates: Sequence[Candidate], mode: MeetingPreference) -> Matrix:
-    return np.array([[mode in c.meeting_preference.modes] for c in candidates], dtype=np.float32)
+    return np.array([mode in c.meeting_preference.modes for c in candidates], dtype=np.float32).reshape(-1, 1)
 
 
 def _want_values(learners: Sequence[Candidate], offers: Mapping[tuple[str, int], int]) -> Matrix:
@@ -174,20 +189,22 @@ def _segment_membership(intervals: Sequence[WeeklyIntervals], breakpoints: NDArr
 def _excluded_pairs(
     juniors: Sequence[Candidate], seniors: Sequence[Candidate], forbidden: ForbiddenPairs
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Forbidden pairs and manager lines (either way) as sorted (junior index, senior index) arrays."""
     junior_at = {c.participant_id: i for i, c in enumerate(juniors)}
     senior_at = {c.participant_id: i for i, c in enumerate(seniors)}
-    juniors_by_employee: dict[str, list[int]] = {}
-    seniors_by_employee: dict[str, list[int]] = {}
-    for i, c in enumerate(juniors):
-        juniors_by_employee.setdefault(c.employee_id, []).append(i)
-    for i, c in enumerate(seniors):
-        seniors_by_employee.setdefault(c.employee_id, []).append(i)
     pairs = {(junior_at[j], senior_at[s]) for j, s in forbidden if j in junior_at and s in senior_at}
-    for i, c in enumerate(juniors):
-        if c.manager_employee_id is not None:
-            pairs.update((i, s) for s in seniors_by_employee.get(c.manager_employee_id, ()))
+    juniors_employed_as = _positions_by_employee(juniors)
     for s, c in enumerate(seniors):
-        if c.manager_employee_id is not None:
-            pairs.update((i, s) for i in juniors_by_employee.get(c.manager_employee_id, ()))
+        pairs.update((j, s) for j in juniors_employed_as.get(c.manager_employee_id, ()))
+    seniors_employed_as = _positions_by_employee(seniors)
+    for j, c in enumerate(juniors):
+        pairs.update((j, s) for s in seniors_employed_as.get(c.manager_employee_id, ()))
     ordered = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
     return ordered[:, 0].copy(), ordered[:, 1].copy()
+
+
+def _positions_by_employee(candidates: Sequence[Candidate]) -> dict[str | None, list[int]]:
+    positions: dict[str | None, list[int]] = {}
+    for i, c in enumerate(candidates):
+        positions.setdefault(c.employee_id, []).append(i)
+    return positions

@@ -21,13 +21,11 @@ WeeklyIntervals = tuple[tuple[int, int], ...]
 """Sorted, disjoint, half-open [start, end) spans in UTC minutes after the reference Monday 00:00 UTC."""
 
 
-def utc_week_intervals(
-    windows: Iterable[AvailabilityWindow], time_zone: str, reference_week: date
-) -> WeeklyIntervals:
+def utc_week_intervals(windows: Iterable[AvailabilityWindow], time_zone: str, reference_week: date) -> WeeklyIntervals:
     """Convert local weekly windows to merged UTC spans of the reference week.
 
-        >>> utc_week_intervals([AvailabilityWindow(0, time(0, 30), time(2))], "Europe/Paris", date(2026, 1, 5))
-        ((0, 60), (10050, 10080))
+    >>> utc_week_intervals([AvailabilityWindow(0, time(0, 30), time(2))], "Europe/Paris", date(2026, 1, 5))
+    ((0, 60), (10050, 10080))
     """
     spans: list[tuple[int, int]] = []
     for window in windows:
@@ -38,8 +36,8 @@ def utc_week_intervals(
 def overlap_minutes(first: WeeklyIntervals, second: WeeklyIntervals) -> int:
     """Minutes per week in which both sets of spans are available.
 
-        >>> overlap_minutes(((0, 60), (120, 180)), ((30, 150),))
-        60
+    >>> overlap_minutes(((0, 60), (120, 180)), ((30, 150),))
+    60
     """
     total, i, j = 0, 0, 0
     while i < len(first) and j < len(second):

@@ -19,13 +19,15 @@ def greedy_assignment(
 
     What a person pairing by hand would do; ties go to the lower junior, then senior, index.
 
-        >>> greedy = graph.scores[greedy_assignment(graph, junior_capacity, senior_capacity)].sum()
+    >>> greedy = graph.scores[greedy_assignment(graph, junior_capacity, senior_capacity)].sum()
     """
     order = np.lexsort((graph.seniors, graph.juniors, -graph.scores))
     juniors_left = junior_capacity.tolist()
     seniors_left = senior_capacity.tolist()
     chosen: list[int] = []
-    for edge, junior, senior in zip(order.tolist(), graph.juniors[order].tolist(), graph.seniors[order].tolist()):
+    for edge, junior, senior in zip(
+        order.tolist(), graph.juniors[order].tolist(), graph.seniors[order].tolist(), strict=True
+    ):
         if juniors_left[junior] > 0 and seniors_left[senior] > 0:
             juniors_left[junior] -= 1
             seniors_left[senior] -= 1
@@ -39,7 +41,7 @@ def exact_assignment(graph: CandidateGraph) -> NDArray[np.int64]:
     Memory grows with juniors x seniors: meant for tests and benchmarks of a few thousand people.
     Build the graph with `top_k=None` for the optimum over every feasible pair.
 
-        >>> exact = graph.scores[exact_assignment(graph)].sum()
+    >>> exact = graph.scores[exact_assignment(graph)].sum()
     """
     edge_at = np.full((graph.junior_count, graph.senior_count), -1, dtype=np.int64)
     edge_at[graph.juniors, graph.seniors] = np.arange(graph.edge_count)

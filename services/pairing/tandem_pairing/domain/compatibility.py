@@ -83,7 +83,7 @@ class Points:
     @property
     def total(self) -> float:
         """The score: the sum of every component's points."""
-        return sum(getattr(self, component.name) for component in fields(self))
+        return float(sum(getattr(self, component.name) for component in fields(self)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +118,8 @@ def skill_value(offered_level: int, wanted_level: int) -> int:
     """What an offer is worth to a want: 2 at the same level, one more per level of headroom, 0 if
     the offer is two or more levels short.
 
-        >>> skill_value(4, 1) > skill_value(2, 2)
-        True
+    >>> skill_value(4, 1) > skill_value(2, 2)
+    True
     """
     return max(0, offered_level - wanted_level + 2)
 
@@ -137,9 +137,9 @@ def assess(
 ) -> Compatibility:
     """Score a junior-senior pair and check it against every hard constraint.
 
-        >>> fit = assess(junior, senior, settings, forbidden={(junior.participant_id, senior.participant_id)})
-        >>> fit.feasible, fit.violations
-        (False, (<Violation.FORBIDDEN_PAIR: 'forbidden_pair'>,))
+    >>> fit = assess(junior, senior, settings, forbidden={(junior.participant_id, senior.participant_id)})
+    >>> fit.feasible, fit.violations
+    (False, (<Violation.FORBIDDEN_PAIR: 'forbidden_pair'>,))
     """
     if junior.role is not Role.JUNIOR or senior.role is not Role.SENIOR:
         raise ValueError("assess takes a junior first and a senior second")
@@ -164,18 +164,18 @@ def assess(
         meeting_mode=top.meeting_mode * bool(modes),
     )
     shared_languages = junior.languages & senior.languages
-    violations = [
-        *([Violation.NO_SHARED_LANGUAGE] if not shared_languages else []),
-        *([Violation.MANAGER_LINE] if _manager_line(junior, senior) else []),
-        *([Violation.FORBIDDEN_PAIR] if (junior.participant_id, senior.participant_id) in forbidden else []),
-        *([Violation.INSUFFICIENT_OVERLAP] if overlap < settings.session_minutes else []),
-    ]
+    broken = {
+        Violation.NO_SHARED_LANGUAGE: not shared_languages,
+        Violation.MANAGER_LINE: _manager_line(junior, senior),
+        Violation.FORBIDDEN_PAIR: (junior.participant_id, senior.participant_id) in forbidden,
+        Violation.INSUFFICIENT_OVERLAP: overlap < settings.session_minutes,
+    }
     return Compatibility(
         junior_id=junior.participant_id,
         senior_id=senior.participant_id,
         score=points.total,
         points=points,
-        violations=tuple(violations),
+        violations=tuple(violation for violation, is_broken in broken.items() if is_broken),
         shared_languages=shared_languages,
         overlap_minutes=overlap,
         junior_teaches=junior_teaches,

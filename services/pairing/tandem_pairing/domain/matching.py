@@ -30,16 +30,14 @@ def optimal_assignment(
 ) -> NDArray[np.int64]:
     """Indexes of the graph's edges in a maximum-total-score assignment within the capacities.
 
-        >>> chosen = optimal_assignment(graph, np.ones(graph.junior_count, np.int64), np.ones(graph.senior_count, np.int64))
-        >>> total = graph.scores[chosen].sum()
+    >>> chosen = optimal_assignment(graph, np.ones(graph.junior_count, np.int64), np.ones(graph.senior_count, np.int64))
+    >>> total = graph.scores[chosen].sum()
     """
     gains = np.rint(graph.scores * SCORE_SCALE).astype(np.int64)
     # A pair worth nothing can never raise the total; leaving it out keeps the flow network smaller.
-    useful = np.nonzero(
-        (gains > 0) & (junior_capacity[graph.juniors] > 0) & (senior_capacity[graph.seniors] > 0)
-    )[0]
+    useful = np.nonzero((gains > 0) & (junior_capacity[graph.juniors] > 0) & (senior_capacity[graph.seniors] > 0))[0]
     if len(useful) == 0:
-        return useful.astype(np.int64)
+        return useful
     juniors, seniors = graph.junior_count, graph.senior_count
     source, sink = juniors + seniors, juniors + seniors + 1
     supply = int(junior_capacity.sum())
@@ -59,4 +57,5 @@ def optimal_assignment(
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status!r} on a network that always has a solution")
-    return useful[flow.flows(pair_arcs) > 0].astype(np.int64)
+    chosen: NDArray[np.int64] = useful[flow.flows(pair_arcs) > 0]
+    return chosen

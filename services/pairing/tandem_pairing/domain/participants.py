@@ -8,7 +8,7 @@ from datetime import time
 from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "MINUTES_PER_DAY",
@@ -43,9 +43,14 @@ class MeetingPreference(StrEnum):
     @property
     def modes(self) -> frozenset[MeetingPreference]:
         """The concrete modes (`REMOTE`, `IN_PERSON`) this preference accepts."""
-        if self is MeetingPreference.EITHER:
-            return frozenset({MeetingPreference.REMOTE, MeetingPreference.IN_PERSON})
-        return frozenset({self})
+        return _MODES[self]
+
+
+_MODES = {
+    MeetingPreference.REMOTE: frozenset({MeetingPreference.REMOTE}),
+    MeetingPreference.IN_PERSON: frozenset({MeetingPreference.IN_PERSON}),
+    MeetingPreference.EITHER: frozenset({MeetingPreference.REMOTE, MeetingPreference.IN_PERSON}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,8 @@ class AvailabilityWindow:
     `weekday` is 0 (Monday) to 6 (Sunday). An `end` of 00:00 means midnight at the end of the day,
     so a window never spans two days; give two windows for that.
 
-        >>> AvailabilityWindow(1, time(9), time(11, 30)).minutes
-        150
+    >>> AvailabilityWindow(1, time(9), time(11, 30)).minutes
+    150
     """
 
     weekday: int
@@ -92,15 +97,15 @@ class Candidate:
 
     Skill mappings are frozen on construction so a candidate can be shared safely between rounds.
 
-        >>> Candidate(
-        ...     participant_id=UUID(int=1), employee_id="E1", role=Role.JUNIOR,
-        ...     department="IT", site="Lyon", time_zone="Europe/Paris", languages=frozenset({"fr"}),
-        ...     skills_offered={"genai": 4}, skills_wanted={"negotiation": 2},
-        ...     objectives=frozenset({"visibility"}),
-        ...     availability=(AvailabilityWindow(0, time(9), time(12)),),
-        ...     meeting_preference=MeetingPreference.EITHER,
-        ... ).capacity
-        1
+    >>> Candidate(
+    ...     participant_id=UUID(int=1), employee_id="E1", role=Role.JUNIOR,
+    ...     department="IT", site="Lyon", time_zone="Europe/Paris", languages=frozenset({"fr"}),
+    ...     skills_offered={"genai": 4}, skills_wanted={"negotiation": 2},
+    ...     objectives=frozenset({"visibility"}),
+    ...     availability=(AvailabilityWindow(0, time(9), time(12)),),
+    ...     meeting_preference=MeetingPreference.EITHER,
+    ... ).capacity
+    1
     """
 
     participant_id: UUID
@@ -125,7 +130,10 @@ class Candidate:
             for skill, level in skills.items():
                 if not MIN_LEVEL <= level <= MAX_LEVEL:
                     raise ValueError(f"level of {skill!r} must be {MIN_LEVEL}..{MAX_LEVEL}, not {level}")
-        ZoneInfo(self.time_zone)  # fail on construction, not in the middle of a round
+        try:  # fail on construction, not in the middle of a round
+            ZoneInfo(self.time_zone)
+        except (ValueError, ZoneInfoNotFoundError) as unknown:
+            raise ValueError(f"unknown IANA time zone {self.time_zone!r}") from unknown
         object.__setattr__(self, "skills_offered", MappingProxyType(dict(self.skills_offered)))
         object.__setattr__(self, "skills_wanted", MappingProxyType(dict(self.skills_wanted)))
         object.__setattr__(self, "languages", frozenset(self.languages))

@@ -1,7 +1,7 @@
 """A pairing round: from a program's pool to pairings, with a reason for everyone left out.
 
-    >>> result = match_round(pool, settings, forbidden=previous_partners | hr_forbidden, pins=hr_pins)
-    >>> [(p.junior_id, p.senior_id, p.score) for p in result.pairings]
+>>> result = match_round(pool, settings, forbidden=previous_partners | hr_forbidden, pins=hr_pins)
+>>> [(p.junior_id, p.senior_id, p.score) for p in result.pairings]
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from uuid import UUID
 
 import numpy as np
 
-from tandem_pairing.domain.candidate_graph import DEFAULT_TOP_K, build_candidate_graph
+from tandem_pairing.domain.candidate_graph import DEFAULT_TOP_K, CandidateGraph, build_candidate_graph
 from tandem_pairing.domain.compatibility import ForbiddenPairs, Violation, assess
-from tandem_pairing.domain.matching import optimal_assignment
+from tandem_pairing.domain.matching import Capacities, optimal_assignment
 from tandem_pairing.domain.participants import Candidate, Role
 from tandem_pairing.domain.settings import PairingSettings
 
 __all__ = [
-    "PinRejection",
     "Pairing",
+    "PinRejection",
     "RejectedPin",
     "RoundResult",
     "Unmatched",
@@ -105,16 +105,46 @@ def match_round(
     candidate graph (see `build_candidate_graph`); None considers every feasible pair.
     """
     pool = list(pool)
-    juniors = _sorted_side(pool, Role.JUNIOR)
-    seniors = _sorted_side(pool, Role.SENIOR)
-    junior_at = {c.participant_id: i for i, c in enumerate(juniors)}
-    senior_at = {c.participant_id: i for i, c in enumerate(seniors)}
+    juniors, seniors = _sorted_side(pool, Role.JUNIOR), _sorted_side(pool, Role.SENIOR)
     junior_capacity = np.array([c.capacity for c in juniors], dtype=np.int64)
     senior_capacity = np.array([c.capacity for c in seniors], dtype=np.int64)
+    pinned, rejected = _apply_pins(
+        sorted(set(pins)), juniors, seniors, settings, forbidden, junior_capacity, senior_capacity
+    )
 
+    # A pinned pair is already made: forbid it so the solver cannot pair the two a second time.
+    already_paired = {(p.junior_id, p.senior_id) for p in pinned}
+    graph = build_candidate_graph(juniors, seniors, settings, forbidden | already_paired, top_k=top_k)
+    chosen = optimal_assignment(graph, junior_capacity, senior_capacity)
+    solved = [
+        Pairing(juniors[j].participant_id, seniors[s].participant_id, score)
+        for j, s, score in zip(
+            graph.juniors[chosen].tolist(), graph.seniors[chosen].tolist(), graph.scores[chosen].tolist(), strict=True
+        )
+    ]
+    pairings = sorted([*pinned, *solved], key=lambda p: (p.junior_id, p.senior_id))
+    return RoundResult(
+        pairings=tuple(pairings),
+        unmatched=_unmatched(juniors, seniors, graph, pairings),
+        rejected_pins=tuple(rejected),
+    )
+
+
+def _apply_pins(
+    pins: Iterable[tuple[UUID, UUID]],
+    juniors: Sequence[Candidate],
+    seniors: Sequence[Candidate],
+    settings: PairingSettings,
+    forbidden: ForbiddenPairs,
+    junior_capacity: Capacities,
+    senior_capacity: Capacities,
+) -> tuple[list[Pairing], list[RejectedPin]]:
+    """Honour the pins that can be, taking their capacity (the arrays are updated in place)."""
+    junior_at = {c.participant_id: i for i, c in enumerate(juniors)}
+    senior_at = {c.participant_id: i for i, c in enumerate(seniors)}
     pinned: list[Pairing] = []
     rejected: list[RejectedPin] = []
-    for junior_id, senior_id in sorted(set(pins)):
+    for junior_id, senior_id in pins:
         if junior_id not in junior_at or senior_id not in senior_at:
             rejected.append(RejectedPin(junior_id, senior_id, PinRejection.NOT_IN_POOL))
             continue
@@ -128,35 +158,20 @@ def match_round(
             junior_capacity[j] -= 1
             senior_capacity[s] -= 1
             pinned.append(Pairing(junior_id, senior_id, fit.score, pinned=True))
+    return pinned, rejected
 
-    # A pinned pair is already made: forbid it so the solver cannot pair the two a second time.
-    already_paired = {(p.junior_id, p.senior_id) for p in pinned}
-    graph = build_candidate_graph(juniors, seniors, settings, forbidden | already_paired, top_k=top_k)
-    chosen = optimal_assignment(graph, junior_capacity, senior_capacity)
-    solved = [
-        Pairing(juniors[j].participant_id, seniors[s].participant_id, score)
-        for j, s, score in zip(
-            graph.juniors[chosen].tolist(), graph.seniors[chosen].tolist(), graph.scores[chosen].tolist()
-        )
-    ]
-    pairings = sorted([*pinned, *solved], key=lambda p: (p.junior_id, p.senior_id))
 
+def _unmatched(
+    juniors: Sequence[Candidate], seniors: Sequence[Candidate], graph: CandidateGraph, pairings: Sequence[Pairing]
+) -> tuple[Unmatched, ...]:
     partners = Counter([p.junior_id for p in pairings] + [p.senior_id for p in pairings])
     unmatched = [
-        Unmatched(
-            c.participant_id,
-            c.role,
-            UnmatchedReason.CAPACITY if feasible_count else UnmatchedReason.NO_FEASIBLE_PARTNER,
-        )
+        Unmatched(c.participant_id, c.role, UnmatchedReason.CAPACITY if fits else UnmatchedReason.NO_FEASIBLE_PARTNER)
         for side, feasible_counts in ((juniors, graph.junior_feasible), (seniors, graph.senior_feasible))
-        for c, feasible_count in zip(side, feasible_counts.tolist())
+        for c, fits in zip(side, feasible_counts.tolist(), strict=True)
         if not partners[c.participant_id]
     ]
-    return RoundResult(
-        pairings=tuple(pairings),
-        unmatched=tuple(sorted(unmatched, key=lambda u: u.participant_id)),
-        rejected_pins=tuple(rejected),
-    )
+    return tuple(sorted(unmatched, key=lambda u: u.participant_id))
 
 
 def _sorted_side(pool: Sequence[Candidate], role: Role) -> Sequence[Candidate]:

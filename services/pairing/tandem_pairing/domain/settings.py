@@ -49,8 +49,8 @@ class PairingSettings:
     Availability windows are local wall-clock times; `reference_week` (a Monday) is the week whose
     UTC offsets convert them, so daylight-saving time is that of the weeks being planned.
 
-        >>> PairingSettings(reference_week=date(2026, 3, 2), session_minutes=45).max_points.site
-        0.0
+    >>> PairingSettings(reference_week=date(2026, 3, 2), session_minutes=45).max_points.site
+    0.0
     """
 
     reference_week: date
