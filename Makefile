@@ -29,7 +29,7 @@ test-quick: install  ## the suite without the slow, bounded fault and fuzz runs
 
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py
-	@for script in $(filter-out bench/kernel.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
 
 lint: install
 	$(BIN)/ruff format --check shared services tests bench

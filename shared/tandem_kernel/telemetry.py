@@ -16,17 +16,40 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 
 __all__ = ["JsonLogFormatter", "configure_logging", "configure_tracing"]
 
 _configured_provider: TracerProvider | None = None
 
 
+class _RecordWhenExporting(Sampler):
+    """Spans get ids and travel in headers and logs always; they are recorded only once something
+    consumes them (an exporter). Recording a span nobody reads costs ~10% of an append's CPU."""
+
+    exporting = False
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):  # type: ignore[no-untyped-def]
+        if not self.exporting:
+            return SamplingResult(Decision.DROP)
+        return ParentBased(ALWAYS_ON).should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return "RecordWhenExporting"
+
+
+_RECORD_WHEN_EXPORTING = _RecordWhenExporting()
+
+
 def configure_tracing(service_name: str, otlp_endpoint: str | None = None) -> TracerProvider:
     """Install the process's tracer provider (once); export to `otlp_endpoint` when one is given."""
     global _configured_provider
     if _configured_provider is None:
-        provider = TracerProvider(resource=Resource.create({"service.name": f"tandem-{service_name}"}))
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": f"tandem-{service_name}"}), sampler=_RECORD_WHEN_EXPORTING
+        )
         trace.set_tracer_provider(provider)
         _configured_provider = provider
     if otlp_endpoint:
@@ -49,6 +72,7 @@ def _instrument_asyncpg() -> None:
 def add_span_processor(processor: SpanProcessor) -> None:
     assert _configured_provider is not None, "configure_tracing first"
     _configured_provider.add_span_processor(processor)
+    _RECORD_WHEN_EXPORTING.exporting = True
     _instrument_asyncpg()
 
 
