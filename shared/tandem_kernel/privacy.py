@@ -16,6 +16,10 @@ How it fits together:
   or without keys at all (another service's consumer), `strip_sealed` turns markers into `None`:
   that is why personal fields must be optional.
 - `shred(connection, subject)` deletes the key, in the transaction that records the erasure.
+- Bulk writers may create many subjects' keys in one statement first (`for_writing`): the keyring
+  remembers keys it created or fetched for a minute, for sealing only, so each append is one
+  statement. Reads never use that memory, so an erasure is effective at once; a remembered key
+  that was shredded meanwhile seals data that nobody can read, which is safe.
 
 Only top-level fields of an event are sealed; keep personal data out of nested models.
 """
@@ -25,6 +29,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Annotated, Any, TypeVar, get_args
@@ -93,21 +99,40 @@ class SubjectKeys:
     >>> sealed = keys.seal(payload, personal_fields(type(event)), "participant-1", data_keys["participant-1"])
     """
 
-    def __init__(self, master_key: str) -> None:
+    def __init__(self, master_key: str, *, remember: int = 50_000, remember_seconds: float = 60.0) -> None:
         if not master_key:
             raise ValueError("the personal-data master key must not be empty")
         kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"tandem/subject-keys/v1").derive(
             master_key.encode()
         )
         self._kek = AESGCM(kek)
+        self._remember, self._remember_seconds = remember, remember_seconds
+        self._remembered: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def remembered(self, subjects: Iterable[str]) -> dict[str, bytes] | None:
+        """The data keys of all `subjects` if `for_writing` returned them lately; else `None`.
+
+        For sealing only: reading must always join the stored key, so that erasure shows at once.
+        """
+        keys, now = {}, time.monotonic()
+        for subject in subjects:
+            found = self._remembered.get(subject)
+            if found is None or found[0] < now:
+                return None
+            keys[subject] = found[1]
+        return keys
 
     async def for_writing(
         self, connection: asyncpg.Connection | asyncpg.Pool, subjects: Iterable[str]
     ) -> dict[str, bytes]:
         """The data keys of `subjects`, created for those who have none yet.
 
-        Run it in the append's transaction: it locks the subjects' key rows until commit, so an
-        erasure running at the same time waits and then shreds a key that covers this append too.
+        In the append's transaction, it locks the subjects' key rows until commit, so an erasure
+        running at the same time waits and then shreds a key that covers this append too. Run
+        outside a transaction, ahead of many appends (one statement for a chunk of an import), its
+        keys are committed at once and remembered: each of those appends seals with them and
+        skips a transaction of its own. Keys made inside a transaction are not remembered, since it
+        may still roll back.
         """
         wanted = sorted(set(subjects))
         if not wanted:
@@ -119,7 +144,18 @@ class SubjectKeys:
             wanted,
             candidates,
         )
-        return {row["subject"]: self.unwrap(row["subject"], row["wrapped_key"]) for row in rows}
+        keys = {row["subject"]: self.unwrap(row["subject"], row["wrapped_key"]) for row in rows}
+        # A pool runs the statement on its own (committed); a connection may be in a transaction.
+        in_transaction = getattr(connection, "is_in_transaction", None)
+        if in_transaction is not None and in_transaction():
+            return keys
+        until = time.monotonic() + self._remember_seconds
+        for subject, key in keys.items():
+            self._remembered[subject] = (until, key)
+            self._remembered.move_to_end(subject)
+        while len(self._remembered) > self._remember:
+            self._remembered.popitem(last=False)
+        return keys
 
     def unwrap(self, subject: str, wrapped: bytes) -> bytes:
         """The data key of `subject` from its stored, wrapped form."""

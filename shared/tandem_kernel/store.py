@@ -105,9 +105,10 @@ SELECT (SELECT version FROM head) AS head_version,
 _START_STREAMS = """
 WITH inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
-                        occurred_at, payload, correlation_id, causation_id, actor, trace_context)
+                        occurred_at, payload, data_subject, correlation_id, causation_id, actor, trace_context)
     SELECT e.*, $8, $9, $10, $11::jsonb
-    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[]) AS e
+    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[],
+                $12::text[]) AS e
     RETURNING position
 )
 SELECT array_agg(position ORDER BY position) FROM inserted
@@ -190,18 +191,39 @@ class EventStore:
             if not trace_context:
                 propagate.inject(trace_context)
             arguments = self._append_arguments(stream_id, expected_version, events, metadata, trace_context)
-            # Sealing needs the subjects' keys, which are created in the append's own transaction.
-            sealing = self.keyring is not None and any(
-                event.payload.data_subject() is not None and personal_fields(type(event.payload)) for event in events
-            )
-            if idempotency_key is None and connection is None and not sealing:
+            subjects = self._subjects(events)
+            if subjects and self.keyring is not None and (keys := self.keyring.remembered(subjects)) is not None:
+                arguments[10], subjects = self._seal(events, keys), set()
+            # Other sealing needs the subjects' keys, read or created in the append's own transaction.
+            if idempotency_key is None and connection is None and not subjects:
                 result = await self._append_once(self.pool, arguments)
             else:
-                to_seal = events if sealing else None
+                to_seal = events if subjects else None
                 result = await self._append_in_transaction(connection, arguments, idempotency_key, to_seal)
                 if connection is None:
                     self.appended.send()  # committed now
         return result
+
+    def _subjects(self, events: Sequence[NewEvent]) -> set[str]:
+        """Whose keys sealing `events` needs (nobody's without a keyring)."""
+        if self.keyring is None:
+            return set()
+        return {
+            subject
+            for event in events
+            if personal_fields(type(event.payload)) and (subject := event.payload.data_subject()) is not None
+        }
+
+    def _seal(self, events: Sequence[NewEvent], keys: Mapping[str, bytes]) -> list[str]:
+        """The events' payloads as stored: JSON, personal fields sealed with their subject's key."""
+        payloads = []
+        for event in events:
+            data, fields = self.registry.encode(event.payload), personal_fields(type(event.payload))
+            subject = event.payload.data_subject() if fields else None
+            if subject is not None and self.keyring is not None:
+                data = self.keyring.seal(data, fields, subject, keys[subject])
+            payloads.append(json.dumps(data))
+        return payloads
 
     def _append_arguments(
         self,
@@ -225,18 +247,6 @@ class EventStore:
             [json.dumps(self.registry.encode(event.payload)) for event in events],
             [event.payload.data_subject() for event in events],
         ]
-
-    async def _sealed_payloads(self, connection: asyncpg.Connection, events: Sequence[NewEvent]) -> list[str]:
-        assert self.keyring is not None
-        subjects = [event.payload.data_subject() if personal_fields(type(event.payload)) else None for event in events]
-        keys = await self.keyring.for_writing(connection, (subject for subject in subjects if subject is not None))
-        payloads = []
-        for event, subject in zip(events, subjects, strict=True):
-            data = self.registry.encode(event.payload)
-            if subject is not None:
-                data = self.keyring.seal(data, personal_fields(type(event.payload)), subject, keys[subject])
-            payloads.append(json.dumps(data))
-        return payloads
 
     async def _append_once(self, executor: asyncpg.Pool | asyncpg.Connection, arguments: list[Any]) -> AppendResult:
         stream_id, expected_version, event_ids = arguments[0], arguments[1], arguments[6]
@@ -280,7 +290,8 @@ class EventStore:
                     )
                     return AppendResult.from_json(stored)
             if to_seal is not None:
-                arguments[10] = await self._sealed_payloads(conn, to_seal)
+                assert self.keyring is not None
+                arguments[10] = self._seal(to_seal, await self.keyring.for_writing(conn, self._subjects(to_seal)))
             result = await self._append_once(conn, arguments)
             if idempotency_key is not None:
                 await conn.execute(
@@ -313,6 +324,13 @@ class EventStore:
         ]
         if not rows:
             return []
+        events = [event for _, _, event in rows]
+        subjects, keys = self._subjects(events), {}
+        if subjects and self.keyring is not None:
+            # New streams: their subjects cannot be mid-erasure, so the keys need not share the insert's transaction.
+            keys = self.keyring.remembered(subjects) or await self.keyring.for_writing(
+                connection or self.pool, subjects
+            )
         try:
             positions = await (connection or self.pool).fetchval(
                 _START_STREAMS,
@@ -322,11 +340,12 @@ class EventStore:
                 [event.payload.event_type for _, _, event in rows],
                 [event.payload.event_version for _, _, event in rows],
                 [event.occurred_at for _, _, event in rows],
-                [json.dumps(self.registry.encode(event.payload)) for _, _, event in rows],
+                self._seal(events, keys),
                 metadata.correlation_id,
                 metadata.causation_id,
                 metadata.actor,
                 json.dumps(trace_context),
+                [event.payload.data_subject() for event in events],
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"

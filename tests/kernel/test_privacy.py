@@ -116,3 +116,42 @@ async def test_a_retried_idempotent_append_keeps_one_key_and_appends_once(store:
 
 async def _wire_rows(store: EventStore, count: int) -> bool:
     return len(await store.read_all_wire(Cursor.origin(), 10)) == count
+
+
+async def test_streams_started_in_bulk_are_sealed_and_shreddable_too(store: EventStore) -> None:
+    ada = MemberJoined(member_id=uuid4(), name="Ada Lovelace", email="ada@example.com", team="engines")
+    alan = MemberJoined(member_id=uuid4(), name="Alan Turing", team="bombes")
+
+    await store.start_streams({f"member-{e.member_id}": [NewEvent(e)] for e in (ada, alan)})
+
+    stored = await store.pool.fetchval("SELECT string_agg(payload::text || data_subject, ' ') FROM events")
+    assert "Lovelace" not in stored and "Turing" not in stored and str(ada.member_id) in stored
+    assert await shred(store.pool, str(ada.member_id))
+    assert (await store.read_stream(f"member-{ada.member_id}"))[0].payload.name is None  # type: ignore[attr-defined]
+    assert (await store.read_stream(f"member-{alan.member_id}"))[0].payload == alan
+
+
+async def test_keys_created_ahead_seal_later_appends_without_a_transaction_of_their_own(store: EventStore) -> None:
+    event = MemberJoined(member_id=uuid4(), name="Hedy Lamarr", team="radio")
+    assert store.keyring is not None
+    await store.keyring.for_writing(store.pool, [str(event.member_id)])
+
+    await store.append(f"member-{event.member_id}", 0, [NewEvent(event)])
+
+    assert "Lamarr" not in await store.pool.fetchval("SELECT payload::text FROM events")
+    assert (await store.read_stream(f"member-{event.member_id}"))[0].payload == event
+    assert await store.pool.fetchval("SELECT count(*) FROM subject_keys") == 1
+
+
+async def test_keys_created_in_a_transaction_that_rolls_back_are_not_used_later(store: EventStore) -> None:
+    event = MemberJoined(member_id=uuid4(), name="Rosalind Franklin", team="x-rays")
+    assert store.keyring is not None
+    async with store.pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        await store.keyring.for_writing(connection, [str(event.member_id)])
+        await transaction.rollback()
+
+    await store.append(f"member-{event.member_id}", 0, [NewEvent(event)])
+
+    assert (await store.read_stream(f"member-{event.member_id}"))[0].payload == event

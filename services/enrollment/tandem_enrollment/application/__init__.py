@@ -1,0 +1,27 @@
+"""Enrollment's application layer: command handlers that load a stream, decide with the pure
+domain and append; bulk imports; import jobs.
+
+    outcome = await enrollments.enroll(store, command, metadata=metadata, idempotency_key=key)
+"""
+
+from tandem_enrollment.application import enrollments, programs
+from tandem_enrollment.application.bulk import ChunkReport, RowOutcome, RowReport, import_rows
+from tandem_enrollment.application.handling import Outcome
+from tandem_enrollment.application.imports import FileFormat, ImportJobs, parse_file
+from tandem_enrollment.application.streams import PARTICIPANTS, PROGRAMS, load_program
+
+__all__ = [
+    "PARTICIPANTS",
+    "PROGRAMS",
+    "ChunkReport",
+    "FileFormat",
+    "ImportJobs",
+    "Outcome",
+    "RowOutcome",
+    "RowReport",
+    "enrollments",
+    "import_rows",
+    "load_program",
+    "parse_file",
+    "programs",
+]

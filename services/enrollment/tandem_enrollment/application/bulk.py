@@ -1,0 +1,199 @@
+"""Enrolling the rows of an import file: a chunk at a time, bad rows never blocking the rest.
+
+Each chunk is decided in memory (`decide_enroll`, row by row, so a refusal concerns only its row)
+and its new enrollment streams start in one statement (`EventStore.start_streams`); for a program
+with a capacity, in one transaction holding the program's places, which also records the places
+the chunk took. Employees the read model already knows as enrolled are duplicates from the start
+(it may lag, but never lists someone who is not). A chunk that still meets an existing enrollment
+fails as a whole and is enrolled row by row instead, `concurrency` at a time, where an existing
+stream at version 0 (`ConcurrencyError`) marks the duplicate. Importing a file twice therefore
+enrolls nobody twice. After each chunk, `report` hears what happened, and the program is read
+again, so an import notices the program starting or closing under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from tandem_kernel.errors import ConcurrencyError, DomainError
+from tandem_kernel.events import EventMetadata, NewEvent
+from tandem_kernel.store import EventStore
+
+from tandem_enrollment.adapters import queries
+from tandem_enrollment.application.enrollments import enroll_new
+from tandem_enrollment.application.places import ProgramPlaces
+from tandem_enrollment.application.streams import PARTICIPANTS, load_program
+from tandem_enrollment.domain import (
+    AcceptedRow,
+    FieldError,
+    ImportedRow,
+    Program,
+    RejectedRow,
+    decide_enroll,
+    enrollment_id,
+)
+
+__all__ = ["ChunkReport", "RowOutcome", "RowReport", "import_rows"]
+
+
+class RowOutcome(StrEnum):
+    """What became of a row."""
+
+    ENROLLED = "enrolled"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class RowReport:
+    """A row that was not enrolled, and why."""
+
+    row: int
+    outcome: RowOutcome
+    employee_id: str | None
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(slots=True)
+class ChunkReport:
+    """What rows did: counts, and a report for each row not enrolled."""
+
+    enrolled: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[RowReport] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.enrolled + self.duplicates + self.rejected
+
+    def add(self, report: RowReport | None) -> None:
+        """Count a row: `None` for one enrolled."""
+        if report is None:
+            self.enrolled += 1
+            return
+        self.problems.append(report)
+        if report.outcome is RowOutcome.DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.rejected += 1
+
+    def merge(self, other: ChunkReport) -> None:
+        self.enrolled += other.enrolled
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.problems.extend(other.problems)
+
+
+def _duplicate(row: AcceptedRow) -> RowReport:
+    employee_id = row.command.employee_id
+    already = FieldError("employee_id", f"employee {employee_id} is already enrolled in this program")
+    return RowReport(row.row, RowOutcome.DUPLICATE, employee_id, (already,))
+
+
+def _refused(row: AcceptedRow, refusal: DomainError) -> RowReport:
+    return RowReport(
+        row.row, RowOutcome.REJECTED, row.command.employee_id, (FieldError(refusal.field, refusal.detail),)
+    )
+
+
+async def _all_at_once(
+    store: EventStore, program: Program, rows: Sequence[AcceptedRow], metadata: EventMetadata
+) -> list[RowReport | None]:
+    """Decide every row, then start all their streams in one statement; `ConcurrencyError` if any exists."""
+    reports: list[RowReport | None] = []
+    streams: dict[str, list[NewEvent]] = {}
+    async with ProgramPlaces(store, program, metadata).hold() as held:
+        for row in rows:
+            stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, row.command.employee_id))
+            if stream_id in streams:  # the same employee twice in the chunk
+                reports.append(_duplicate(row))
+                continue
+            try:
+                events = decide_enroll(
+                    None, row.command, program=program, approved_count=held.approved, now=datetime.now(UTC)
+                )
+            except DomainError as refusal:
+                reports.append(_refused(row, refusal))
+                continue
+            held.count(events)
+            streams[stream_id] = [NewEvent(event) for event in events]
+            reports.append(None)
+        await store.start_streams(streams, metadata=metadata, connection=held.connection)
+        await held.appended(())
+    return reports
+
+
+async def _one_by_one(
+    store: EventStore, program: Program, row: AcceptedRow, metadata: EventMetadata
+) -> RowReport | None:
+    try:
+        await enroll_new(store, program, row.command, metadata=metadata)
+    except ConcurrencyError:
+        return _duplicate(row)
+    except DomainError as refusal:
+        return _refused(row, refusal)
+    return None
+
+
+async def _enroll_chunk(
+    store: EventStore, program: Program, rows: Sequence[ImportedRow], metadata: EventMetadata, gate: asyncio.Semaphore
+) -> ChunkReport:
+    chunk = ChunkReport()
+    for row in rows:
+        if isinstance(row, RejectedRow):
+            chunk.add(RowReport(row.row, RowOutcome.REJECTED, None, row.errors))
+    accepted = [row for row in rows if isinstance(row, AcceptedRow)]
+    known = await queries.enrolled_employees(
+        store.pool, program.program_id, [row.command.employee_id for row in accepted]
+    )
+    for row in accepted:
+        if row.command.employee_id in known:
+            chunk.add(_duplicate(row))
+    accepted = [row for row in accepted if row.command.employee_id not in known]
+    try:
+        reports = await _all_at_once(store, program, accepted, metadata)
+    except ConcurrencyError:
+
+        async def bounded(row: AcceptedRow) -> RowReport | None:
+            async with gate:
+                return await _one_by_one(store, program, row, metadata)
+
+        # A task group: if the database fails under one row, the chunk's other rows stop too.
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(bounded(row)) for row in accepted]
+        reports = [task.result() for task in tasks]
+    for report in reports:
+        chunk.add(report)
+    return chunk
+
+
+async def import_rows(
+    store: EventStore,
+    program_id: UUID,
+    rows: Sequence[ImportedRow],
+    *,
+    metadata: EventMetadata,
+    report: Callable[[ChunkReport], Awaitable[None]] | None = None,
+    chunk_size: int = 500,
+    concurrency: int = 8,
+) -> ChunkReport:
+    """Enroll every accepted row into `program_id`; returns the totals.
+
+    `concurrency` bounds the row-by-row appends of chunks that meet existing enrollments; keep it
+    below the connection pool's size so that HTTP requests still find connections.
+    """
+    totals = ChunkReport()
+    gate = asyncio.Semaphore(concurrency)
+    for start in range(0, len(rows), chunk_size):
+        program = await load_program(store, program_id)
+        chunk = await _enroll_chunk(store, program, rows[start : start + chunk_size], metadata, gate)
+        totals.merge(chunk)
+        if report is not None:
+            await report(chunk)
+    return totals

@@ -1,0 +1,179 @@
+"""Enrollment commands: enroll, approve, withdraw, update a profile, erase personal data.
+
+Commands that may take or free a place append inside a `ProgramPlaces` unit (see `places`), which
+keeps capacity exact and fills freed places from the waitlist in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tandem_kernel.events import EventMetadata, NewEvent
+from tandem_kernel.store import EventStore
+
+from tandem_enrollment.application.handling import Outcome, retry_once, run, scoped
+from tandem_enrollment.application.places import ProgramPlaces
+from tandem_enrollment.application.streams import PARTICIPANTS, load_program
+from tandem_enrollment.domain import (
+    EnrollParticipant,
+    Participant,
+    Program,
+    UpdateParticipantProfile,
+    WithdrawParticipant,
+    decide_approve,
+    decide_enroll,
+    decide_erase,
+    decide_update_profile,
+    decide_withdraw,
+    enrollment_id,
+    replay_participant,
+)
+
+__all__ = ["approve", "enroll", "enroll_new", "erase", "update_profile", "withdraw"]
+
+
+def _in_program(program_id: UUID, state: Participant | None) -> Participant | None:
+    # Ids are derived from (program, employee): one from another program's URL is "not found" here.
+    return state if state is not None and state.program_id == program_id else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def enroll(
+    store: EventStore, command: EnrollParticipant, *, metadata: EventMetadata, idempotency_key: str | None = None
+) -> Outcome[Participant]:
+    """Enroll an employee; the program approves or waitlists them at once if it decides so."""
+    program = await load_program(store, command.program_id)
+    stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, command.employee_id))
+    held = ProgramPlaces(store, program, metadata)
+    # After a conflict the stream exists: deciding again answers "already enrolled" (409).
+    return await retry_once(
+        lambda: run(
+            store,
+            PARTICIPANTS,
+            stream_id,
+            lambda state: decide_enroll(state, command, program=program, approved_count=held.approved, now=_now()),
+            metadata=metadata,
+            idempotency_key=scoped("participant.enroll", idempotency_key),
+            unit=held.hold,
+        )
+    )
+
+
+async def enroll_new(
+    store: EventStore, program: Program, command: EnrollParticipant, *, metadata: EventMetadata
+) -> Outcome[Participant]:
+    """Enroll an employee presumed not enrolled yet, without reading their stream (bulk imports).
+
+    Raises `ConcurrencyError` if they are enrolled already, and whatever `decide_enroll` raises.
+    """
+    stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, command.employee_id))
+    async with ProgramPlaces(store, program, metadata).hold() as held:
+        events = decide_enroll(None, command, program=program, approved_count=held.approved, now=_now())
+        result = await store.append(
+            stream_id, 0, [NewEvent(event) for event in events], metadata=metadata, connection=held.connection
+        )
+        await held.appended(events)
+    return Outcome(replay_participant(events), result.stream_version, tuple(events))
+
+
+async def approve(
+    store: EventStore,
+    program_id: UUID,
+    participant_id: UUID,
+    *,
+    metadata: EventMetadata,
+    idempotency_key: str | None = None,
+) -> Outcome[Participant]:
+    """Approve an applicant or a waitlisted participant if a place is free (an applicant meeting a
+    full program is waitlisted instead)."""
+    program = await load_program(store, program_id)
+    held = ProgramPlaces(store, program, metadata)
+    return await retry_once(
+        lambda: run(
+            store,
+            PARTICIPANTS,
+            PARTICIPANTS.stream_id(participant_id),
+            lambda state: decide_approve(_in_program(program_id, state), program=program, approved_count=held.approved),
+            metadata=metadata,
+            idempotency_key=scoped("participant.approve", idempotency_key),
+            unit=held.hold,
+        )
+    )
+
+
+async def withdraw(
+    store: EventStore,
+    program_id: UUID,
+    participant_id: UUID,
+    command: WithdrawParticipant,
+    *,
+    metadata: EventMetadata,
+    idempotency_key: str | None = None,
+) -> Outcome[Participant]:
+    """Withdraw a participant; a place they free goes to the waitlist's first."""
+    program = await load_program(store, program_id)
+    held = ProgramPlaces(store, program, metadata, admit=True)
+    return await retry_once(
+        lambda: run(
+            store,
+            PARTICIPANTS,
+            PARTICIPANTS.stream_id(participant_id),
+            lambda state: decide_withdraw(_in_program(program_id, state), command),
+            metadata=metadata,
+            idempotency_key=scoped("participant.withdraw", idempotency_key),
+            unit=held.hold,
+        )
+    )
+
+
+async def erase(
+    store: EventStore,
+    program_id: UUID,
+    participant_id: UUID,
+    *,
+    metadata: EventMetadata,
+    idempotency_key: str | None = None,
+) -> Outcome[Participant]:
+    """Erase a participant's personal data: withdraw them if needed, record the erasure and shred
+    their key in one transaction. Their ids, role and status stay; their name, email and goals are
+    unreadable everywhere from the commit on. Erasing twice changes nothing."""
+    program = await load_program(store, program_id)
+    held = ProgramPlaces(store, program, metadata, admit=True, erased=participant_id)
+    return await retry_once(
+        lambda: run(
+            store,
+            PARTICIPANTS,
+            PARTICIPANTS.stream_id(participant_id),
+            lambda state: decide_erase(_in_program(program_id, state)),
+            metadata=metadata,
+            idempotency_key=scoped("participant.erase", idempotency_key),
+            unit=held.hold,
+        )
+    )
+
+
+async def update_profile(
+    store: EventStore,
+    program_id: UUID,
+    participant_id: UUID,
+    command: UpdateParticipantProfile,
+    *,
+    metadata: EventMetadata,
+    idempotency_key: str | None = None,
+) -> Outcome[Participant]:
+    """Change some profile fields; languages and objectives must still fit the program."""
+    program = await load_program(store, program_id)
+    return await retry_once(
+        lambda: run(
+            store,
+            PARTICIPANTS,
+            PARTICIPANTS.stream_id(participant_id),
+            lambda state: decide_update_profile(_in_program(program_id, state), command, program=program),
+            metadata=metadata,
+            idempotency_key=scoped("participant.update_profile", idempotency_key),
+        )
+    )

@@ -1,0 +1,45 @@
+"""Enrollment's composition root: what the service is made of, for the kernel's runtime.
+
+tandem serve enrollment          # or: uvicorn --factory tandem_enrollment.entrypoints.app:create
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from tandem_kernel.api import create_app
+from tandem_kernel.database import Migrations
+from tandem_kernel.events import EventRegistry
+from tandem_kernel.runtime import ServiceSpec
+from tandem_kernel.settings import ServiceSettings
+
+from tandem_enrollment.adapters.read_model import participants_projection
+from tandem_enrollment.domain import ENROLLMENT_EVENTS
+from tandem_enrollment.entrypoints.demo import load_demo
+from tandem_enrollment.entrypoints.dependencies import run_import_jobs
+from tandem_enrollment.entrypoints.http import enrollments_router, programs_router
+from tandem_enrollment.entrypoints.http_imports import imports_router
+
+__all__ = ["create", "registry", "service"]
+
+
+def registry() -> EventRegistry:
+    """Every event enrollment writes; other services decode its topic with this registry too."""
+    return EventRegistry(ENROLLMENT_EVENTS)
+
+
+service = ServiceSpec(
+    name="enrollment",
+    title="Tandem enrollment",
+    description="Programs (cohorts) of reverse mentoring and the juniors and seniors who enroll in them.",
+    registry=registry(),
+    migrations=[Migrations("tandem_enrollment")],
+    routers=[programs_router, enrollments_router, imports_router],
+    projections=[participants_projection],
+    components=[run_import_jobs],
+    extras={"demo": load_demo},
+)
+
+
+def create(settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's FastAPI app (settings from the environment unless given)."""
+    return create_app(service, settings)

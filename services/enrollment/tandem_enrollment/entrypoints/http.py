@@ -1,0 +1,218 @@
+"""The HTTP API of programs and enrollments. Routes are thin: parse, call the application, answer.
+
+Commands answer with what they changed, from the write side; GETs read the read model, which
+follows a moment later. Errors are problem documents (the kernel's `problems`): 404 unknown ids,
+409 conflicts and transitions the state does not allow, 422 invalid input, with the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Response
+from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.errors import NotFound
+
+from tandem_enrollment.adapters import queries
+from tandem_enrollment.application import enrollments, programs
+from tandem_enrollment.domain import (
+    ChangeEligibilityRules,
+    ChangeProgramObjectives,
+    CreateProgram,
+    ParticipantStatus,
+    ProgramStatus,
+    Role,
+    UpdateParticipantProfile,
+    WithdrawParticipant,
+)
+from tandem_enrollment.entrypoints.schemas import (
+    PROBLEMS,
+    EnrollmentChanged,
+    EnrollmentCreate,
+    ParticipantPage,
+    ParticipantPublic,
+    ProgramChanged,
+    ProgramPage,
+    ProgramPublic,
+    enroll_command,
+)
+
+__all__ = ["enrollments_router", "programs_router"]
+
+programs_router = APIRouter(prefix="/programs", tags=["programs"], responses=PROBLEMS)
+enrollments_router = APIRouter(prefix="/programs/{program_id}", tags=["enrollments"], responses=PROBLEMS)
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
+
+
+# -- programs ----------------------------------------------------------------------------------
+
+
+@programs_router.post("", status_code=201, summary="Create a program, in draft")
+async def create_program(
+    body: CreateProgram, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, response: Response
+) -> ProgramChanged:
+    changed = ProgramChanged.of(await programs.create(store, body, metadata=metadata, idempotency_key=key))
+    response.headers["Location"] = f"/programs/{changed.program_id}"
+    return changed
+
+
+@programs_router.get("", summary="List programs, oldest first")
+async def list_programs(
+    pool: PoolDep, status: ProgramStatus | None = None, limit: Limit = 50, cursor: Cursor = None
+) -> ProgramPage:
+    page = await queries.programs(pool, status=status, limit=limit, cursor=cursor)
+    return ProgramPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@programs_router.get("/{program_id}", summary="A program, its terms and participant counts")
+async def get_program(program_id: UUID, pool: PoolDep) -> ProgramPublic:
+    found = await queries.program(pool, program_id)
+    if found is None:
+        raise NotFound("no such program")
+    return ProgramPublic.model_validate(found)
+
+
+@programs_router.put("/{program_id}/objectives", summary="Replace the catalogue of objectives")
+async def change_objectives(
+    program_id: UUID, body: ChangeProgramObjectives, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> ProgramChanged:
+    outcome = await programs.change_objectives(store, program_id, body, metadata=metadata, idempotency_key=key)
+    return ProgramChanged.of(outcome)
+
+
+@programs_router.put("/{program_id}/eligibility", summary="Replace the eligibility rules")
+async def change_eligibility(
+    program_id: UUID, body: ChangeEligibilityRules, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> ProgramChanged:
+    outcome = await programs.change_eligibility(store, program_id, body, metadata=metadata, idempotency_key=key)
+    return ProgramChanged.of(outcome)
+
+
+@programs_router.post("/{program_id}/open", summary="Open a draft program for enrollment")
+async def open_program(
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> ProgramChanged:
+    return ProgramChanged.of(await programs.open_(store, program_id, metadata=metadata, idempotency_key=key))
+
+
+@programs_router.post("/{program_id}/start", summary="Start an open program: enrollment ends")
+async def start_program(
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> ProgramChanged:
+    return ProgramChanged.of(await programs.start(store, program_id, metadata=metadata, idempotency_key=key))
+
+
+@programs_router.post("/{program_id}/close", summary="Close a running program")
+async def close_program(
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> ProgramChanged:
+    return ProgramChanged.of(await programs.close(store, program_id, metadata=metadata, idempotency_key=key))
+
+
+# -- enrollments -------------------------------------------------------------------------------
+
+
+@enrollments_router.post(
+    "/enrollments",
+    status_code=201,
+    summary="Enroll an employee",
+    description="The answer's `status` says whether they were approved at once, waitlisted or await approval.",
+)
+async def enroll(
+    program_id: UUID,
+    body: Annotated[EnrollmentCreate, Body()],  # type: ignore[valid-type]
+    store: StoreDep,
+    metadata: MetadataDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> EnrollmentChanged:
+    command = enroll_command(program_id, body)
+    changed = EnrollmentChanged.of(await enrollments.enroll(store, command, metadata=metadata, idempotency_key=key))
+    response.headers["Location"] = f"/programs/{program_id}/enrollments/{changed.participant_id}"
+    return changed
+
+
+@enrollments_router.get("/enrollments/{participant_id}", summary="An enrollment, with the participant's profile")
+async def get_enrollment(program_id: UUID, participant_id: UUID, pool: PoolDep) -> ParticipantPublic:
+    found = await queries.participant(pool, program_id, participant_id)
+    if found is None:
+        raise NotFound("no such enrollment")
+    return ParticipantPublic.model_validate(found)
+
+
+@enrollments_router.patch("/enrollments/{participant_id}", summary="Change some profile fields")
+async def update_profile(
+    program_id: UUID,
+    participant_id: UUID,
+    body: UpdateParticipantProfile,
+    store: StoreDep,
+    metadata: MetadataDep,
+    key: IdempotencyKeyDep,
+) -> EnrollmentChanged:
+    outcome = await enrollments.update_profile(
+        store, program_id, participant_id, body, metadata=metadata, idempotency_key=key
+    )
+    return EnrollmentChanged.of(outcome)
+
+
+@enrollments_router.post(
+    "/enrollments/{participant_id}/approve",
+    summary="Approve an applicant or a waitlisted participant",
+    description="If the program is full, an applicant is waitlisted instead (see the answer's `status`); "
+    "a waitlisted participant stays waitlisted (409). Places freed by withdrawals go to the waitlist by themselves.",
+)
+async def approve(
+    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> EnrollmentChanged:
+    outcome = await enrollments.approve(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
+    return EnrollmentChanged.of(outcome)
+
+
+@enrollments_router.post("/enrollments/{participant_id}/withdraw", summary="Withdraw from the program")
+async def withdraw(
+    program_id: UUID,
+    participant_id: UUID,
+    store: StoreDep,
+    metadata: MetadataDep,
+    key: IdempotencyKeyDep,
+    body: Annotated[WithdrawParticipant | None, Body()] = None,
+) -> EnrollmentChanged:
+    command = body or WithdrawParticipant()
+    outcome = await enrollments.withdraw(
+        store, program_id, participant_id, command, metadata=metadata, idempotency_key=key
+    )
+    return EnrollmentChanged.of(outcome)
+
+
+@enrollments_router.delete(
+    "/enrollments/{participant_id}/personal-data",
+    summary="Erase the participant's personal data",
+    description="Withdraws them if needed and shreds their key: name, email and goals become unreadable in "
+    "every stored and published event. Ids, role and status remain, so counts do not change.",
+)
+async def erase(
+    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+) -> EnrollmentChanged:
+    outcome = await enrollments.erase(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
+    return EnrollmentChanged.of(outcome)
+
+
+@enrollments_router.get("/participants", summary="A program's participants, filtered, in enrollment order")
+async def list_participants(
+    program_id: UUID,
+    pool: PoolDep,
+    role: Role | None = None,
+    status: ParticipantStatus | None = None,
+    department: Annotated[str | None, Query(max_length=120)] = None,
+    site: Annotated[str | None, Query(max_length=120)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ParticipantPage:
+    if not await queries.program_exists(pool, program_id):
+        raise NotFound("no such program")
+    filters = queries.ParticipantFilters(role=role, status=status, department=department, site=site)
+    page = await queries.participants(pool, program_id, filters, limit=limit, cursor=cursor)
+    return ParticipantPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})

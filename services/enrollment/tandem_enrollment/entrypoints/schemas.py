@@ -1,0 +1,191 @@
+"""HTTP request and response bodies that are not domain commands, split by purpose.
+
+Command bodies are the domain's commands themselves (`CreateProgram`, `UpdateParticipantProfile`…),
+except enrollment, whose program id comes from the URL (`EnrollmentCreate`). A command answers with
+what it changed (`ProgramChanged`, `EnrollmentChanged`) from the write side; the full resources
+(`ProgramPublic`, `ParticipantPublic`) come from the read model, a moment later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, create_model
+
+from tandem_enrollment.application import Outcome
+from tandem_enrollment.domain import (
+    EnrollParticipant,
+    Participant,
+    ParticipantProfile,
+    ParticipantStatus,
+    Program,
+    ProgramStatus,
+    ProgramTerms,
+    Role,
+    WithdrawalReason,
+)
+from tandem_enrollment.domain.values import ValueObject
+
+__all__ = [
+    "PROBLEMS",
+    "EnrollmentChanged",
+    "EnrollmentCreate",
+    "ImportJobPublic",
+    "ImportRowPublic",
+    "ParticipantPage",
+    "ParticipantPublic",
+    "Problem",
+    "ProgramChanged",
+    "ProgramCounts",
+    "ProgramPage",
+    "ProgramPublic",
+]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error is answered (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: _problem("No such program, enrollment or import job"),
+    409: _problem("Not allowed in the current state (code invalid-transition), or a concurrent change"),
+    422: _problem("Invalid input; `errors` names each field"),
+}
+"""The error answers of every route, for the OpenAPI document."""
+
+EnrollmentCreate: type[ValueObject] = create_model(  # type: ignore[call-overload]
+    "EnrollmentCreate",
+    __base__=ValueObject,
+    __doc__="Enroll an employee in the program of the URL (see `EnrollParticipant`).",
+    **{
+        name: (field.annotation, field)
+        for name, field in EnrollParticipant.model_fields.items()
+        if name != "program_id"
+    },
+)
+
+
+def enroll_command(program_id: UUID, body: ValueObject) -> EnrollParticipant:
+    """The domain command for an `EnrollmentCreate` body sent to program `program_id`."""
+    return EnrollParticipant.model_validate({**dict(body), "program_id": program_id})
+
+
+class ProgramChanged(BaseModel):
+    """What a program command left behind."""
+
+    program_id: UUID
+    status: ProgramStatus
+    version: int
+
+    @classmethod
+    def of(cls, outcome: Outcome[Program]) -> ProgramChanged:
+        assert outcome.state is not None
+        return cls(program_id=outcome.state.program_id, status=outcome.state.status, version=outcome.version)
+
+
+class EnrollmentChanged(BaseModel):
+    """What an enrollment command left behind: `status` tells whether they got a place."""
+
+    participant_id: UUID
+    program_id: UUID
+    employee_id: str
+    role: Role
+    status: ParticipantStatus
+    erased: bool
+    version: int
+
+    @classmethod
+    def of(cls, outcome: Outcome[Participant]) -> EnrollmentChanged:
+        state = outcome.state
+        assert state is not None
+        return cls(**state.identity(), status=state.status, erased=state.erased, version=outcome.version)
+
+
+class ProgramCounts(BaseModel):
+    """Participants by status; `juniors` and `seniors` count those who have not withdrawn."""
+
+    applied: int
+    approved: int
+    waitlisted: int
+    withdrawn: int
+    juniors: int
+    seniors: int
+
+
+class ProgramPublic(ProgramTerms):
+    """A program as the read model knows it."""
+
+    program_id: UUID
+    status: ProgramStatus
+    participants: ProgramCounts
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ParticipantPublic(ParticipantProfile):
+    """An enrollment as the read model knows it. After erasure the personal fields are `null`."""
+
+    participant_id: UUID
+    program_id: UUID
+    employee_id: str
+    role: Role
+    status: ParticipantStatus
+    withdrawal_reason: WithdrawalReason | None = None
+    erased: bool
+    enrolled_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ProgramPage(BaseModel):
+    items: list[ProgramPublic]
+    next_cursor: str | None
+
+
+class ParticipantPage(BaseModel):
+    items: list[ParticipantPublic]
+    next_cursor: str | None
+
+
+class ImportRowPublic(BaseModel):
+    """A row that was not enrolled: its number in the file (the CSV header is row 1) and why."""
+
+    row: int
+    outcome: str
+    employee_id: str | None
+    errors: list[dict[str, Any]]
+
+
+class ImportJobPublic(BaseModel):
+    """An import's progress and its report (up to `report_limit` rows after `report_after_row`)."""
+
+    job_id: UUID
+    program_id: UUID
+    file_name: str | None
+    file_format: str
+    status: str
+    total: int | None
+    processed: int
+    enrolled: int
+    duplicates: int
+    rejected: int
+    error: str | None
+    requested_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    report: list[ImportRowPublic]
