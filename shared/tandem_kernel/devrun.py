@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -55,9 +56,10 @@ def _database_url() -> str:
 
 
 async def _create_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    name = name.split("?")[0]
-    admin = await asyncpg.connect(f"{base}/postgres")
+    # The embedded server's URL names its socket directory in the query: keep everything but the path.
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
         if not await admin.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
             await admin.execute(f'CREATE DATABASE "{name}"')
