@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     broker.add_argument("--port", type=int, default=9092)
     run = commands.add_parser("run", help="the whole platform locally, with demo data")
     run.add_argument("--no-demo", action="store_true")
+    run.add_argument("--first-port", type=int, default=8001, help="services listen from this port up")
+    run.add_argument("--broker-port", type=int, default=9092)
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         from tandem_kernel.devrun import run_platform
 
-        return run_platform(demo=not args.no_demo)
+        return run_platform(demo=not args.no_demo, first_port=args.first_port, broker_port=args.broker_port)
     return 0
 
 

@@ -81,14 +81,15 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90.
     raise SystemExit(f"{url} was not ready after {timeout:.0f}s; see .tandem/logs")
 
 
-def run_platform(*, demo: bool = True) -> int:
+def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker_port: int = 9092) -> int:
     logs = STATE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     specs = services()
     if not specs:
         raise SystemExit("no services installed (make install)")
     database_url = _database_url()
-    broker = DevBroker(port=9092 if not _listening(9092) else free_port(), log_file=logs / "broker.log").start()
+    broker_port = broker_port if not _listening(broker_port) else free_port()
+    broker = DevBroker(port=broker_port, log_file=logs / "broker.log").start()
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
     stopping = False
@@ -100,7 +101,7 @@ def run_platform(*, demo: bool = True) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         for offset, name in enumerate(sorted(specs)):
-            port = FIRST_HTTP_PORT + offset
+            port = first_port + offset
             env = {
                 **os.environ,
                 "SERVICE_NAME": name,
