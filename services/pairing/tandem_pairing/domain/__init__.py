@@ -9,6 +9,10 @@ clock for every time zone), `compatibility` (the per-pair score and its breakdow
 definition), `candidate_graph` (the same score for whole pools, keeping each person's best partners),
 `matching` (the optimal assignment), `baselines` (greedy and exact references), `rounds` (pins,
 assignment and reasons, end to end).
+
+The event-sourced side: `events` (what pairing publishes), and the decide/evolve functions of its
+three streams: `program_rules` (a program's settings, pins and forbidden pairs), `pairing_round` (a
+round and the proposals it concludes with) and `pair` (a proposal, its answers, the pair to its end).
 """
 
 from tandem_pairing.domain.availability import MINUTES_PER_WEEK, WeeklyIntervals, overlap_minutes, utc_week_intervals

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,6 +92,13 @@ class AvailabilityWindow:
         return self.end_minute - self.start_minute
 
 
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    # ZoneInfo's own cache holds zones weakly: validating 40,000 candidates would read the zone files
+    # again and again. Unknown names raise, and are not cached.
+    return ZoneInfo(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One enrolled, non-withdrawn participant of a program, with what pairing needs to know.
@@ -131,7 +139,7 @@ class Candidate:
                 if not MIN_LEVEL <= level <= MAX_LEVEL:
                     raise ValueError(f"level of {skill!r} must be {MIN_LEVEL}..{MAX_LEVEL}, not {level}")
         try:  # fail on construction, not in the middle of a round
-            ZoneInfo(self.time_zone)
+            _zone(self.time_zone)
         except (ValueError, ZoneInfoNotFoundError) as unknown:
             raise ValueError(f"unknown IANA time zone {self.time_zone!r}") from unknown
         object.__setattr__(self, "skills_offered", MappingProxyType(dict(self.skills_offered)))

@@ -1,0 +1,1 @@
+"""Pairing's entrypoints: HTTP routers, the composition root (`app.service`), the command line."""

@@ -1,0 +1,87 @@
+"""Proposals and pairs over HTTP: answer a proposal, end a pair, see a participant's pairs."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.errors import NotFound
+
+from tandem_pairing.adapters import pool as pool_table
+from tandem_pairing.adapters import read_model
+from tandem_pairing.application import pairs
+from tandem_pairing.domain.events import EndReason
+from tandem_pairing.entrypoints.dependencies import NowDep
+from tandem_pairing.entrypoints.schemas import (
+    Answer,
+    Decline,
+    EndPair,
+    PairPublic,
+    ParticipantPairs,
+    ProposalPublic,
+)
+
+__all__ = ["pairs_router"]
+
+pairs_router = APIRouter(tags=["proposals and pairs"])
+
+
+@pairs_router.post("/proposals/{pair_id}/accept", summary="One side accepts; both accepting activates the pair")
+async def accept(
+    pair_id: UUID, body: Answer, store: StoreDep, metadata: MetadataDep, idempotency_key: IdempotencyKeyDep, now: NowDep
+) -> PairPublic:
+    pair = await pairs.accept(
+        store, pair_id, body.participant_id, now=now, metadata=metadata, idempotency_key=idempotency_key
+    )
+    return PairPublic.of(pair)
+
+
+@pairs_router.post("/proposals/{pair_id}/decline", summary="One side declines: the proposal is over")
+async def decline(
+    pair_id: UUID,
+    body: Decline,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> PairPublic:
+    pair = await pairs.decline(
+        store, pair_id, body.participant_id, body.reason, now=now, metadata=metadata, idempotency_key=idempotency_key
+    )
+    return PairPublic.of(pair)
+
+
+@pairs_router.post("/pairs/{pair_id}/end", summary="End an active pair early")
+async def end(
+    pair_id: UUID,
+    body: EndPair,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> PairPublic:
+    pair = await pairs.end(
+        store, pair_id, EndReason(body.reason), now=now, metadata=metadata, idempotency_key=idempotency_key
+    )
+    return PairPublic.of(pair)
+
+
+@pairs_router.get("/pairs/{pair_id}", summary="A proposal or pair, with its score breakdown and answers")
+async def get_pair(pair_id: UUID, pool: PoolDep) -> ProposalPublic:
+    found = await read_model.pair_view(pool, pair_id)
+    if found is None:
+        raise NotFound("no such proposal or pair")
+    return ProposalPublic.model_validate(found)
+
+
+@pairs_router.get("/participants/{participant_id}/pairs", summary="A participant's current and past pairs")
+async def participant_pairs(participant_id: UUID, pool: PoolDep) -> ParticipantPairs:
+    found = [ProposalPublic.model_validate(row) for row in await read_model.pairs_of_participant(pool, participant_id)]
+    if not found and await pool_table.load_member(pool, participant_id) is None:
+        raise NotFound("no such participant")
+    return ParticipantPairs(
+        participant_id=participant_id,
+        current=[p for p in found if p.status in ("proposed", "active")],
+        past=[p for p in found if p.status not in ("proposed", "active")],
+    )

@@ -1,0 +1,91 @@
+"""A program's pairing over HTTP: its pool, settings, pins, forbidden pairs, and why two people (do not) fit."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, StoreDep
+
+from tandem_pairing.adapters import pool as pool_table
+from tandem_pairing.application import compatibility, program_settings
+from tandem_pairing.domain.events import ProgramPairingSettings
+from tandem_pairing.entrypoints.dependencies import NowDep
+from tandem_pairing.entrypoints.schemas import CompatibilityPublic, PairRule, PoolPublic, SettingsPublic
+
+__all__ = ["programs_router"]
+
+programs_router = APIRouter(prefix="/programs/{program_id}", tags=["program pairing"])
+
+
+@programs_router.get("/pool", summary="The program's pool: participants pairing knows, by role and status")
+async def get_pool(program_id: UUID, store: StoreDep) -> PoolPublic:
+    terms = await program_settings.program_terms(store, program_id)
+    found = await pool_table.counts(store.pool, program_id)
+    return PoolPublic(program_id=program_id, closed=terms.closed, juniors=found["junior"], seniors=found["senior"])
+
+
+@programs_router.get("/pairing-settings", summary="The program's pairing settings, pins and forbidden pairs")
+async def get_settings(program_id: UUID, store: StoreDep) -> SettingsPublic:
+    terms = await program_settings.program_terms(store, program_id)
+    return SettingsPublic.of(await program_settings.rules(store, program_id), terms)
+
+
+@programs_router.put("/pairing-settings", summary="Replace the program's pairing settings (used by the next round)")
+async def put_settings(
+    program_id: UUID,
+    body: ProgramPairingSettings,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> SettingsPublic:
+    rules = await program_settings.change(
+        store, program_id, body, now=now, metadata=metadata, idempotency_key=idempotency_key
+    )
+    return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
+
+
+@programs_router.post("/pins", status_code=201, summary="Pin a pair: proposed in the next round if it can be")
+async def pin(
+    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
+) -> SettingsPublic:
+    pair = (program_id, body.junior_id, body.senior_id)
+    rules = await program_settings.pin(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
+
+
+@programs_router.delete("/pins/{junior_id}/{senior_id}", status_code=204, summary="Remove a pin")
+async def unpin(
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
+) -> Response:
+    await program_settings.unpin(store, (program_id, junior_id, senior_id), now=now, metadata=metadata)
+    return Response(status_code=204)
+
+
+@programs_router.post("/forbidden-pairs", status_code=201, summary="Forbid a pair in the program")
+async def forbid(
+    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
+) -> SettingsPublic:
+    pair = (program_id, body.junior_id, body.senior_id)
+    rules = await program_settings.forbid(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
+
+
+@programs_router.delete("/forbidden-pairs/{junior_id}/{senior_id}", status_code=204, summary="Allow a pair again")
+async def allow(
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
+) -> Response:
+    await program_settings.allow(store, (program_id, junior_id, senior_id), now=now, metadata=metadata)
+    return Response(status_code=204)
+
+
+@programs_router.get(
+    "/candidates/{junior_id}/{senior_id}/compatibility",
+    summary="Why these two are (not) a good match: score breakdown and broken rules",
+)
+async def get_compatibility(
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, now: NowDep
+) -> CompatibilityPublic:
+    explanation = await compatibility.explain(store, program_id, junior_id, senior_id, now=now)
+    return CompatibilityPublic.of(program_id, explanation)

@@ -1,0 +1,168 @@
+"""What time and departures do: reminders and expiry, rotation (scheduled and by HR), participants
+leaving, programs closing, profiles changing. Time passes by calling the scheduler's `tick` with a
+`now` of the test's choosing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from pairing.integration.conftest import Pairing, completed_round, finished, proposals_of
+from pairing.integration.enrollment_feed import EnrollmentFeed
+from tandem_kernel.events import EventMetadata
+from tandem_pairing.application import rounds, scheduler
+from tandem_pairing.domain.events import RoundKind
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
+
+
+async def payloads(service: Pairing, pair_id: str) -> list[Any]:
+    return [envelope.payload for envelope in await service.store.read_stream(f"pair-{pair_id}")]
+
+
+async def activate(http: httpx.AsyncClient, proposal: dict[str, Any]) -> dict[str, Any]:
+    for side in ("junior_id", "senior_id"):
+        answer = await http.post(f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": proposal[side]})
+        assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "active"
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def test_an_unanswered_proposal_is_reminded_then_expires_and_can_no_longer_be_accepted(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program(proposal_expiry_days=4)
+    junior = await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+    await http.post(f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": str(junior)})
+    proposed_at = datetime.fromisoformat(proposal["proposed_at"])
+
+    early = await scheduler.tick(service.store, now=proposed_at + timedelta(days=2))
+    reminded = await scheduler.tick(service.store, now=proposed_at + timedelta(days=3, minutes=1))
+    again = await scheduler.tick(service.store, now=proposed_at + timedelta(days=3, minutes=2))
+    expired = await scheduler.tick(service.store, now=proposed_at + timedelta(days=4))
+
+    assert (early.reminded, reminded.reminded, again.reminded) == (0, 1, 0)
+    assert expired.expired == 1
+    reminder, expiry = (await payloads(service, proposal["pair_id"]))[-2:]
+    assert reminder.event_type == "pairing.ProposalReminderDue"
+    assert reminder.waiting_for == (UUID(proposal["senior_id"]),)
+    assert expiry.event_type == "pairing.ProposalExpired"
+    late = await http.post(f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": proposal["senior_id"]})
+    assert late.status_code == 409
+    assert late.json()["code"] == "invalid-transition" and "expired" in late.json()["detail"]
+
+
+async def test_pairs_due_for_rotation_end_and_a_rotation_round_pairs_everyone_with_someone_new(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program(rotation_months=2)
+    juniors = [str(await feed.participant(program_id, "junior")) for _ in range(2)]
+    seniors = [str(await feed.participant(program_id, "senior")) for _ in range(2)]
+    first = await completed_round(http, program_id)
+    activated = [await activate(http, proposal) for proposal in first["proposals"]]
+    due = max(datetime.fromisoformat(pair["rotation_due_at"]) for pair in activated)
+
+    report = await scheduler.tick(service.store, now=due + timedelta(minutes=1))
+
+    [round_id] = report.rotation_rounds
+    rotation = await finished(http, str(round_id))
+    assert rotation["kind"] == "rotation" and rotation["rotated_pairs"] == 2
+    for pair in activated:
+        ended = (await payloads(service, str(pair["pair_id"])))[-1]
+        assert ended.event_type == "pairing.PairEnded" and ended.reason == "rotated"
+    before, after = set(proposals_of(first)), set(proposals_of(rotation))
+    assert len(after) == 2 and not before & after
+    assert {j for j, _ in after} == set(juniors) and {s for _, s in after} == set(seniors)
+
+
+async def test_hr_rotates_every_active_pair_at_once(http: httpx.AsyncClient, feed: EnrollmentFeed) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+    await activate(http, proposal)
+
+    rotation = await completed_round(http, program_id, "rotation")
+
+    # Everyone has had everyone: nobody can be paired again in this program.
+    assert rotation["rotated_pairs"] == 1 and rotation["matched"] == 0
+    assert {u["reason"] for u in rotation["unmatched"]} == {"no_feasible_partner"}
+    assert (await http.get(f"/pairs/{proposal['pair_id']}")).json()["reason"] == "rotated"
+
+
+async def test_a_participant_leaving_withdraws_their_proposal_and_ends_their_pair(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    senior = await feed.participant(program_id, "senior")
+    juniors = [await feed.participant(program_id, "junior") for _ in range(2)]
+    put = await http.put(f"/programs/{program_id}/pairing-settings", json={"senior_capacity": 2})
+    assert put.status_code == 200
+    active, pending = (await completed_round(http, program_id))["proposals"]
+    await activate(http, active)
+
+    await feed.withdraw(program_id, senior, "senior", erase=True)
+
+    ended = (await payloads(service, active["pair_id"]))[-1]
+    withdrawn = (await payloads(service, pending["pair_id"]))[-1]
+    assert ended.event_type == "pairing.PairEnded" and ended.reason == "participant_left"
+    assert ended.left_participant_id == senior
+    assert withdrawn.event_type == "pairing.ProposalWithdrawn" and withdrawn.reason == "participant_left"
+    incremental = await completed_round(http, program_id, "incremental")
+    assert incremental["pool_size"] == len(juniors) and incremental["matched"] == 0
+
+
+async def test_a_closed_program_ends_its_pairs_and_takes_no_more_rounds(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+    await activate(http, proposal)
+
+    await feed.close(program_id)
+
+    ended = (await payloads(service, proposal["pair_id"]))[-1]
+    assert ended.event_type == "pairing.PairEnded" and ended.reason == "program_closed"
+    refused = await http.post(f"/programs/{program_id}/rounds", json={"kind": "incremental"})
+    assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+
+
+async def test_a_profile_update_changes_what_the_next_round_sees(http: httpx.AsyncClient, feed: EnrollmentFeed) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior", languages=["fr"])
+    senior = await feed.participant(program_id, "senior", languages=["de"])
+    url = f"/programs/{program_id}/candidates/{junior}/{senior}/compatibility"
+    assert (await http.get(url)).json()["violations"] == ["no_shared_language"]
+
+    await feed.update(program_id, senior, "senior", languages=("de", "fr"), display_name="Renamed")
+
+    assert (await http.get(url)).json()["feasible"] is True
+    assert (await completed_round(http, program_id))["matched"] == 1
+
+
+async def test_a_round_whose_process_died_is_failed_and_the_program_can_pair_again(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    now = datetime.now(UTC)
+    orphan, _ = await rounds.request(
+        service.store, program_id, RoundKind.FULL, now=now, metadata=EventMetadata(actor="a process about to die")
+    )
+
+    report = await scheduler.tick(service.store, now=now + scheduler.ABANDONED_AFTER + timedelta(seconds=1))
+
+    assert report.abandoned >= 1
+    failed = (await http.get(f"/rounds/{orphan}")).json()
+    assert failed["status"] == "failed" and failed["failure"].startswith("abandoned")
+    assert await rounds.run(service.store, orphan) is None  # a failed round is not run after all
+    assert (await completed_round(http, program_id))["matched"] == 1
