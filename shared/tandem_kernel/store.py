@@ -301,6 +301,18 @@ class EventStore:
                 )
             return result
 
+    async def recorded_append(self, idempotency_key: str) -> AppendResult | None:
+        """What the committed append made under `idempotency_key` returned, if there was one.
+
+        Commands look here before deciding: a retried request must get the first answer even where
+        deciding again on today's state would refuse it (nobody enrolls or declines twice).
+        """
+        stored = await self.pool.fetchval(
+            "SELECT result::text FROM append_idempotency WHERE idempotency_key = $1 AND result <> '{}'::jsonb",
+            idempotency_key,
+        )
+        return AppendResult.from_json(stored) if stored is not None else None
+
     async def start_streams(
         self,
         streams: Mapping[str, Sequence[NewEvent]],

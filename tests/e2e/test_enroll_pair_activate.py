@@ -90,6 +90,8 @@ async def test_enroll_through_the_api_pair_accept_both_sides_and_see_the_pair_ac
             assert requested.status_code == 202, requested.text
             round_url = requested.headers["location"]
             await eventually(lambda: _finished(matching, round_url), timeout=30)
+            # Proposals are listed from pairing's read model, which follows the round's events.
+            await eventually(lambda: _proposals_listed(matching, round_url), timeout=30)
             round_ = (await matching.get(round_url)).json()
             assert round_["status"] == "completed" and round_["matched"] == 1, round_
             [proposal] = round_["proposals"]
@@ -125,6 +127,10 @@ async def _pool_holds(http: httpx.AsyncClient, program_id: str, count: int) -> b
         return False
     pool = response.json()
     return bool(pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0) >= count)
+
+
+async def _proposals_listed(http: httpx.AsyncClient, url: str) -> bool:
+    return bool((await http.get(url)).json()["proposals"])
 
 
 async def _finished(http: httpx.AsyncClient, url: str) -> bool:

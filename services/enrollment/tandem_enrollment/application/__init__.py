@@ -6,7 +6,6 @@ domain and append; bulk imports; import jobs.
 
 from tandem_enrollment.application import enrollments, programs
 from tandem_enrollment.application.bulk import ChunkReport, RowOutcome, RowReport, import_rows
-from tandem_enrollment.application.handling import Outcome
 from tandem_enrollment.application.imports import FileFormat, ImportJobs, parse_file
 from tandem_enrollment.application.streams import PARTICIPANTS, PROGRAMS, load_program
 
@@ -16,7 +15,6 @@ __all__ = [
     "ChunkReport",
     "FileFormat",
     "ImportJobs",
-    "Outcome",
     "RowOutcome",
     "RowReport",
     "enrollments",

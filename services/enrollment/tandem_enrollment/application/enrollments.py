@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from tandem_kernel.commands import CommandResult, execute, scoped
 from tandem_kernel.events import EventMetadata, NewEvent
 from tandem_kernel.store import EventStore
 
-from tandem_enrollment.application.handling import Outcome, retry_once, run, scoped
 from tandem_enrollment.application.places import ProgramPlaces
 from tandem_enrollment.application.streams import PARTICIPANTS, load_program
 from tandem_enrollment.domain import (
@@ -44,28 +44,26 @@ def _now() -> datetime:
 
 async def enroll(
     store: EventStore, command: EnrollParticipant, *, metadata: EventMetadata, idempotency_key: str | None = None
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Enroll an employee; the program approves or waitlists them at once if it decides so."""
     program = await load_program(store, command.program_id)
-    stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, command.employee_id))
+    participant_id = enrollment_id(program.program_id, command.employee_id)
     held = ProgramPlaces(store, program, metadata)
     # After a conflict the stream exists: deciding again answers "already enrolled" (409).
-    return await retry_once(
-        lambda: run(
-            store,
-            PARTICIPANTS,
-            stream_id,
-            lambda state: decide_enroll(state, command, program=program, approved_count=held.approved, now=_now()),
-            metadata=metadata,
-            idempotency_key=scoped("participant.enroll", idempotency_key),
-            unit=held.hold,
-        )
+    return await execute(
+        store,
+        PARTICIPANTS,
+        participant_id,
+        lambda state: decide_enroll(state, command, program=program, approved_count=held.approved, now=_now()),
+        metadata=metadata,
+        idempotency_key=scoped("participant.enroll", idempotency_key),
+        unit=held.hold,
     )
 
 
 async def enroll_new(
     store: EventStore, program: Program, command: EnrollParticipant, *, metadata: EventMetadata
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Enroll an employee presumed not enrolled yet, without reading their stream (bulk imports).
 
     Raises `ConcurrencyError` if they are enrolled already, and whatever `decide_enroll` raises.
@@ -77,7 +75,7 @@ async def enroll_new(
             stream_id, 0, [NewEvent(event) for event in events], metadata=metadata, connection=held.connection
         )
         await held.appended(events)
-    return Outcome(replay_participant(events), result.stream_version, tuple(events))
+    return CommandResult(replay_participant(events), result.stream_version, tuple(events))
 
 
 async def approve(
@@ -87,21 +85,19 @@ async def approve(
     *,
     metadata: EventMetadata,
     idempotency_key: str | None = None,
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Approve an applicant or a waitlisted participant if a place is free (an applicant meeting a
     full program is waitlisted instead)."""
     program = await load_program(store, program_id)
     held = ProgramPlaces(store, program, metadata)
-    return await retry_once(
-        lambda: run(
-            store,
-            PARTICIPANTS,
-            PARTICIPANTS.stream_id(participant_id),
-            lambda state: decide_approve(_in_program(program_id, state), program=program, approved_count=held.approved),
-            metadata=metadata,
-            idempotency_key=scoped("participant.approve", idempotency_key),
-            unit=held.hold,
-        )
+    return await execute(
+        store,
+        PARTICIPANTS,
+        participant_id,
+        lambda state: decide_approve(_in_program(program_id, state), program=program, approved_count=held.approved),
+        metadata=metadata,
+        idempotency_key=scoped("participant.approve", idempotency_key),
+        unit=held.hold,
     )
 
 
@@ -113,20 +109,18 @@ async def withdraw(
     *,
     metadata: EventMetadata,
     idempotency_key: str | None = None,
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Withdraw a participant; a place they free goes to the waitlist's first."""
     program = await load_program(store, program_id)
     held = ProgramPlaces(store, program, metadata, admit=True)
-    return await retry_once(
-        lambda: run(
-            store,
-            PARTICIPANTS,
-            PARTICIPANTS.stream_id(participant_id),
-            lambda state: decide_withdraw(_in_program(program_id, state), command),
-            metadata=metadata,
-            idempotency_key=scoped("participant.withdraw", idempotency_key),
-            unit=held.hold,
-        )
+    return await execute(
+        store,
+        PARTICIPANTS,
+        participant_id,
+        lambda state: decide_withdraw(_in_program(program_id, state), command),
+        metadata=metadata,
+        idempotency_key=scoped("participant.withdraw", idempotency_key),
+        unit=held.hold,
     )
 
 
@@ -137,22 +131,20 @@ async def erase(
     *,
     metadata: EventMetadata,
     idempotency_key: str | None = None,
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Erase a participant's personal data: withdraw them if needed, record the erasure and shred
     their key in one transaction. Their ids, role and status stay; their name, email and goals are
     unreadable everywhere from the commit on. Erasing twice changes nothing."""
     program = await load_program(store, program_id)
     held = ProgramPlaces(store, program, metadata, admit=True, erased=participant_id)
-    return await retry_once(
-        lambda: run(
-            store,
-            PARTICIPANTS,
-            PARTICIPANTS.stream_id(participant_id),
-            lambda state: decide_erase(_in_program(program_id, state)),
-            metadata=metadata,
-            idempotency_key=scoped("participant.erase", idempotency_key),
-            unit=held.hold,
-        )
+    return await execute(
+        store,
+        PARTICIPANTS,
+        participant_id,
+        lambda state: decide_erase(_in_program(program_id, state)),
+        metadata=metadata,
+        idempotency_key=scoped("participant.erase", idempotency_key),
+        unit=held.hold,
     )
 
 
@@ -164,16 +156,14 @@ async def update_profile(
     *,
     metadata: EventMetadata,
     idempotency_key: str | None = None,
-) -> Outcome[Participant]:
+) -> CommandResult[Participant]:
     """Change some profile fields; languages and objectives must still fit the program."""
     program = await load_program(store, program_id)
-    return await retry_once(
-        lambda: run(
-            store,
-            PARTICIPANTS,
-            PARTICIPANTS.stream_id(participant_id),
-            lambda state: decide_update_profile(_in_program(program_id, state), command, program=program),
-            metadata=metadata,
-            idempotency_key=scoped("participant.update_profile", idempotency_key),
-        )
+    return await execute(
+        store,
+        PARTICIPANTS,
+        participant_id,
+        lambda state: decide_update_profile(_in_program(program_id, state), command, program=program),
+        metadata=metadata,
+        idempotency_key=scoped("participant.update_profile", idempotency_key),
     )

@@ -53,7 +53,7 @@ def places_taken(events: Sequence[DomainEvent]) -> int:
 
 
 class ProgramPlaces:
-    """The unit enrollment commands append in (see `handling.Unit`).
+    """The unit enrollment commands append in (see `tandem_kernel.commands.Unit`).
 
     Inside `hold()`, `approved` is the program's exact approved count (0 for a program without a
     capacity) and `connection` the transaction holding its lock. After the append, `appended`
@@ -124,7 +124,7 @@ class ProgramPlaces:
         if program.capacity is None or not has_free_place(program.capacity, self.approved):
             return
         assert connection is not None
-        # Only this transaction's connection: see handling.Unit on reading through the pool.
+        # Only this transaction's connection: see tandem_kernel.commands on reading through the pool.
         waiting = {entry.participant_id: entry for entry in await queries.waitlist(connection, program.program_id)}
         line = [WaitingParticipant(entry.participant_id, entry.enrolled_at) for entry in waiting.values()]
         for participant_id in admissions(line, capacity=None, approved_count=0):

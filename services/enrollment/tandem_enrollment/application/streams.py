@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from tandem_kernel.commands import StreamKind
 from tandem_kernel.errors import NotFound
 from tandem_kernel.store import EventStore
 
-from tandem_enrollment.application.handling import StreamKind
 from tandem_enrollment.domain import Participant, Program, replay_participant, replay_program
 
 __all__ = ["PARTICIPANTS", "PROGRAMS", "load_program"]
@@ -22,7 +22,7 @@ stay in order on one partition."""
 
 async def load_program(store: EventStore, program_id: UUID) -> Program:
     """The program's current state; `NotFound` if it does not exist."""
-    program = (await PROGRAMS.load(store, PROGRAMS.stream_id(program_id))).state
+    program = (await PROGRAMS.load(store, program_id)).state
     if program is None:
         raise NotFound("no such program")
     return program

@@ -84,6 +84,10 @@ _SENIOR_SKILLS = (
     "career_development",
     "coaching",
 )
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+# A few common start hours, so that most people share a weekday and overlap for a session.
+_START_HOURS = (9, 10, 14)
+_WINDOWS_PER_PERSON, _WINDOW_HOURS = 3, 2
 _GOALS = (
     "Stop being the last one in my team to try new tools.",
     "Understand how decisions are really made here.",
@@ -108,8 +112,12 @@ def sample_people(count: int, *, seed: int = 2026, first_employee: int = 1001) -
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         site, country, time_zone, languages = rng.choice(_SITES)
         offered, wanted = (_JUNIOR_SKILLS, _SENIOR_SKILLS) if junior else (_SENIOR_SKILLS, _JUNIOR_SKILLS)
-        day = rng.choice(["mon", "tue", "wed", "thu", "fri"])
-        hour = rng.choice([8, 9, 10, 13, 14, 16])
+        availability = []
+        for day in sorted(rng.sample(range(len(_WEEKDAYS)), _WINDOWS_PER_PERSON)):
+            hour = rng.choice(_START_HOURS)
+            availability.append(
+                {"weekday": _WEEKDAYS[day], "start": f"{hour:02d}:00", "end": f"{hour + _WINDOW_HOURS:02d}:00"}
+            )
         people.append(
             {
                 "employee_id": f"E{first_employee + n:05d}",
@@ -128,7 +136,7 @@ def sample_people(count: int, *, seed: int = 2026, first_employee: int = 1001) -
                 "skills_offered": _ratings(rng, offered, 3, (3, 5)),
                 "skills_wanted": _ratings(rng, wanted, 2, (1, 3)),
                 "objectives": rng.sample(["ai", "tools", "visibility", "ways-of-working", "career"], 2),
-                "availability": [{"weekday": day, "start": f"{hour:02d}:00", "end": f"{hour + 1:02d}:30"}],
+                "availability": availability,
                 "meeting_preference": rng.choice(["remote", "in_person", "either"]),
             }
         )

@@ -13,8 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, create_model
+from tandem_kernel.commands import CommandResult
 
-from tandem_enrollment.application import Outcome
 from tandem_enrollment.domain import (
     EnrollParticipant,
     Participant,
@@ -91,7 +91,7 @@ class ProgramChanged(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, outcome: Outcome[Program]) -> ProgramChanged:
+    def of(cls, outcome: CommandResult[Program]) -> ProgramChanged:
         assert outcome.state is not None
         return cls(program_id=outcome.state.program_id, status=outcome.state.status, version=outcome.version)
 
@@ -108,7 +108,7 @@ class EnrollmentChanged(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, outcome: Outcome[Participant]) -> EnrollmentChanged:
+    def of(cls, outcome: CommandResult[Participant]) -> EnrollmentChanged:
         state = outcome.state
         assert state is not None
         return cls(**state.identity(), status=state.status, erased=state.erased, version=outcome.version)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from tandem_kernel.commands import CommandResult, execute, scoped
 from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.store import EventStore
 
-from tandem_pairing.application.streams import PAIRS, Loaded, execute, scoped
+from tandem_pairing.application.streams import PAIRS
 from tandem_pairing.domain.events import DeclineReason, EndReason
 from tandem_pairing.domain.pair import (
     Pair,
@@ -26,7 +27,7 @@ from tandem_pairing.domain.pair import (
 __all__ = ["accept", "decline", "end", "expire", "load", "remind"]
 
 
-def _pair(loaded: Loaded[Pair]) -> Pair:
+def _pair(loaded: CommandResult[Pair]) -> Pair:
     if loaded.state is None:
         raise NotFound("no such proposal or pair")
     return loaded.state
@@ -52,7 +53,7 @@ async def accept(
         PAIRS,
         pair_id,
         lambda state: decide_accept(state, participant_id, now=now),
-        now=now,
+        occurred_at=now,
         metadata=metadata,
         idempotency_key=scoped("accept", idempotency_key),
     )
@@ -75,7 +76,7 @@ async def decline(
         PAIRS,
         pair_id,
         lambda state: decide_decline(state, participant_id, reason, now=now),
-        now=now,
+        occurred_at=now,
         metadata=metadata,
         idempotency_key=scoped("decline", idempotency_key),
     )
@@ -97,7 +98,7 @@ async def end(
         PAIRS,
         pair_id,
         lambda state: decide_end(state, reason, now=now),
-        now=now,
+        occurred_at=now,
         metadata=metadata,
         idempotency_key=scoped("end", idempotency_key),
     )
@@ -107,7 +108,7 @@ async def end(
 async def remind(store: EventStore, pair_id: UUID, *, now: datetime, metadata: EventMetadata) -> bool:
     """Record that a reminder is due, if it is; returns whether one was."""
     loaded = await execute(
-        store, PAIRS, pair_id, lambda state: decide_remind(state, now=now), now=now, metadata=metadata
+        store, PAIRS, pair_id, lambda state: decide_remind(state, now=now), occurred_at=now, metadata=metadata
     )
     return bool(loaded.events)
 
@@ -115,6 +116,6 @@ async def remind(store: EventStore, pair_id: UUID, *, now: datetime, metadata: E
 async def expire(store: EventStore, pair_id: UUID, *, now: datetime, metadata: EventMetadata) -> bool:
     """Expire the proposal, if it is due; returns whether it expired."""
     loaded = await execute(
-        store, PAIRS, pair_id, lambda state: decide_expire(state, now=now), now=now, metadata=metadata
+        store, PAIRS, pair_id, lambda state: decide_expire(state, now=now), occurred_at=now, metadata=metadata
     )
     return bool(loaded.events)

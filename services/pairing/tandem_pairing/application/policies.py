@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import asyncpg
+from tandem_kernel.commands import execute
 from tandem_kernel.consumers import EventHandler, Subscription
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.store import EventStore
 
 from tandem_pairing.adapters import ledger
 from tandem_pairing.adapters import pool as pool_table
-from tandem_pairing.application.streams import PAIRS, execute
+from tandem_pairing.application.streams import PAIRS
 from tandem_pairing.consumed import (
     ENROLLMENT_IGNORED_TYPES,
     ENROLLMENT_TOPIC,
@@ -70,7 +71,7 @@ async def _close_pairs(
             PAIRS,
             pair_id,
             decide,
-            now=envelope.occurred_at,
+            occurred_at=envelope.occurred_at,
             metadata=envelope.caused(actor=ACTOR),
             connection=connection,
         )

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from tandem_kernel.commands import execute, scoped
 from tandem_kernel.errors import DomainError, NotFound
 from tandem_kernel.events import DomainEvent, EventMetadata
 from tandem_kernel.store import EventStore
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.adapters.pool import PoolMember
-from tandem_pairing.application.streams import SETTINGS, execute, scoped
+from tandem_pairing.application.streams import SETTINGS
 from tandem_pairing.domain import Role
 from tandem_pairing.domain.events import ProgramPairingSettings
 from tandem_pairing.domain.program_rules import (
@@ -64,7 +65,7 @@ async def change(
         SETTINGS,
         program_id,
         lambda state: decide_change_settings(state, program_id, settings),
-        now=now,
+        occurred_at=now,
         metadata=metadata,
         idempotency_key=scoped("settings", idempotency_key),
     )
@@ -99,7 +100,7 @@ async def _pair_rule(
         SETTINGS,
         program_id,
         lambda state: decide(state, program_id, junior_id, senior_id),
-        now=now,
+        occurred_at=now,
         metadata=metadata,
         idempotency_key=scoped(operation, idempotency_key),
     )

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from tandem_kernel.commands import execute, scoped
 from tandem_kernel.errors import DomainError, InvalidTransition
 from tandem_kernel.events import EventMetadata, NewEvent
 from tandem_kernel.store import EventStore
@@ -27,10 +28,9 @@ from tandem_kernel.store import EventStore
 from tandem_pairing.adapters import ledger
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.adapters import rounds as rounds_table
-from tandem_pairing.adapters.idempotency import recorded_append
 from tandem_pairing.application import program_settings
 from tandem_pairing.application.round_inputs import RoundInputs, gather_inputs
-from tandem_pairing.application.streams import PAIRS, ROUNDS, execute, scoped
+from tandem_pairing.application.streams import PAIRS, ROUNDS
 from tandem_pairing.domain import RoundResult, match_round
 from tandem_pairing.domain.events import PairingRoundCompleted, PairingRoundFailed, PairProposed, RoundKind
 from tandem_pairing.domain.pair import decide_rotate, replay_pair
@@ -76,7 +76,7 @@ async def request(
     pairs are open (`InvalidTransition`); `NotFound` for a program pairing has not heard of.
     """
     key = scoped("round", idempotency_key)
-    if key is not None and (earlier := await recorded_append(store.pool, key)) is not None:
+    if key is not None and (earlier := await store.recorded_append(key)) is not None:
         return await _earlier_round(store, earlier.stream_id, program_id), False
     terms = await program_settings.program_terms(store, program_id)
     if terms.closed:
@@ -111,11 +111,11 @@ async def request(
 
 
 async def _earlier_round(store: EventStore, stream_id: str, program_id: UUID) -> UUID:
-    round_id = UUID(stream_id.removeprefix(f"{ROUNDS.prefix}-"))
-    earlier = (await ROUNDS.load(store, round_id)).state
+    key = ROUNDS.key_of(stream_id)
+    earlier = None if key is None else (await ROUNDS.load(store, key)).state
     if earlier is None or earlier.program_id != program_id:
         raise DomainError("this Idempotency-Key was used for another request", field="Idempotency-Key")
-    return round_id
+    return earlier.round_id
 
 
 async def fail(
@@ -128,7 +128,7 @@ async def fail(
             ROUNDS,
             round_id,
             lambda state: decide_fail(state, reason, now=now),
-            now=now,
+            occurred_at=now,
             metadata=metadata,
             connection=connection,
         )
@@ -215,7 +215,7 @@ async def _rotate(store: EventStore, round_: PairingRound, *, now: datetime, met
     async def rotate(pair_id: UUID) -> bool:
         async with slots:
             loaded = await execute(
-                store, PAIRS, pair_id, lambda state: decide_rotate(state, now=now), now=now, metadata=metadata
+                store, PAIRS, pair_id, lambda state: decide_rotate(state, now=now), occurred_at=now, metadata=metadata
             )
             return bool(loaded.events)
 
@@ -255,7 +255,7 @@ async def _write(
             ROUNDS,
             round_.round_id,
             lambda state: decide_complete(state, completed),
-            now=now,
+            occurred_at=now,
             metadata=metadata,
             connection=connection,
         )
