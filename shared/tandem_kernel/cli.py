@@ -6,6 +6,7 @@ tandem republish enrollment              publish its whole history again (a fres
 tandem deadletters list enrollment       what its consumers gave up on
 tandem deadletters replay enrollment [ID ...] [--all]
 tandem projections rebuild enrollment.participants
+tandem contracts enrollment [--check]    write (or check) its published event contracts
 tandem broker [--port 9092]              the development broker, in the foreground
 tandem run                               the whole platform locally (see devrun)
 """
@@ -116,6 +117,22 @@ async def _rebuild(qualified: str) -> None:
         print(f"rebuilt {qualified} from {applied:,} events; the new read model is live")
 
 
+def _contracts(name: str, *, check: bool) -> int:
+    from tandem_kernel.contracts import EventContracts
+
+    spec = load_service(name)
+    if spec.contracts_dir is None:
+        raise SystemExit(f"{name} does not say where its contracts live (ServiceSpec.contracts_dir)")
+    contracts = EventContracts.of_service(spec)
+    if check:
+        current = contracts.is_current(spec.contracts_dir)
+        print(f"{name}: contracts are " + ("up to date" if current else f"out of date: run `tandem contracts {name}`"))
+        return 0 if current else 1
+    for path in contracts.write(spec.contracts_dir):
+        print(f"wrote {path}")
+    return 0
+
+
 def _serve(name: str) -> None:
     import uvicorn
 
@@ -146,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     projections = commands.add_parser("projections", help="rebuild a projection")
     projections.add_argument("action", choices=["rebuild"])
     projections.add_argument("projection", help="service.projection, e.g. enrollment.participants")
+    published = commands.add_parser("contracts", help="write or check a service's published event contracts")
+    published.add_argument("service")
+    published.add_argument("--check", action="store_true", help="only say whether the checked-in ones are current")
     broker = commands.add_parser("broker", help="run the development broker in the foreground")
     broker.add_argument("--port", type=int, default=9092)
     run = commands.add_parser("run", help="the whole platform locally, with demo data")
@@ -169,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_deadletters(args.service, args.action, args.ids, args.replay_all))
     elif args.command == "projections":
         asyncio.run(_rebuild(args.projection))
+    elif args.command == "contracts":
+        return _contracts(args.service, check=args.check)
     elif args.command == "broker":
         from tandem_kernel.devbroker import DevBroker
 

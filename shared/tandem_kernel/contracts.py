@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.json_schema import models_json_schema
 
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry
 from tandem_kernel.privacy import SEALED, personal_fields
+from tandem_kernel.settings import service_topic
+
+if TYPE_CHECKING:
+    from tandem_kernel.runtime import ServiceSpec
 
 __all__ = ["EventContracts", "incompatibilities"]
 
@@ -74,6 +78,19 @@ class EventContracts:
             "$defs": definitions,
         }
         return cls(events, _asyncapi(models, service=service, topic=topic))
+
+    @classmethod
+    def of_service(cls, spec: ServiceSpec) -> EventContracts:
+        """The contracts of what `spec`'s service publishes on its topic."""
+        return cls.of(spec.registry, service=spec.name, topic=service_topic(spec.name))
+
+    def is_current(self, directory: Path) -> bool:
+        """Whether the documents checked in under `directory` are exactly these."""
+        try:
+            on_disk = [json.loads((directory / name).read_text()) for name in ("events.schema.json", "asyncapi.json")]
+        except FileNotFoundError:
+            return False
+        return on_disk == [self.events, self.asyncapi]
 
     def write(self, directory: Path) -> list[Path]:
         """Write `events.schema.json` and `asyncapi.json` into `directory`; returns their paths."""

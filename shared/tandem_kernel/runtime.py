@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -60,6 +61,8 @@ class ServiceSpec:
     # Extra components (schedulers, caches) started after the store is ready; each returns a stopper.
     components: Sequence[Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]] = ()
     description: str = ""
+    # Where the service's published contracts are checked in (`tandem contracts <service>`).
+    contracts_dir: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

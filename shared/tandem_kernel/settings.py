@@ -8,9 +8,14 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ServiceSettings"]
+__all__ = ["ServiceSettings", "service_topic"]
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def service_topic(service_name: str) -> str:
+    """The topic a service publishes its own events on."""
+    return f"tandem.{service_name}.v1"
 
 
 class ServiceSettings(BaseSettings):
@@ -52,7 +57,7 @@ class ServiceSettings(BaseSettings):
     @property
     def topic(self) -> str:
         """The topic this service publishes its own events on."""
-        return f"tandem.{self.service_name}.v1"
+        return service_topic(self.service_name)
 
     @field_validator("service_name", "database_schema")
     @classmethod

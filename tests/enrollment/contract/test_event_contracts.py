@@ -3,15 +3,22 @@
 When this fails: a removed, retyped or widened field, a new required field or a new enum value in a
 published event breaks its stored history and its consumers; publish a new version of the event
 (with an upcaster) instead. When only `test_the_checked_in_contracts_are_current` fails, the change
-is compatible: regenerate with `python -m tandem_enrollment.entrypoints.cli contracts` and commit.
+is compatible: regenerate with `tandem contracts enrollment` and commit.
 """
 
 from __future__ import annotations
 
 import json
 
-from tandem_enrollment.entrypoints.cli import CONTRACTS, contracts
-from tandem_kernel.contracts import incompatibilities
+from tandem_enrollment.entrypoints.app import service
+from tandem_kernel.contracts import EventContracts, incompatibilities
+
+assert service.contracts_dir is not None
+CONTRACTS = service.contracts_dir
+
+
+def contracts() -> EventContracts:
+    return EventContracts.of_service(service)
 
 
 def test_the_code_still_honours_every_published_event_schema() -> None:

@@ -5,6 +5,8 @@ tandem serve enrollment          # or: uvicorn --factory tandem_enrollment.entry
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from tandem_kernel.api import create_app
 from tandem_kernel.database import Migrations
@@ -36,6 +38,7 @@ service = ServiceSpec(
     routers=[programs_router, enrollments_router, imports_router],
     projections=[participants_projection],
     components=[run_import_jobs],
+    contracts_dir=Path(__file__).resolve().parents[2] / "contracts",
     extras={"demo": load_demo},
 )
 

@@ -1,41 +1,27 @@
 """Enrollment's command line.
 
     python -m tandem_enrollment.entrypoints.cli import PROGRAM_ID FILE [--url URL] [--format csv|jsonl]
-    python -m tandem_enrollment.entrypoints.cli contracts [--check]
 
 `import` uploads the file to a running service (`make run` serves enrollment on port 8001), follows
 the job with a progress bar and prints the rows that were not enrolled. Exit status: 0 all rows
 enrolled (or already enrolled), 3 some rows rejected, 1 the job failed, 2 the service refused it.
 
-`contracts` writes the published event contracts (JSON Schema and AsyncAPI) to
-`services/enrollment/contracts/`; with `--check`, it only says whether they are up to date.
+The published event contracts are written by the kernel's `tandem contracts enrollment`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
-from tandem_kernel.contracts import EventContracts
 
-from tandem_enrollment.entrypoints.app import registry, service
-
-__all__ = ["CONTRACTS", "contracts", "import_file", "main"]
-
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-"""Where the checked-in contract documents live (this service's source tree)."""
+__all__ = ["import_file", "main"]
 
 _MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
-
-
-def contracts() -> EventContracts:
-    """The contracts of the events enrollment publishes, generated from the code."""
-    return EventContracts.of(registry(), service=service.name, topic=f"tandem.{service.name}.v1")
 
 
 def _bar(done: int, total: int | None, out: TextIO, width: int = 30) -> None:
@@ -99,21 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_argument("file", type=Path)
     upload.add_argument("--url", default="http://127.0.0.1:8001", help="the enrollment service")
     upload.add_argument("--format", choices=sorted(_MEDIA_TYPES), dest="file_format")
-    published = commands.add_parser("contracts", help="write the event contracts (JSON Schema, AsyncAPI)")
-    published.add_argument("--check", action="store_true", help="only check that the files are up to date")
     args = parser.parse_args(argv)
-
-    if args.command == "import":
-        return asyncio.run(import_file(args.url, args.program_id, args.file, file_format=args.file_format))
-    generated = contracts()
-    if args.check:
-        on_disk = {name: json.loads((CONTRACTS / name).read_text()) for name in ("events.schema.json", "asyncapi.json")}
-        stale = on_disk != {"events.schema.json": generated.events, "asyncapi.json": generated.asyncapi}
-        print("contracts are out of date: run `contracts` and commit them" if stale else "contracts are up to date")
-        return 1 if stale else 0
-    for path in generated.write(CONTRACTS):
-        print(f"wrote {path}")
-    return 0
+    return asyncio.run(import_file(args.url, args.program_id, args.file, file_format=args.file_format))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ tandem serve pairing          # or: uvicorn --factory tandem_pairing.entrypoints
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastapi import FastAPI
 from tandem_kernel.api import create_app
@@ -47,6 +48,7 @@ service = ServiceSpec(
     subscriptions=subscriptions,
     projections=[pairs_projection],
     components=[run_rounds, run_scheduler],
+    contracts_dir=Path(__file__).resolve().parents[2] / "contracts",
     extras={"demo": load_demo},
 )
 
