@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -88,3 +90,18 @@ async def test_deadletters_are_listed_and_replayed_through_their_consumer(
 async def test_rebuild_of_an_unknown_projection_says_which_exist(counters_installed: None) -> None:
     with pytest.raises(SystemExit, match="it has: totals"):
         await cli._rebuild("counters.nope")
+
+
+def test_contracts_are_written_then_checked_and_a_stale_copy_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "services", lambda: {"counters": replace(service, contracts_dir=tmp_path)})
+
+    assert cli._contracts("counters", check=True) == 1  # nothing checked in yet
+    assert cli._contracts("counters", check=False) == 0
+    assert cli._contracts("counters", check=True) == 0
+    (tmp_path / "asyncapi.json").write_text("{}")
+    assert cli._contracts("counters", check=True) == 1
+
+    output = capsys.readouterr().out
+    assert "wrote" in output and "out of date: run `tandem contracts counters`" in output
