@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 from tandem_kernel.events import DomainEvent, EventRegistry
+from tandem_kernel.settings import service_topic
 
 from tandem_pairing.domain.participants import MeetingPreference, Role
 
@@ -33,7 +34,7 @@ __all__ = [
     "enrollment_registry",
 ]
 
-ENROLLMENT_TOPIC = "tandem.enrollment.v1"
+ENROLLMENT_TOPIC = service_topic("enrollment")
 
 
 class _Reader(DomainEvent):
