@@ -17,7 +17,7 @@ import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import asyncpg
@@ -25,8 +25,10 @@ from opentelemetry import propagate, trace
 
 from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventEnvelope, EventMetadata, EventRegistry, NewEvent
+from tandem_kernel.group_commit import GroupCommit
 from tandem_kernel.metrics import EVENTS_APPENDED
 from tandem_kernel.privacy import SubjectKeys, is_sealed, personal_fields
+from tandem_kernel.telemetry import recording
 
 __all__ = ["AppendResult", "Cursor", "EventStore", "notify_channel"]
 
@@ -167,6 +169,7 @@ class EventStore:
         self.registry = registry
         self.keyring = keyring
         self.appended = AppendSignal(pool, notify_channel(schema))
+        self._group = GroupCommit(pool, self._append_alone, self._settle)
 
     async def append(
         self,
@@ -186,7 +189,12 @@ class EventStore:
         if not events:
             raise ValueError("append needs at least one event")
         metadata = metadata or EventMetadata()
-        with _tracer.start_as_current_span("event_store.append", attributes={"tandem.stream_id": stream_id}):
+        span = (
+            _tracer.start_as_current_span("event_store.append", attributes={"tandem.stream_id": stream_id})
+            if recording()
+            else contextlib.nullcontext()
+        )
+        with span:
             trace_context = dict(metadata.trace_context)
             if not trace_context:
                 propagate.inject(trace_context)
@@ -196,7 +204,7 @@ class EventStore:
                 arguments[10], subjects = self._seal(events, keys), set()
             # Other sealing needs the subjects' keys, read or created in the append's own transaction.
             if idempotency_key is None and connection is None and not subjects:
-                result = await self._append_once(self.pool, arguments)
+                result = cast(AppendResult, await self._group.append(arguments))
             else:
                 to_seal = events if subjects else None
                 result = await self._append_in_transaction(connection, arguments, idempotency_key, to_seal)
@@ -247,6 +255,23 @@ class EventStore:
             [json.dumps(self.registry.encode(event.payload)) for event in events],
             [event.payload.data_subject() for event in events],
         ]
+
+    async def _append_alone(self, arguments: list[Any]) -> AppendResult:
+        return await self._append_once(self.pool, arguments)
+
+    def _settle(self, arguments: list[Any], head_version: int, positions: list[int] | None) -> AppendResult:
+        """A grouped append's result: its positions, or its own ConcurrencyError (see group_commit)."""
+        stream_id, expected_version, event_ids = arguments[0], arguments[1], arguments[6]
+        if positions is None:
+            raise ConcurrencyError(stream_id, expected_version, head_version)
+        EVENTS_APPENDED.labels(self.schema).inc(len(event_ids))
+        self.appended.send()
+        return AppendResult(
+            stream_id=stream_id,
+            stream_version=expected_version + len(event_ids),
+            positions=tuple(positions),
+            event_ids=tuple(event_ids),
+        )
 
     async def _append_once(self, executor: asyncpg.Pool | asyncpg.Connection, arguments: list[Any]) -> AppendResult:
         stream_id, expected_version, event_ids = arguments[0], arguments[1], arguments[6]

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 
-__all__ = ["JsonLogFormatter", "configure_logging", "configure_tracing"]
+__all__ = ["JsonLogFormatter", "add_span_processor", "configure_logging", "configure_tracing", "recording"]
 
 _configured_provider: TracerProvider | None = None
 
@@ -67,6 +67,11 @@ def _instrument_asyncpg() -> None:
     instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument()
+
+
+def recording() -> bool:
+    """Whether spans are recorded (an exporter is attached): hot paths skip spans nobody will see."""
+    return _RECORD_WHEN_EXPORTING.exporting
 
 
 def add_span_processor(processor: SpanProcessor) -> None:

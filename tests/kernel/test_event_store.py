@@ -194,3 +194,23 @@ async def test_many_new_streams_start_in_one_append_and_none_if_one_already_exis
     with pytest.raises(ConcurrencyError):
         await store.start_streams({"pair-new": [incremented()], "pair-7": [incremented()]})
     assert await store.read_stream("pair-new") == []
+
+
+async def test_concurrent_appends_to_many_streams_commit_together_each_with_its_own_outcome(store: EventStore) -> None:
+    await store.append("stale", 0, [incremented()])
+
+    outcomes = await asyncio.gather(
+        *(store.append(f"together-{n}", 0, [incremented(n), incremented(n)]) for n in range(50)),
+        store.append("stale", 0, [incremented()]),  # this one is behind: only it fails
+        store.append("together-0", 0, [incremented()]),  # same stream twice: the later loses
+        return_exceptions=True,
+    )
+
+    *together, stale, twice = outcomes
+    assert all(not isinstance(o, BaseException) and o.stream_version == 2 for o in together)
+    assert isinstance(stale, ConcurrencyError) and stale.actual_version == 1
+    assert isinstance(twice, ConcurrencyError)
+    positions = [p for o in together if not isinstance(o, BaseException) for p in o.positions]
+    assert len(set(positions)) == 100
+    assert [e.payload.by for e in await store.read_stream("together-7")] == [7, 7]
+    assert len(await read_until(store, Cursor.origin(), 101)) == 101
