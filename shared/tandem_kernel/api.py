@@ -71,17 +71,18 @@ async def healthz() -> dict[str, str]:
 
 @ops.get("/readyz", summary="PostgreSQL and the broker are reachable and the relay runs")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    checks = await runtime.readiness()
-    ready = all(checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    readiness = await runtime.readiness()
+    body = {"ready": readiness.ready, "checks": readiness.checks, "problems": readiness.problems}
+    return JSONResponse(body, status_code=200 if readiness.ready else 503)
 
 
 @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(runtime: RuntimeDep) -> Response:
-    if runtime.relay is not None and runtime.store is not None:
-        # Refresh the lag gauges at scrape time; a scrape during an outage still serves the rest.
-        with contextlib.suppress(Exception):
-            await runtime.relay.behind()
+    # Refresh the lag gauges at scrape time; a scrape during an outage still serves the rest.
+    for follower in [runtime.relay, *runtime.projection_runners]:
+        if follower is not None and runtime.store is not None:
+            with contextlib.suppress(Exception):
+                await follower.behind()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -85,7 +85,8 @@ async def _republish(name: str) -> None:
 
 
 async def _deadletters(name: str, action: str, ids: list[int], replay_all: bool) -> int:
-    from tandem_kernel.consumers import list_dead_letters, replay_dead_letters
+    from tandem_kernel.consumers import replay_dead_letters
+    from tandem_kernel.dead_letters import list_dead_letters
 
     async with _operating(name) as runtime:
         assert runtime.pool is not None

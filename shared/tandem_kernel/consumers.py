@@ -5,19 +5,28 @@ event type, each given the envelope and a connection inside an open transaction.
 the inbox row (consumer, event id) in that same transaction, so a redelivered message is skipped
 and effects happen once. The Kafka offset is committed only after the database commit.
 
-Failures:
-- a message that cannot be read (not JSON, unknown type or version, missing CloudEvents header)
-  is dead-lettered at once: retrying cannot help;
-- a handler error is retried up to `max_attempts` times, then dead-lettered;
-- an infrastructure error (PostgreSQL unreachable) is retried without limit and never dead-letters:
-  the message is not at fault.
-Dead letters go to `<topic>.dlq` with the error in headers, and into the `dead_letters` table, from
-which ops list and replay them (`tandem deadletters`). The partition then moves on.
+No message can stop a consumer. `MessageProcessor.process` returns for every message but when the
+service is stopping mid-outage (then the offset is not committed and the message comes again):
+
+- a message that cannot be decoded, whatever is wrong with it, is a dead letter at once;
+- a handler error is retried up to `max_attempts` times, then dead-lettered. Whether an error is
+  the message's fault or the infrastructure's is decided by asking PostgreSQL, not by the error's
+  class: a `ConnectionResetError` raised by the handler's own call to some peer while PostgreSQL
+  answers counts as a failure of the message;
+- while PostgreSQL does not answer, the message waits, without limit and without counting;
+- a connection that dropped under the handler (asyncpg's client-side errors) is retried on a fresh
+  one a bounded number of times without counting;
+- the same event id arriving again with another body or on another topic is skipped like any
+  duplicate, and recorded: a warning naming both, a metric, and a `conflicting_duplicate` dead letter.
+
+Dead letters are kept whole in the `dead_letters` table and published to `<topic>.dlq` (see
+`dead_letters`); `tandem deadletters list|replay` works on them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -27,35 +36,37 @@ from typing import Any
 
 import asyncpg
 
-from tandem_kernel.errors import UnreadableEvent
-from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry
-from tandem_kernel.metrics import DEAD_LETTERS, HANDLER_SECONDS
+from tandem_kernel import dead_letters
+from tandem_kernel.errors import ConflictingDuplicate, UnreadableEvent
+from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry, parse_wire
+from tandem_kernel.messages import IncomingMessage
+from tandem_kernel.metrics import CONFLICTING_DUPLICATES, HANDLER_SECONDS
 
 __all__ = [
-    "TRANSIENT_ERRORS",
-    "DeadLetter",
     "EventHandler",
     "IncomingMessage",
     "MessageProcessor",
     "Outcome",
     "Subscription",
+    "fingerprint",
+    "replay_dead_letters",
 ]
 
 log = logging.getLogger("tandem.consumers")
 
 EventHandler = Callable[[EventEnvelope, asyncpg.Connection], Awaitable[None]]
 
-# Errors that say "the infrastructure is away", not "this message is bad".
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
+# asyncpg's own errors about the state of a connection (it dropped, or was left mid-operation):
+# a fresh connection from the pool usually cures them.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
+# How often such an error is retried uncounted while PostgreSQL answers, before it counts.
+CONNECTION_RETRIES = 10
 
 REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion")
 
@@ -66,7 +77,9 @@ class Subscription:
 
     Event types the registry knows but `handlers` does not name are acknowledged and ignored, and so
     are the `ignored_types` a tolerant reader chose not to model; any other type is a dead letter
-    (the producer published something this consumer was not built for).
+    (the producer published something this consumer was not built for). With `retain`, the inbox
+    keeps every envelope it accepts, so read models fed by this subscription can be rebuilt
+    without the broker's history.
 
     >>> Subscription("pairing.pool", topics=("tandem.enrollment.v1",), registry=enrollment_contracts,
     ...              handlers={ParticipantApproved: add_to_pool})
@@ -77,42 +90,37 @@ class Subscription:
     registry: EventRegistry
     handlers: Mapping[type[DomainEvent], EventHandler] = field(default_factory=dict)
     ignored_types: frozenset[str] = frozenset()
+    retain: bool = False
 
 
 @dataclass(frozen=True)
-class IncomingMessage:
-    """A Kafka record as the processor needs it, independent of the client library."""
+class _Received:
+    """A decoded message: its envelope, and what tells one body from another with the same id."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Mapping[str, str]
+    envelope: EventEnvelope
+    document: dict[str, Any]
+    fingerprint: bytes
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    id: int
-    consumer: str
-    topic: str
-    partition: int
-    offset: int
-    error_type: str
-    error: str
-    attempts: int
-    dead_at: Any
-    replayed_at: Any
+class _Conflict:
+    """A duplicate event id whose body, type or topic differs from the first delivery's."""
+
+    explanation: str
 
 
 class Outcome:
     HANDLED = "handled"
     DUPLICATE = "duplicate"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
     IGNORED = "ignored"
     DEAD_LETTERED = "dead_lettered"
 
 
-DeadLetterPublisher = Callable[[str, IncomingMessage, dict[str, str]], Awaitable[None]]
+def fingerprint(document: Mapping[str, Any]) -> bytes:
+    """What makes two deliveries of one event id the same event: type, version, stream and payload."""
+    keyed = [document.get(name) for name in ("event_type", "event_version", "stream_id", "stream_version", "payload")]
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, separators=(",", ":")).encode()).digest()
 
 
 class MessageProcessor:
@@ -123,7 +131,7 @@ class MessageProcessor:
         self,
         subscription: Subscription,
         pool: asyncpg.Pool,
-        publish_dead_letter: DeadLetterPublisher,
+        publish_dead_letter: dead_letters.DeadLetterPublisher,
         *,
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
@@ -133,7 +141,7 @@ class MessageProcessor:
         # Handlers may append to the service's store; this wakes its relay once they committed.
         self.after_commit = after_commit
         self.pool = pool
-        self.publish_dead_letter = publish_dead_letter
+        self.dead_letters = dead_letters.DeadLetterBox(pool, subscription.name, publish_dead_letter)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.stopping = asyncio.Event()
@@ -150,56 +158,83 @@ class MessageProcessor:
         if message.headers.get("ce_type") in self.subscription.ignored_types:
             return Outcome.IGNORED
         try:
-            envelope = self.read(message)
+            received = self.read(message)
         except UnreadableEvent as error:
-            return await self._dead_letter(message, error, attempts=1)
-        handler = self.subscription.handlers.get(type(envelope.payload))
-        attempts, backoff = 0, self.backoff_seconds
+            return await self._give_up(message, error, attempts=1, kind="unreadable")
+        handler = self.subscription.handlers.get(type(received.envelope.payload))
+        failures = connection_retries = 0
+        backoff = self.backoff_seconds
         while True:
             try:
-                return await self._apply(envelope, message.topic, handler)
-            except TRANSIENT_ERRORS as error:
-                if self.stopping.is_set():
-                    raise
-                log.warning("consumer %s waiting for infrastructure: %s", self.subscription.name, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                outcome = await self._apply(received, message.topic, handler)
             except Exception as error:
-                attempts += 1
+                outage = not await self._database_answers()
+                dropped = isinstance(error, CONNECTION_ERRORS) and connection_retries < CONNECTION_RETRIES
+                if outage or dropped:
+                    if self.stopping.is_set():
+                        raise
+                    connection_retries += 0 if outage else 1
+                    log.warning(
+                        "consumer %s %s: %r; retrying in %.1fs",
+                        self.subscription.name,
+                        "waiting for PostgreSQL" if outage else "lost its connection",
+                        error,
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(max(backoff, 0.05) * 2, 5.0)
+                    continue
+                failures += 1
                 log.warning(
                     "consumer %s failed on %s (attempt %d/%d): %r",
                     self.subscription.name,
-                    envelope.event_id,
-                    attempts,
+                    received.envelope.event_id,
+                    failures,
                     self.max_attempts,
                     error,
                 )
-                if attempts >= self.max_attempts:
-                    return await self._dead_letter(message, error, attempts=attempts)
-                await asyncio.sleep(self.backoff_seconds * attempts)
+                if failures >= self.max_attempts:
+                    return await self._give_up(message, error, attempts=failures, kind="failed")
+                await asyncio.sleep(self.backoff_seconds * failures)
+                continue
+            if isinstance(outcome, _Conflict):
+                CONFLICTING_DUPLICATES.labels(self.subscription.name).inc()
+                log.warning("consumer %s: %s", self.subscription.name, outcome.explanation)
+                conflict = ConflictingDuplicate(outcome.explanation)
+                await self.dead_letters.record(
+                    message, conflict, attempts=1, kind="conflicting_duplicate", stopping=self.stopping
+                )
+                return Outcome.CONFLICTING_DUPLICATE
+            return outcome
 
-    def read(self, message: IncomingMessage) -> EventEnvelope:
+    def read(self, message: IncomingMessage) -> _Received:
+        """The message as an event; `UnreadableEvent` for anything that is not one."""
         missing = [name for name in REQUIRED_HEADERS if name not in message.headers]
         if missing:
             raise UnreadableEvent(f"missing CloudEvents header(s): {', '.join(missing)}")
         if message.value is None:
             raise UnreadableEvent("message has no value")
-        envelope = self.subscription.registry.envelope_from_json(message.value)
+        document = parse_wire(message.value)
+        envelope = self.subscription.registry.envelope_from_document(document)
         if str(envelope.event_id) != message.headers["ce_id"] or envelope.event_type != message.headers["ce_type"]:
             raise UnreadableEvent("ce_id/ce_type headers disagree with the message body")
-        return envelope
+        return _Received(envelope, document, fingerprint(document))
 
-    async def _apply(self, envelope: EventEnvelope, topic: str, handler: EventHandler | None) -> str:
+    async def _apply(self, received: _Received, topic: str, handler: EventHandler | None) -> str | _Conflict:
+        envelope = received.envelope
         async with self.pool.acquire() as connection, connection.transaction():
             first_time = await connection.fetchval(
-                "INSERT INTO inbox (consumer, event_id, topic) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING RETURNING true",
+                "INSERT INTO inbox (consumer, event_id, topic, event_type, fingerprint, envelope)"
+                " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING RETURNING true",
                 self.subscription.name,
                 envelope.event_id,
                 topic,
+                envelope.event_type,
+                received.fingerprint,
+                json.dumps(received.document) if self.subscription.retain else None,
             )
             if not first_time:
-                return Outcome.DUPLICATE
+                return await self._duplicate(connection, received, topic)
             if handler is None:
                 return Outcome.IGNORED
             await handler(envelope, connection)
@@ -207,108 +242,71 @@ class MessageProcessor:
             self.after_commit()
         return Outcome.HANDLED
 
-    async def _dead_letter(self, message: IncomingMessage, error: BaseException, *, attempts: int) -> str:
-        error_headers = {
-            "x-dlq-consumer": self.subscription.name,
-            "x-dlq-error-type": type(error).__name__,
-            "x-dlq-error": str(error)[:1000],
-            "x-dlq-attempts": str(attempts),
-            "x-dlq-original-topic": message.topic,
-            "x-dlq-original-partition": str(message.partition),
-            "x-dlq-original-offset": str(message.offset),
-        }
-        backoff = self.backoff_seconds
-        while True:
-            try:
-                await self.publish_dead_letter(f"{message.topic}.dlq", message, error_headers)
-                await self.pool.execute(
-                    "INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, message_key,"
-                    " message_value, headers, error_type, error, attempts)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
-                    " ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO UPDATE SET"
-                    " error_type = excluded.error_type, error = excluded.error, attempts = excluded.attempts,"
-                    " dead_at = now(), replayed_at = NULL",
-                    self.subscription.name,
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    message.key,
-                    message.value,
-                    json.dumps(dict(message.headers)),
-                    type(error).__name__,
-                    str(error),
-                    attempts,
-                )
-                break
-            except TRANSIENT_ERRORS as outage:
-                if self.stopping.is_set():
-                    raise
-                log.warning("cannot record dead letter yet: %s", outage)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-        DEAD_LETTERS.labels(self.subscription.name, message.topic).inc()
-        log.error(
-            "consumer %s dead-lettered %s[%d]@%d: %s",
+    async def _duplicate(self, connection: asyncpg.Connection, received: _Received, topic: str) -> str | _Conflict:
+        first = await connection.fetchrow(
+            "SELECT topic, event_type, fingerprint FROM inbox WHERE consumer = $1 AND event_id = $2",
             self.subscription.name,
-            message.topic,
-            message.partition,
-            message.offset,
-            error,
+            received.envelope.event_id,
         )
+        if first is None or first["fingerprint"] is None:  # handled before fingerprints were kept
+            return Outcome.DUPLICATE
+        differences = [
+            what
+            for what, same in (
+                ("topic", first["topic"] == topic),
+                ("type", first["event_type"] == received.envelope.event_type),
+                ("payload", first["fingerprint"] == received.fingerprint),
+            )
+            if not same
+        ]
+        if not differences:
+            return Outcome.DUPLICATE
+        return _Conflict(
+            f"event {received.envelope.event_id} arrived on {topic} with another {' and '.join(differences)} than "
+            f"when it was first handled (from {first['topic']}): the first stays applied, this one is skipped"
+        )
+
+    async def _give_up(self, message: IncomingMessage, error: BaseException, *, attempts: int, kind: str) -> str:
+        await self.dead_letters.record(message, error, attempts=attempts, kind=kind, stopping=self.stopping)
         return Outcome.DEAD_LETTERED
 
-
-async def list_dead_letters(pool: asyncpg.Pool, *, include_replayed: bool = False) -> list[DeadLetter]:
-    rows = await pool.fetch(
-        "SELECT id, consumer, topic, kafka_partition, kafka_offset, error_type, error, attempts, dead_at, replayed_at"
-        " FROM dead_letters WHERE $1 OR replayed_at IS NULL ORDER BY id",
-        include_replayed,
-    )
-    return [
-        DeadLetter(
-            id=row["id"],
-            consumer=row["consumer"],
-            topic=row["topic"],
-            partition=row["kafka_partition"],
-            offset=row["kafka_offset"],
-            error_type=row["error_type"],
-            error=row["error"],
-            attempts=row["attempts"],
-            dead_at=row["dead_at"],
-            replayed_at=row["replayed_at"],
-        )
-        for row in rows
-    ]
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                return await self.pool.fetchval("SELECT true") is True
+        except Exception:
+            return False
 
 
 async def replay_dead_letters(
     pool: asyncpg.Pool, processors: Sequence[MessageProcessor], ids: Sequence[int] | None = None
 ) -> dict[int, str]:
-    """Run dead letters through their consumer again (all pending ones, or `ids`).
+    """Run dead letters through their consumer again (all waiting ones, or `ids`); their outcomes.
 
     Replay goes straight to the consumer that gave up, not back to the topic, so other consumer
-    groups are not disturbed. A letter that fails again stays dead, with its new error.
+    groups are not disturbed. Each letter replays its own stored body. A letter that fails again
+    is marked so and a new letter records the new failure. A conflicting duplicate is not run
+    again (the first body stays applied): replaying it only closes it.
     """
     by_name = {processor.subscription.name: processor for processor in processors}
-    rows = await pool.fetch(
-        "SELECT * FROM dead_letters WHERE replayed_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1)) ORDER BY id",
-        list(ids) if ids is not None else None,
-    )
     outcomes: dict[int, str] = {}
-    for row in rows:
+    for row in await dead_letters.waiting(pool, ids):
         processor = by_name.get(row["consumer"])
         if processor is None:
             raise LookupError(f"dead letter {row['id']} belongs to unknown consumer {row['consumer']!r}")
-        message = IncomingMessage(
-            topic=row["topic"],
-            partition=row["kafka_partition"],
-            offset=row["kafka_offset"],
-            key=row["message_key"],
-            value=row["message_value"],
-            headers=json.loads(row["headers"]),
-        )
-        outcome = await processor.process(message)
-        if outcome != Outcome.DEAD_LETTERED:
-            await pool.execute("UPDATE dead_letters SET replayed_at = now() WHERE id = $1", row["id"])
+        if row["kind"] == "conflicting_duplicate":
+            outcome = "acknowledged"
+        else:
+            outcome = await processor.process(
+                IncomingMessage(
+                    topic=row["topic"],
+                    partition=row["kafka_partition"],
+                    offset=row["kafka_offset"],
+                    key=row["message_key"],
+                    value=row["message_value"],
+                    headers=json.loads(row["headers"]),
+                )
+            )
+        await dead_letters.mark(pool, row["id"], outcome)
         outcomes[row["id"]] = outcome
     return outcomes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -58,11 +58,18 @@ class Migrations:
 KERNEL_MIGRATIONS = Migrations("tandem_kernel")
 
 
-async def migrate(dsn: str, schema: str, migrations: Sequence[Migrations] = ()) -> list[str]:
-    """Create `schema` and apply the kernel's and the given migrations once each, in order.
+async def migrate(
+    dsn: str,
+    schema: str,
+    migrations: Sequence[Migrations] = (),
+    *,
+    then: Sequence[Callable[[asyncpg.Connection], Awaitable[None]]] = (),
+) -> list[str]:
+    """Create `schema` and apply the kernel's and the given migrations once each, in order; then run
+    `then` (e.g. create projections' read schemas) while still holding the lock.
 
-    Safe to run from several replicas at once: an advisory lock makes them take turns. Returns the
-    names applied now.
+    Safe to run from several replicas at once: an advisory lock makes them take turns, so replicas
+    starting together never race to create the same schema. Returns the names applied now.
     """
     connection = await asyncpg.connect(dsn, server_settings={"search_path": f"{schema},public"})
     applied: list[str] = []
@@ -90,6 +97,8 @@ async def migrate(dsn: str, schema: str, migrations: Sequence[Migrations] = ()) 
                             hashlib.sha256(sql.encode()).hexdigest(),
                         )
                     applied.append(name)
+            for step in then:
+                await step(connection)
         finally:
             await connection.execute("SELECT pg_advisory_unlock($1)", lock)
     finally:

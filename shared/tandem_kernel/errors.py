@@ -4,6 +4,7 @@ TandemError
 ├── ConcurrencyError        an append expected another stream version (HTTP 409)
 ├── UnreadableEvent         stored or received bytes are not a valid event (dead letter)
 │   └── UnknownEventType    the type or version is not registered here (dead letter)
+├── ConflictingDuplicate    an event id seen before arrived with another body (recorded, skipped)
 └── DomainError             a command broke a business rule (HTTP 409 or 422, per subclass)
     ├── NotFound            the addressed aggregate does not exist (HTTP 404)
     └── InvalidTransition   the command is not allowed in the aggregate's state (HTTP 409)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConcurrencyError",
+    "ConflictingDuplicate",
     "DomainError",
     "InvalidTransition",
     "NotFound",
@@ -43,6 +45,10 @@ class UnreadableEvent(TandemError):
 
 class UnknownEventType(UnreadableEvent):
     """An event type or version this process has no model (or upcaster) for."""
+
+
+class ConflictingDuplicate(TandemError):
+    """An event id a consumer handled before arrived again with another body, type or topic."""
 
 
 class DomainError(TandemError):

@@ -31,6 +31,7 @@ __all__ = [
     "EventRegistry",
     "NewEvent",
     "Upcaster",
+    "parse_wire",
 ]
 
 
@@ -188,17 +189,53 @@ class EventRegistry:
         return json.dumps(document, separators=(",", ":")).encode()
 
     def envelope_from_json(self, raw: bytes | str) -> EventEnvelope:
+        """The envelope of a wire document; `UnreadableEvent` for anything that is not one.
+
+        Whatever is wrong with the bytes (not JSON, a field of the wrong type, a payload that is
+        not an object, a type this registry does not know) ends here as `UnreadableEvent`, so a
+        consumer dead-letters it at once instead of retrying it.
+        """
+        return self.envelope_from_document(parse_wire(raw))
+
+    def envelope_from_document(self, document: dict[str, Any]) -> EventEnvelope:
+        """Like `envelope_from_json`, from the already parsed document (see `parse_wire`)."""
         try:
-            document = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise UnreadableEvent(f"message is not JSON: {error}") from error
-        if not isinstance(document, dict):
-            raise UnreadableEvent("message is not a JSON object")
-        try:
-            payload = self.decode(document["event_type"], int(document["event_version"]), document["payload"])
-        except (KeyError, TypeError) as error:
-            raise UnreadableEvent(f"message lacks an envelope field: {error}") from error
-        try:
-            return EventEnvelope.model_validate({**document, "payload": payload})
+            header = _WireHeader.model_validate(document)
         except ValidationError as error:
-            raise UnreadableEvent(f"envelope does not match its schema: {error}") from error
+            raise UnreadableEvent(f"envelope does not match its schema: {_first_errors(error)}") from error
+        try:
+            payload = self.decode(header.event_type, header.event_version, header.payload)
+            return EventEnvelope.model_validate({**document, "payload": payload})
+        except UnreadableEvent:
+            raise
+        except ValidationError as error:
+            raise UnreadableEvent(f"envelope does not match its schema: {_first_errors(error)}") from error
+        except Exception as error:  # an upcaster or a validator that chokes on odd data
+            raise UnreadableEvent(f"{header.event_type} v{header.event_version} cannot be read: {error!r}") from error
+
+
+class _WireHeader(BaseModel):
+    """The envelope fields that must be right before the payload can even be looked at."""
+
+    model_config = ConfigDict(strict=True)
+
+    event_type: str
+    event_version: int
+    payload: dict[str, Any]
+
+
+def parse_wire(raw: bytes | str) -> dict[str, Any]:
+    """The JSON object of a wire document; `UnreadableEvent` if it is not one."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UnreadableEvent(f"message is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise UnreadableEvent("message is not a JSON object")
+    return document
+
+
+def _first_errors(error: ValidationError, limit: int = 3) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'document'}: {item['msg']}" for item in error.errors()[:limit]
+    )

@@ -2,7 +2,9 @@
 
 A follower leads with a PostgreSQL advisory lock (one active per name and schema across replicas),
 wakes on the store's LISTEN/NOTIFY channel, polls as a fallback, and survives PostgreSQL and broker
-outages by retrying with backoff. Subclasses say what one step does.
+outages by retrying with backoff. The backoff starts again from `retry_seconds` after every step
+that succeeds, so an incident long ago does not slow the recovery from the next one. Subclasses say
+what one step does.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import asyncpg
 from tandem_kernel.database import advisory_lock_key
 from tandem_kernel.store import EventStore, notify_channel
 
-__all__ = ["StoreFollower"]
+__all__ = ["StepFailed", "StoreFollower"]
+
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class StepFailed(Exception):
+    """A step failed for a reason the follower already reported (logged, counted): retry quietly."""
+
 
 log = logging.getLogger("tandem.follower")
 
@@ -25,12 +34,23 @@ log = logging.getLogger("tandem.follower")
 class StoreFollower(ABC):
     """Runs `step()` whenever the store may have new events, until `stop()`."""
 
-    def __init__(self, store: EventStore, *, name: str, dsn: str, batch_size: int, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        name: str,
+        dsn: str,
+        batch_size: int,
+        poll_seconds: float,
+        retry_seconds: float = 0.2,
+    ) -> None:
         self.store = store
         self.name = name
         self.dsn = dsn
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self._backoff = retry_seconds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.is_leader = False
@@ -49,21 +69,30 @@ class StoreFollower(ABC):
 
     async def run(self) -> None:
         self.running = True
-        backoff = 0.2
         try:
             while not self._stopping.is_set():
                 try:
                     await self._lead()
-                    backoff = 0.2
+                except StepFailed:
+                    pass
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                    log.warning("%s interrupted, retrying in %.1fs: %s", self.name, backoff, error)
+                    log.warning("%s interrupted, retrying in %.1fs: %s", self.name, self._backoff, error)
                 except Exception:
-                    log.exception("%s failed, retrying in %.1fs", self.name, backoff)
+                    log.exception("%s failed, retrying in %.1fs", self.name, self._backoff)
                 self.is_leader = False
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await self._refresh_gauges()
+                await self._sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
             self.running = False
+
+    async def _refresh_gauges(self) -> None:
+        """After a failure, let the lag gauges say how far behind this follower is now."""
+        try:
+            async with asyncio.timeout(2):
+                await self.behind()
+        except Exception as error:  # PostgreSQL may be what failed: the gauges wait for the next try
+            log.debug("%s could not refresh its gauges: %r", self.name, error)
 
     def stop(self) -> None:
         """Finish the step in flight, then return from `run()`."""
@@ -84,7 +113,9 @@ class StoreFollower(ABC):
             while not self._stopping.is_set():
                 # Cleared before reading, so a NOTIFY that lands during the step is not lost.
                 self._wake.clear()
-                if await self.step() < self.batch_size:
+                taken = await self.step()
+                self._backoff = self.retry_seconds
+                if taken < self.batch_size:
                     # Committed but not yet readable means an older transaction is still open (its
                     # commit may not notify): look again soon rather than at the next poll.
                     await self._sleep(0.05 if await self.behind() else self.poll_seconds, wake=True)

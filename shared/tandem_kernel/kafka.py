@@ -14,7 +14,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from tandem_kernel.consumers import IncomingMessage, MessageProcessor
+from tandem_kernel.consumers import MessageProcessor
+from tandem_kernel.messages import IncomingMessage
 from tandem_kernel.settings import ServiceSettings
 
 __all__ = ["build_broker", "dead_letter_publisher", "ensure_topics", "subscribe"]

@@ -27,3 +27,24 @@ DEAD_LETTERS = Counter("tandem_dead_letters_total", "Messages sent to a dead-let
 PROJECTION_LAG_EVENTS = Gauge(
     "tandem_projection_lag_events", "Committed events a store-fed projection has not applied yet.", ["projection"]
 )
+CONFLICTING_DUPLICATES = Counter(
+    "tandem_conflicting_duplicates_total",
+    "Event ids a consumer saw again with another body, type or topic (skipped, kept as dead letters).",
+    ["consumer"],
+)
+DEAD_LETTER_PUBLISH_FAILURES = Counter(
+    "tandem_dead_letter_publish_failures_total",
+    "Dead letters kept in the table but not published to the dead-letter topic.",
+    ["consumer"],
+)
+PROJECTION_FAILURES = Counter(
+    "tandem_projection_failures_total", "Attempts of a projection to apply an event that failed.", ["projection"]
+)
+PROJECTION_STALLED = Gauge(
+    "tandem_projection_stalled", "1 while a projection retries an event it cannot apply, else 0.", ["projection"]
+)
+PROJECTION_PARKED_EVENTS = Gauge(
+    "tandem_projection_parked_events",
+    "Events a projection gave up on (projection dead letters) that wait for an operator.",
+    ["projection"],
+)

@@ -37,7 +37,7 @@ from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 from tandem_kernel.telemetry import configure_logging, configure_tracing
 
-__all__ = ["Runtime", "ServiceSpec"]
+__all__ = ["Readiness", "Runtime", "ServiceSpec"]
 
 log = logging.getLogger("tandem.runtime")
 
@@ -103,25 +103,34 @@ class Runtime:
             await self.broker_connected.wait()
 
     async def stop(self) -> None:
+        """Stop in the order that loses nothing and logs no error: consumers take no new message and
+        finish the ones in flight; components (jobs, schedulers) stop; the relay and projections
+        finish their batch; only then the broker connection closes, and the pool last."""
         self._stopping.set()
         for processor in self.processors:
             processor.stopping.set()
+        for subscriber in self.broker.subscribers:
+            await self._quietly("stopping a consumer", subscriber.stop())
+        for stopper in reversed(self._stoppers):
+            await self._quietly("stopping a component", stopper())
         followers = [runner for runner in [self.relay, *self.projection_runners] if runner is not None]
         for follower in followers:
             follower.stop()
-        # Consumers first: FastStream waits for in-flight handlers (graceful_timeout), then commits.
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
-        for stopper in reversed(self._stoppers):
-            with contextlib.suppress(Exception):
-                await stopper()
         for task in self._tasks:
             if task.get_name().endswith("-boot") and not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._quietly("closing the broker connection", self.broker.stop())
         if self.pool is not None:
-            await self.pool.close()
+            await self._quietly("closing the database pool", self.pool.close())
         log.info("%s stopped", self.spec.name)
+
+    @staticmethod
+    async def _quietly(what: str, step: Awaitable[object]) -> None:
+        try:
+            await step
+        except Exception as error:  # shutting down: say what went wrong, then go on stopping
+            log.warning("%s failed: %r", what, error)
 
     async def _boot(self) -> None:
         await self._retry("PostgreSQL", self._connect_database)
@@ -140,7 +149,6 @@ class Runtime:
 
     async def _connect_database(self) -> None:
         schema = self.settings.schema_name
-        await migrate(self.settings.database_url, schema, self.spec.migrations)
         if self.pool is None:
             self.pool = await create_pool(
                 self.settings.database_url,
@@ -152,12 +160,22 @@ class Runtime:
         self.store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring)
         runners = [
             ProjectionRunner(
-                projection, self.store, dsn=self.settings.database_url, poll_seconds=self.settings.relay_poll_seconds
+                projection,
+                self.store,
+                dsn=self.settings.database_url,
+                poll_seconds=self.settings.relay_poll_seconds,
+                max_attempts=self.settings.projection_max_attempts,
+                retry_seconds=self.settings.projection_retry_seconds,
             )
             for projection in self.spec.projections
         ]
-        for runner in runners:
-            await runner.create_tables()
+        # Read schemas are created under the migration lock: replicas booting together never race.
+        await migrate(
+            self.settings.database_url,
+            schema,
+            self.spec.migrations,
+            then=[runner.create_tables for runner in runners],
+        )
         self.projection_runners = runners
 
     def _build_relay(self) -> OutboxRelay:
@@ -232,14 +250,37 @@ class Runtime:
 
     # -- readiness -----------------------------------------------------------------------------
 
-    async def readiness(self) -> dict[str, bool]:
-        """Each dependency and whether it answers now."""
-        checks = {"postgres": False, "broker": False, "relay": False}
+    async def readiness(self) -> Readiness:
+        """Each dependency and whether it answers now, and what is wrong, in words, if anything."""
+        checks = {"postgres": False, "broker": False, "relay": False, "projections": True}
+        problems: list[str] = []
         if self.pool is not None:
             with contextlib.suppress(Exception):
                 checks["postgres"] = await self.pool.fetchval("SELECT true", timeout=2) is True
+        if not checks["postgres"]:
+            problems.append("PostgreSQL does not answer")
         if self.broker_connected.is_set():
             with contextlib.suppress(Exception):
                 checks["broker"] = bool(await self.broker.ping(timeout=2))
+        if not checks["broker"]:
+            problems.append("the broker does not answer" if self.broker_connected.is_set() else "not connected yet")
         checks["relay"] = self.relay is not None and self.relay.running
-        return checks
+        if not checks["relay"]:
+            problems.append("the relay is not running")
+        for runner in self.projection_runners:
+            if runner.problem is not None:
+                checks["projections"] = False
+                problems.append(runner.problem)
+        return Readiness(checks, problems)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What `/readyz` answers: ready when every check passes; `problems` say why not."""
+
+    checks: dict[str, bool]
+    problems: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return all(self.checks.values())

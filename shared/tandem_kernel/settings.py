@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    # A projection retries an event it cannot apply this many times (with backoff), then parks it.
+    projection_max_attempts: int = Field(default=5, ge=1)
+    projection_retry_seconds: float = Field(default=0.2, gt=0)
     otlp_endpoint: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -402,6 +402,14 @@ class EventStore:
         )
         return [self._envelope(row) for row in rows]
 
+    async def read_events(self, event_ids: Sequence[UUID]) -> list[EventEnvelope]:
+        """The events with these ids, in position order (those that exist)."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM {_EVENTS_WITH_KEYS} WHERE event_id = ANY($1::uuid[]) ORDER BY position",
+            list(event_ids),
+        )
+        return [self._envelope(row) for row in rows]
+
     async def stream_version(self, stream_id: str) -> int:
         version = await self.pool.fetchval(
             "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id

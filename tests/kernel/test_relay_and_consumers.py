@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from kernel.events_for_tests import CounterIncremented, registry
-from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, list_dead_letters, replay_dead_letters
+from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, replay_dead_letters
+from tandem_kernel.dead_letters import list_dead_letters
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import EventEnvelope, NewEvent
 from tandem_kernel.kafka import dead_letter_publisher, ensure_topics, subscribe
