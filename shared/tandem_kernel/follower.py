@@ -80,6 +80,8 @@ class StoreFollower(ABC):
                 except Exception:
                     log.exception("%s failed, retrying in %.1fs", self.name, self._backoff)
                 self.is_leader = False
+                if self._stopping.is_set():
+                    break
                 await self._refresh_gauges()
                 await self._sleep(self._backoff)
                 self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
