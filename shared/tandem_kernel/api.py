@@ -14,6 +14,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tandem_kernel.events import EventMetadata
+from tandem_kernel.http_guard import RequestGuard
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
@@ -106,5 +107,6 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     for router in spec.routers:
         app.include_router(router)
     install_problem_handlers(app)
+    app.add_middleware(RequestGuard)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

@@ -9,8 +9,9 @@ moved on — and the others' appends are not affected by it. Alone, an append go
 Safety is that of a single append: each stream's head is checked in the same statement that inserts,
 and the (stream_id, stream_version) unique constraint settles races with writers in other
 processes. A batch never holds two appends to one stream (the second waits for the next batch). If
-the statement fails for one append (a race lost to another process), each append of the batch is
-retried on its own, so one loser never fails its neighbours.
+PostgreSQL refuses the statement because of one append (a race lost to another process, a value it
+cannot store, such as a NUL character), each append of the batch is retried on its own, so only
+that one fails and its neighbours commit.
 """
 
 from __future__ import annotations
@@ -131,8 +132,13 @@ class GroupCommit:
             return
         try:
             rows = await self.pool.fetch(_APPEND_MANY, *_columns(batch))
-        except asyncpg.UniqueViolationError:
-            # Another process won a race on one of these streams: settle each append on its own.
+        except asyncpg.PostgresConnectionError as error:
+            for request in batch:  # the connection, not an append, failed: every append shares the fault
+                _reject(request, error)
+            return
+        except asyncpg.PostgresError:
+            # PostgreSQL refused the statement because of one append (a race lost to another
+            # process, a value it cannot store): settle each append on its own, so only that one fails.
             await asyncio.gather(*(self._alone(request) for request in batch))
             return
         except BaseException as error:

@@ -18,6 +18,7 @@ from tandem_kernel.runtime import Runtime, ServiceSpec
 class Increment(BaseModel):
     by: int = Field(ge=1, le=100)
     expected_version: int = Field(ge=0)
+    reason: str = Field(default="http", max_length=200)
 
 
 router = APIRouter()
@@ -30,15 +31,21 @@ async def increment(
     result = await store.append(
         counter_id,
         body.expected_version,
-        [NewEvent(CounterIncremented(by=body.by, reason="http"))],
+        [NewEvent(CounterIncremented(by=body.by, reason=body.reason))],
         metadata=metadata,
         idempotency_key=key,
     )
     return {"version": result.stream_version}
 
 
+@router.get("/counters/{counter_id}/defect")
+async def defect(counter_id: str) -> dict[str, int]:
+    """A route with a bug: what every unexpected error looks like to a client."""
+    raise RuntimeError(f"a defect while reading {counter_id}")
+
+
 @router.get("/counters/{counter_id}")
-async def read_counter(counter_id: str, pool: PoolDep) -> dict[str, int]:
+async def read_counter(counter_id: str, pool: PoolDep, label: str | None = None) -> dict[str, int]:
     total = await pool.fetchval("SELECT total FROM counters_read.totals WHERE stream_id = $1", counter_id)
     return {"total": total or 0}
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.errors import ConcurrencyError, UnknownEventType
@@ -213,4 +214,22 @@ async def test_concurrent_appends_to_many_streams_commit_together_each_with_its_
     positions = [p for o in together if not isinstance(o, BaseException) for p in o.positions]
     assert len(set(positions)) == 100
     assert [e.payload.by for e in await store.read_stream("together-7")] == [7, 7]
-    assert len(await read_until(store, Cursor.origin(), 101)) == 101
+    stored = await read_until(store, Cursor.origin(), 101)
+    assert len(stored) == 101
+    # Together: the fifty appends shared a few transactions (statements), not one each.
+    assert len({e.transaction_id for e in stored if e.stream_id.startswith("together-")}) < 10
+
+
+async def test_an_append_postgresql_refuses_fails_alone_and_its_neighbours_commit(store: EventStore) -> None:
+    """A NUL character cannot be stored in jsonb: only the append carrying it may fail."""
+    outcomes = await asyncio.gather(
+        *(store.append(f"innocent-{n}", 0, [incremented(n)]) for n in range(49)),
+        store.append("poisoned", 0, [NewEvent(CounterIncremented(by=1, reason="nul \x00 inside"))]),
+        return_exceptions=True,
+    )
+
+    *innocent, poisoned = outcomes
+    assert [type(o).__name__ for o in innocent if isinstance(o, BaseException)] == []
+    assert isinstance(poisoned, asyncpg.PostgresError)
+    assert len(await read_until(store, Cursor.origin(), 49)) == 49
+    assert await store.read_stream("poisoned") == []

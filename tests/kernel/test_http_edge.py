@@ -1,0 +1,73 @@
+"""What reaches a service over HTTP is checked at the edge, and no error tears a connection down."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from kernel.counter_service import service
+from tandem_kernel.api import create_app
+from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.testing import eventually, serving
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+async def http(database_url: str, own_broker: DevBroker):  # type: ignore[no-untyped-def]
+    settings = ServiceSettings(
+        service_name="counters",
+        environment="test",
+        database_url=database_url,
+        kafka_bootstrap_servers=own_broker.bootstrap_servers,
+        log_format="text",
+    )
+    async with serving(create_app(service, settings)) as base, httpx.AsyncClient(base_url=base) as client:
+        await eventually(lambda: _ready(client))
+        yield client
+
+
+async def _ready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_nul_character_anywhere_in_a_json_body_is_a_422_naming_the_field(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/counters/c1/increments", json={"by": 1, "expected_version": 0, "reason": "before\x00after"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [{"field": "reason", "location": "body", "message": "contains a NUL character"}]
+    assert (await http.get("/counters/c1")).json() == {"total": 0}
+
+
+async def test_a_nul_character_in_a_query_or_path_is_a_422(http: httpx.AsyncClient) -> None:
+    query = await http.get("/counters/c1", params={"label": "a\x00b"})
+    path = await http.get("/counters/c%001")
+
+    assert query.status_code == 422 and query.json()["errors"][0]["field"] == "label"
+    assert path.status_code == 422 and path.json()["errors"][0]["location"] == "path"
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(http: httpx.AsyncClient) -> None:
+    body = b'{"by": 1, "expected_version": 0, "reason": "a literal \\\\u0000"}'
+    response = await http.post("/counters/c9/increments", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 201, response.text
+
+
+async def test_an_unexpected_error_is_a_problem_document_and_the_connection_stays_usable(
+    http: httpx.AsyncClient,
+) -> None:
+    pool = http._transport._pool  # type: ignore[attr-defined]
+    [connection] = pool.connections
+
+    defect = await http.get("/counters/c1/defect")
+    after = await http.get("/counters/c1")
+
+    assert defect.status_code == 500
+    assert defect.headers["content-type"] == "application/problem+json"
+    assert "a defect" not in defect.text  # the detail stays in the log
+    assert after.status_code == 200
+    assert pool.connections == [connection]  # the same keep-alive connection served both
