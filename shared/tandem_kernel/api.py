@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -13,6 +15,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tandem_kernel.commands import Idempotency
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
@@ -20,7 +23,7 @@ from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 
-__all__ = ["ActorDep", "IdempotencyKeyDep", "MetadataDep", "PoolDep", "RuntimeDep", "StoreDep", "create_app"]
+__all__ = ["ActorDep", "IdempotencyDep", "MetadataDep", "PoolDep", "RuntimeDep", "StoreDep", "create_app"]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -49,10 +52,29 @@ def _metadata(
     return EventMetadata(actor=actor)
 
 
-def _idempotency_key(
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> str | None:
-    return idempotency_key
+async def _idempotency(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Makes a retry safe: the same key with the same request gets the first answer "
+            "(a concurrent retry waits for it); the same key with another request is refused (422).",
+        ),
+    ] = None,
+) -> Idempotency | None:
+    if idempotency_key is None:
+        return None
+    route = request.scope.get("route")
+    operation = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    body = await request.body()
+    try:
+        content: object = json.loads(body) if body else None
+    except ValueError:
+        content = hashlib.sha256(body).hexdigest()
+    what = {"path": request.url.path, "query": sorted(request.query_params.multi_items()), "body": content}
+    return Idempotency.of(operation, idempotency_key, what)
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
@@ -60,7 +82,7 @@ StoreDep = Annotated[EventStore, Depends(_store)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 ActorDep = Annotated[str | None, Depends(_actor)]
 MetadataDep = Annotated[EventMetadata, Depends(_metadata)]
-IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
+IdempotencyDep = Annotated[Idempotency | None, Depends(_idempotency)]
 
 ops = APIRouter(tags=["operations"])
 

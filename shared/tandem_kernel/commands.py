@@ -8,41 +8,61 @@
         program_id,                                  # the stream: "program-<program id>"
         decide_open_program,                         # state -> events; raises to refuse
         metadata=metadata,
-        idempotency_key=scoped("program.open", idempotency_key),
+        idempotency=idempotency,                     # from the HTTP edge, or None
     )
     outcome.state, outcome.version, outcome.events   # the program now, and what this command appended
 
-- An `Idempotency-Key` already used returns the state the first request produced, without deciding
-  again (deciding again could refuse: nobody enrolls or declines twice). A key used for another
-  stream is refused (`DomainError` on `Idempotency-Key`). Keys are scoped by operation (`scoped`):
-  a client reusing one key for "enroll" and "withdraw" gets both done.
+    created = await create(store, PROGRAMS, lambda program_id: decide_create(command, program_id), ...)
+
+The kernel owns the unit of work. A command that needs a transaction (an idempotency key, an
+`around` step, a stream kind that others follow, a caller's connection) runs in one `UnitOfWork`:
+the key's claim, the stream's load, what `around` reads and locks, the decision, the append and
+whatever follows it, all on one connection, committed together; the followers are woken on commit.
+A command that needs none of that loads through the pool and appends through group commit.
+
+- `Idempotency`: a client's key for one operation, with a fingerprint of its request. The first
+  request claims the key in its transaction; a retry with the same request waits for the first to
+  commit and gets its answer (the state it produced), without deciding again (deciding again could
+  refuse: nobody enrolls or declines twice); the same key with another request is a 422. If the
+  first request failed, nothing was recorded, and the retry decides for itself.
 - `ConcurrencyError` (another writer appended first) reloads and decides again, a few times.
-- With a `connection`, the append joins its transaction (a consumer's handler, a round's write),
-  in a savepoint, so that a lost race is retried without undoing the caller's work.
+- With a `connection`, the command joins its transaction, in a savepoint, so that a lost race is
+  retried without undoing the caller's work.
 - A kind's `follow(connection, state)` hook changes the write-side tables that follow the stream
   (a ledger, say) in the append's transaction.
-- A `unit` is what the append runs inside when more than the stream must change with it (a
-  transaction holding a lock, say). It is entered after the stream is loaded, so that nothing
-  reads through the pool while holding a lock: holders waiting for a pool connection that waiters
-  on their lock occupy would deadlock. `decide` runs inside it (it may read what the unit holds),
-  and `unit.appended(events)` after the append. A stream that changed meanwhile fails the append.
+- `around` is what else must change with the stream: `before(unit)` runs after the load and before
+  deciding (e.g. lock a program's places and read how many are taken: `decide` may use it);
+  `after(unit, events)` after the append (record the places taken, shred a key, admit the waitlist).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID, uuid4
 
 import asyncpg
 
 from tandem_kernel.errors import ConcurrencyError, DomainError
-from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
-from tandem_kernel.store import AppendResult, EventStore, _connection
+from tandem_kernel.events import DomainEvent, EventEnvelope, EventMetadata, NewEvent
+from tandem_kernel.store import EventStore, UnitOfWork
 
-__all__ = ["ATTEMPTS", "CommandResult", "StreamKind", "Unit", "execute", "scoped"]
+__all__ = [
+    "ATTEMPTS",
+    "Around",
+    "CommandResult",
+    "Idempotency",
+    "IdempotencyReused",
+    "StreamKind",
+    "claim",
+    "create",
+    "execute",
+    "record",
+]
 
 S = TypeVar("S")
 
@@ -57,6 +77,13 @@ class CommandResult(Generic[S]):
     state: S | None
     version: int
     events: tuple[DomainEvent, ...] = ()
+    stream_id: str = ""
+
+
+class StreamSource(Protocol):
+    """Where a stream is read from: the store (through its pool) or a unit of work (its connection)."""
+
+    async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +98,7 @@ class StreamKind(Generic[S]):
 
     prefix: str
     replay: Callable[[Iterable[DomainEvent], S | None], S | None]
-    follow: Callable[[asyncpg.Connection, S], Awaitable[None]] | None = None
+    follow: Callable[[asyncpg.Connection, S], Any] | None = None
 
     def stream_id(self, key: object) -> str:
         return f"{self.prefix}-{key}"
@@ -81,34 +108,90 @@ class StreamKind(Generic[S]):
         head = f"{self.prefix}-"
         return stream_id.removeprefix(head) if stream_id.startswith(head) else None
 
-    async def load(self, store: EventStore, key: object, *, up_to: int | None = None) -> CommandResult[S]:
+    async def load(self, source: StreamSource, key: object, *, up_to: int | None = None) -> CommandResult[S]:
         """The stream's state and version (only its first `up_to` events, if given)."""
-        envelopes = await store.read_stream(self.stream_id(key))
+        stream_id = self.stream_id(key)
+        envelopes = await source.read_stream(stream_id)
         if up_to is not None:
             envelopes = envelopes[:up_to]
-        return CommandResult(self.replay((envelope.payload for envelope in envelopes), None), len(envelopes))
+        state = self.replay((envelope.payload for envelope in envelopes), None)
+        return CommandResult(state, len(envelopes), stream_id=stream_id)
 
 
-class Unit(Protocol):
-    """Where an append happens: in `connection`'s transaction (`None`: the store's own), followed
-    by `appended`, which changes whatever else must change with it, in the same transaction."""
+class Around(Protocol):
+    """What else changes with a command's stream, in the same unit of work (see the module docs)."""
 
-    @property
-    def connection(self) -> asyncpg.Connection | None: ...
+    async def before(self, unit: UnitOfWork) -> None: ...
 
-    async def appended(self, events: Sequence[DomainEvent]) -> None: ...
+    async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None: ...
 
 
-def scoped(operation: str, idempotency_key: str | None) -> str | None:
-    """The key under which `operation` records a client's `Idempotency-Key`."""
-    return None if idempotency_key is None else f"{operation}:{idempotency_key}"
+# -- idempotency -------------------------------------------------------------------------------
 
 
-class _AnsweredEarlier(Exception):
-    """Leaves a unit: a request with the same key committed while this one decided."""
+class IdempotencyReused(DomainError):
+    """An Idempotency-Key already answered another request (HTTP 422)."""
 
-    def __init__(self, result: AppendResult) -> None:
-        self.result = result
+    code = "idempotency-key-reused"
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """A client's Idempotency-Key, scoped to one operation, with the fingerprint of its request.
+
+    >>> Idempotency.of("POST /programs", "k-1", {"name": "Pilot"})
+    """
+
+    key: str
+    request: str
+
+    @classmethod
+    def of(cls, operation: str, key: str | None, request: object) -> Idempotency | None:
+        """`None` without a key. `request` is anything JSON can describe: what was asked, in full."""
+        if key is None:
+            return None
+        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+        return cls(f"{operation}:{key}", hashlib.sha256(canonical.encode()).hexdigest())
+
+
+async def claim(connection: asyncpg.Connection, idempotency: Idempotency) -> dict[str, Any] | None:
+    """Inside a transaction: `None` if this request now holds the key (it answers first), else the
+    answer the first request recorded. Waits while a request with the same key is in flight.
+
+    Raises `IdempotencyReused` when the key answered another request.
+    """
+    claimed = await connection.fetchval(
+        "INSERT INTO append_idempotency (idempotency_key, request, stream_id, result) VALUES ($1, $2, '', '{}')"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        idempotency.key,
+        idempotency.request,
+    )
+    if claimed:
+        return None
+    first = await connection.fetchrow(
+        "SELECT request, result::text AS result FROM append_idempotency WHERE idempotency_key = $1", idempotency.key
+    )
+    assert first is not None, "a claimed key is only ever removed by the rollback of its claim"
+    if first["request"] is not None and first["request"] != idempotency.request:
+        raise IdempotencyReused(
+            "this Idempotency-Key was already used for a different request; use a new key for a new request",
+            field="Idempotency-Key",
+        )
+    answer: dict[str, Any] = json.loads(first["result"])
+    return answer
+
+
+async def record(connection: asyncpg.Connection, idempotency: Idempotency, answer: dict[str, Any]) -> None:
+    """Inside the claiming transaction: what a retry of this request will be answered with."""
+    await connection.execute(
+        "UPDATE append_idempotency SET result = $2::jsonb, stream_id = $3 WHERE idempotency_key = $1",
+        idempotency.key,
+        json.dumps(answer),
+        str(answer.get("stream_id", "")),
+    )
+
+
+# -- commands ----------------------------------------------------------------------------------
 
 
 async def execute(
@@ -118,105 +201,123 @@ async def execute(
     decide: Callable[[S | None], Sequence[DomainEvent]],
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
     occurred_at: datetime | None = None,
     connection: asyncpg.Connection | None = None,
-    unit: Callable[[], AbstractAsyncContextManager[Unit]] | None = None,
+    around: Around | None = None,
     attempts: int = ATTEMPTS,
 ) -> CommandResult[S]:
     """Decide on the stream's current state and append the events at the version it was loaded at.
 
-    `occurred_at` stamps the events (default: the wall clock). Pass a `connection` or a `unit`,
-    not both. Raises what `decide` raises, and `ConcurrencyError` if other writers got in first
-    `attempts` times in a row.
+    `occurred_at` stamps the events (default: the wall clock). Raises what `decide` raises, and
+    `ConcurrencyError` if other writers got in first `attempts` times in a row.
     """
-    if connection is not None and unit is not None:
-        raise ValueError("execute joins a caller's connection or enters a unit, not both")
-    stream_id = kind.stream_id(key)
+    command = _Command(kind, decide, metadata, occurred_at, around)
+    transactional = idempotency is not None or around is not None or kind.follow is not None
     for attempt in range(1, attempts + 1):
         try:
-            return await _attempt(store, kind, key, decide, metadata, idempotency_key, occurred_at, connection, unit)
+            if not transactional and connection is None:
+                return await command.plainly(store, key)
+            async with store.transaction(connection) as unit:
+                if idempotency is not None and (earlier := await claim(unit.connection, idempotency)) is not None:
+                    return await _answered(unit, kind, kind.stream_id(key), earlier)
+                outcome = await command.run(unit, key)
+                if idempotency is not None:
+                    await record(unit.connection, idempotency, _answer(outcome))
+                return outcome
         except ConcurrencyError:
             if attempt == attempts:
                 raise
-        except _AnsweredEarlier as answered:
-            return await _replayed(store, kind, key, stream_id, answered.result)
     raise AssertionError("unreachable")
 
 
-async def _attempt(
+async def create(
     store: EventStore,
     kind: StreamKind[S],
-    key: object,
-    decide: Callable[[S | None], Sequence[DomainEvent]],
+    decide: Callable[[UUID], Sequence[DomainEvent]],
+    *,
     metadata: EventMetadata,
-    idempotency_key: str | None,
-    occurred_at: datetime | None,
-    connection: asyncpg.Connection | None,
-    unit: Callable[[], AbstractAsyncContextManager[Unit]] | None,
+    idempotency: Idempotency | None = None,
+    occurred_at: datetime | None = None,
+    connection: asyncpg.Connection | None = None,
+    around: Around | None = None,
+    new_key: Callable[[], UUID] = uuid4,
 ) -> CommandResult[S]:
-    stream_id = kind.stream_id(key)
-    # Looked up on every attempt: the writer that got in first may have been a request with this key.
-    if idempotency_key is not None and (earlier := await store.recorded_append(idempotency_key)) is not None:
-        raise _AnsweredEarlier(earlier)
-    current = await kind.load(store, key)
-    if unit is None:
-        events = list(decide(current.state))
+    """Start a new stream under a new key (`new_key()`): `decide(key)` returns its first events.
+
+    A retry with the same `idempotency` finds the stream the first request started, instead of
+    starting another one under another key.
+    """
+    async with store.transaction(connection) as unit:
+        if idempotency is not None and (earlier := await claim(unit.connection, idempotency)) is not None:
+            return await _answered(unit, kind, str(earlier.get("stream_id", "")), earlier)
+        key = new_key()
+        command = _Command(kind, lambda state: _new(state, decide, key), metadata, occurred_at, around)
+        outcome = await command.run(unit, key)
+        if idempotency is not None:
+            await record(unit.connection, idempotency, _answer(outcome))
+        return outcome
+
+
+def _new(state: object, decide: Callable[[UUID], Sequence[DomainEvent]], key: UUID) -> Sequence[DomainEvent]:
+    if state is not None:  # a fresh random key: only a broken key factory gets here
+        raise ConcurrencyError(str(key), 0)
+    return decide(key)
+
+
+@dataclass(frozen=True)
+class _Command(Generic[S]):
+    kind: StreamKind[S]
+    decide: Callable[[S | None], Sequence[DomainEvent]]
+    metadata: EventMetadata
+    occurred_at: datetime | None
+    around: Around | None
+
+    async def plainly(self, store: EventStore, key: object) -> CommandResult[S]:
+        """Without a transaction of its own: load through the pool, append through group commit."""
+        current = await self.kind.load(store, key)
+        events = list(self.decide(current.state))
         if not events:
             return current
-        return await _append(
-            store, kind, stream_id, current, events, metadata, idempotency_key, occurred_at, connection
+        result = await store.append(current.stream_id, current.version, self._new(events), metadata=self.metadata)
+        return CommandResult(
+            self.kind.replay(events, current.state), result.stream_version, tuple(events), result.stream_id
         )
-    async with unit() as work:
-        events = list(decide(current.state))
+
+    async def run(self, unit: UnitOfWork, key: object) -> CommandResult[S]:
+        """In `unit`: load, `around.before`, decide, append (and follow), `around.after`."""
+        current = await self.kind.load(unit, key)
+        if self.around is not None:
+            await self.around.before(unit)
+        events = list(self.decide(current.state))
         outcome = current
         if events:
-            outcome = await _append(
-                store, kind, stream_id, current, events, metadata, idempotency_key, occurred_at, work.connection
-            )
-        await work.appended(events)
-    return outcome
+            state = self.kind.replay(events, current.state)
+            result = await unit.append(current.stream_id, current.version, self._new(events), metadata=self.metadata)
+            if self.kind.follow is not None:
+                assert state is not None, f"{current.stream_id}: events that fold into no state"
+                await self.kind.follow(unit.connection, state)
+            outcome = CommandResult(state, result.stream_version, tuple(events), current.stream_id)
+        if self.around is not None:
+            await self.around.after(unit, events)
+        return outcome
+
+    def _new(self, events: list[DomainEvent]) -> list[NewEvent]:
+        if self.occurred_at is None:
+            return [NewEvent(event) for event in events]
+        return [NewEvent(event, occurred_at=self.occurred_at) for event in events]
 
 
-async def _append(
-    store: EventStore,
-    kind: StreamKind[S],
-    stream_id: str,
-    current: CommandResult[S],
-    events: list[DomainEvent],
-    metadata: EventMetadata,
-    idempotency_key: str | None,
-    occurred_at: datetime | None,
-    connection: asyncpg.Connection | None,
-) -> CommandResult[S]:
-    """Append `events` (in `connection`'s transaction, if given) and run the kind's follow hook."""
-    new = [NewEvent(event) if occurred_at is None else NewEvent(event, occurred_at=occurred_at) for event in events]
-    state = kind.replay(events, current.state)
-    if kind.follow is None:
-        result = await store.append(
-            stream_id, current.version, new, metadata=metadata, idempotency_key=idempotency_key, connection=connection
+def _answer(outcome: CommandResult[Any]) -> dict[str, Any]:
+    return {"stream_id": outcome.stream_id, "stream_version": outcome.version}
+
+
+async def _answered(unit: UnitOfWork, kind: StreamKind[S], stream_id: str, earlier: dict[str, Any]) -> CommandResult[S]:
+    """What the first request with the same key produced: its stream as that request left it."""
+    key = kind.key_of(str(earlier.get("stream_id", "")))
+    if key is None or earlier.get("stream_id") != stream_id:
+        raise IdempotencyReused(
+            "this Idempotency-Key was already used for a different request; use a new key for a new request",
+            field="Idempotency-Key",
         )
-    else:
-        # The append and what follows it commit together (in a savepoint of the caller's transaction).
-        async with _connection(store.pool, connection) as conn, conn.transaction():
-            result = await store.append(
-                stream_id, current.version, new, metadata=metadata, idempotency_key=idempotency_key, connection=conn
-            )
-            if result.event_ids[0] == new[0].event_id:
-                assert state is not None, f"{stream_id}: events that fold into no state"
-                await kind.follow(conn, state)
-        if connection is None:
-            store.appended.send()  # committed now
-    if result.event_ids[0] != new[0].event_id:
-        # A request with the same key committed while this one decided: nothing of ours was written.
-        raise _AnsweredEarlier(result)
-    return CommandResult(state, result.stream_version, tuple(events))
-
-
-async def _replayed(
-    store: EventStore, kind: StreamKind[S], key: object, stream_id: str, earlier: AppendResult
-) -> CommandResult[S]:
-    """What the earlier request with the same key produced, if it was for this stream."""
-    if earlier.stream_id != stream_id:
-        raise DomainError("this Idempotency-Key was used for another request", field="Idempotency-Key")
-    return await kind.load(store, key, up_to=earlier.stream_version)
+    return await kind.load(unit, key, up_to=int(earlier["stream_version"]))

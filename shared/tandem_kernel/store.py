@@ -30,7 +30,7 @@ from tandem_kernel.metrics import EVENTS_APPENDED
 from tandem_kernel.privacy import SubjectKeys, is_sealed, personal_fields
 from tandem_kernel.telemetry import recording
 
-__all__ = ["AppendResult", "Cursor", "EventStore", "notify_channel"]
+__all__ = ["AppendResult", "Cursor", "EventStore", "UnitOfWork", "notify_channel"]
 
 _tracer = trace.get_tracer("tandem.store")
 
@@ -55,26 +55,6 @@ class AppendResult:
     stream_version: int
     positions: tuple[int, ...]
     event_ids: tuple[UUID, ...]
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "stream_id": self.stream_id,
-                "stream_version": self.stream_version,
-                "positions": list(self.positions),
-                "event_ids": [str(event_id) for event_id in self.event_ids],
-            }
-        )
-
-    @classmethod
-    def from_json(cls, raw: str) -> AppendResult:
-        data = json.loads(raw)
-        return cls(
-            stream_id=data["stream_id"],
-            stream_version=data["stream_version"],
-            positions=tuple(data["positions"]),
-            event_ids=tuple(UUID(event_id) for event_id in data["event_ids"]),
-        )
 
 
 def notify_channel(schema: str) -> str:
@@ -178,13 +158,12 @@ class EventStore:
         events: Sequence[NewEvent],
         *,
         metadata: EventMetadata | None = None,
-        idempotency_key: str | None = None,
         connection: asyncpg.Connection | None = None,
     ) -> AppendResult:
         """Append `events` to `stream_id` if it is still at `expected_version` (0: a new stream).
 
-        Raises `ConcurrencyError` otherwise. With an `idempotency_key`, a retry returns the first
-        append's result and appends nothing. With a `connection`, the append joins its transaction.
+        Raises `ConcurrencyError` otherwise. With a `connection`, the append joins its transaction
+        (commands do that through a `UnitOfWork`, which also wakes the followers on commit).
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -203,11 +182,10 @@ class EventStore:
             if subjects and self.keyring is not None and (keys := self.keyring.remembered(subjects)) is not None:
                 arguments[10], subjects = self._seal(events, keys), set()
             # Other sealing needs the subjects' keys, read or created in the append's own transaction.
-            if idempotency_key is None and connection is None and not subjects:
+            if connection is None and not subjects:
                 result = cast(AppendResult, await self._group.append(arguments))
             else:
-                to_seal = events if subjects else None
-                result = await self._append_in_transaction(connection, arguments, idempotency_key, to_seal)
+                result = await self._append_in_transaction(connection, arguments, events if subjects else None)
                 if connection is None:
                     self.appended.send()  # committed now
         return result
@@ -298,45 +276,13 @@ class EventStore:
         self,
         connection: asyncpg.Connection | None,
         arguments: list[Any],
-        idempotency_key: str | None,
         to_seal: Sequence[NewEvent] | None = None,
     ) -> AppendResult:
         async with _connection(self.pool, connection) as conn, conn.transaction():
-            if idempotency_key is not None:
-                claimed = await conn.fetchval(
-                    "INSERT INTO append_idempotency (idempotency_key, stream_id, result) VALUES ($1, $2, '{}')"
-                    " ON CONFLICT DO NOTHING RETURNING true",
-                    idempotency_key,
-                    arguments[0],
-                )
-                if not claimed:
-                    stored = await conn.fetchval(
-                        "SELECT result::text FROM append_idempotency WHERE idempotency_key = $1", idempotency_key
-                    )
-                    return AppendResult.from_json(stored)
             if to_seal is not None:
                 assert self.keyring is not None
                 arguments[10] = self._seal(to_seal, await self.keyring.for_writing(conn, self._subjects(to_seal)))
-            result = await self._append_once(conn, arguments)
-            if idempotency_key is not None:
-                await conn.execute(
-                    "UPDATE append_idempotency SET result = $2::jsonb WHERE idempotency_key = $1",
-                    idempotency_key,
-                    result.to_json(),
-                )
-            return result
-
-    async def recorded_append(self, idempotency_key: str) -> AppendResult | None:
-        """What the committed append made under `idempotency_key` returned, if there was one.
-
-        Commands look here before deciding: a retried request must get the first answer even where
-        deciding again on today's state would refuse it (nobody enrolls or declines twice).
-        """
-        stored = await self.pool.fetchval(
-            "SELECT result::text FROM append_idempotency WHERE idempotency_key = $1 AND result <> '{}'::jsonb",
-            idempotency_key,
-        )
-        return AppendResult.from_json(stored) if stored is not None else None
+            return await self._append_once(conn, arguments)
 
     async def start_streams(
         self,
@@ -392,9 +338,16 @@ class EventStore:
             self.appended.send()
         return list(positions)
 
-    async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
+    def transaction(self, connection: asyncpg.Connection | None = None) -> UnitOfWork:
+        """`async with store.transaction() as unit:` one connection and one transaction for a
+        command's reads and writes (see `UnitOfWork`); with `connection`, join its transaction."""
+        return UnitOfWork(self, connection)
+
+    async def read_stream(
+        self, stream_id: str, *, after_version: int = 0, connection: asyncpg.Connection | None = None
+    ) -> list[EventEnvelope]:
         """The events of one stream in version order (all of them, or those after `after_version`)."""
-        rows = await self.pool.fetch(
+        rows = await (connection or self.pool).fetch(
             f"SELECT {_COLUMNS} FROM {_EVENTS_WITH_KEYS} WHERE stream_id = $1 AND stream_version > $2"
             " ORDER BY stream_version",
             stream_id,
@@ -507,6 +460,84 @@ _WIRE_COLUMNS = """position, transaction_id, event_id, event_type, stream_id, oc
         'occurred_at', occurred_at, 'correlation_id', correlation_id, 'causation_id', causation_id,
         'actor', actor, 'trace_context', trace_context, 'payload', payload
     )::text AS document"""
+
+
+class UnitOfWork:
+    """One connection and one transaction: what a command reads, checks and appends commits together.
+
+        async with store.transaction() as unit:
+            history = await unit.read_stream("program-7")          # on the unit's connection
+            await unit.append("program-7", len(history), events, metadata=metadata)
+        # committed: the store's followers (relay, projections) are woken now
+
+    Everything goes through `unit.connection`, never through the pool: a command that held a lock
+    on one connection while waiting for another from the pool could deadlock with its neighbours.
+    Given a `connection` (a consumer's handler, say), the unit joins its transaction in a savepoint
+    and leaves the wake-up to whoever commits it.
+    """
+
+    def __init__(self, store: EventStore, connection: asyncpg.Connection | None = None) -> None:
+        self.store = store
+        self._given = connection
+        self._borrowed: Any = None
+        self._transaction: Any = None
+        self._wakes = False
+        self.connection: asyncpg.Connection = cast(asyncpg.Connection, None)
+        self.appended = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        if self._given is not None:
+            self.connection = self._given
+            # A bare connection gets a real transaction: then this unit commits it and wakes.
+            self._wakes = not self._given.is_in_transaction()
+        else:
+            self._borrowed = self.store.pool.acquire()
+            self.connection = await self._borrowed.__aenter__()
+            self._wakes = True
+        self._transaction = self.connection.transaction()
+        try:
+            await self._transaction.__aenter__()
+        except BaseException:
+            await self._release(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            await self._transaction.__aexit__(*exc_info)
+        finally:
+            await self._release(*exc_info)
+        if exc_info[0] is None and self.appended and self._wakes:
+            self.store.appended.send()  # committed now
+
+    async def _release(self, *exc_info: Any) -> None:
+        if self._borrowed is not None:
+            await self._borrowed.__aexit__(*exc_info)
+            self._borrowed = None
+
+    async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
+        return await self.store.read_stream(stream_id, after_version=after_version, connection=self.connection)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        metadata: EventMetadata | None = None,
+    ) -> AppendResult:
+        result = await self.store.append(
+            stream_id, expected_version, events, metadata=metadata, connection=self.connection
+        )
+        self.appended = True
+        return result
+
+    async def start_streams(
+        self, streams: Mapping[str, Sequence[NewEvent]], *, metadata: EventMetadata | None = None
+    ) -> list[int]:
+        positions = await self.store.start_streams(streams, metadata=metadata, connection=self.connection)
+        self.appended = self.appended or bool(positions)
+        return positions
 
 
 class _connection:

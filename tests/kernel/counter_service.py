@@ -8,9 +8,11 @@ import asyncpg
 from fastapi import APIRouter, Body
 from kernel.events_for_tests import CounterIncremented, registry
 from pydantic import BaseModel, Field
-from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.commands import StreamKind, execute
 from tandem_kernel.consumers import Subscription
-from tandem_kernel.events import EventEnvelope, NewEvent
+from tandem_kernel.errors import ConcurrencyError
+from tandem_kernel.events import EventEnvelope
 from tandem_kernel.projections import Projection
 from tandem_kernel.runtime import Runtime, ServiceSpec
 
@@ -24,18 +26,25 @@ class Increment(BaseModel):
 router = APIRouter()
 
 
+# A counter's state, as commands see it, is the number of increments it has had.
+COUNTERS: StreamKind[int] = StreamKind("counter", lambda events, count: (count or 0) + len(list(events)))
+
+
 @router.post("/counters/{counter_id}/increments", status_code=201)
 async def increment(
-    counter_id: str, body: Annotated[Increment, Body()], store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    counter_id: str,
+    body: Annotated[Increment, Body()],
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency: IdempotencyDep,
 ) -> dict[str, int]:
-    result = await store.append(
-        counter_id,
-        body.expected_version,
-        [NewEvent(CounterIncremented(by=body.by, reason=body.reason))],
-        metadata=metadata,
-        idempotency_key=key,
-    )
-    return {"version": result.stream_version}
+    def decide(count: int | None) -> list[CounterIncremented]:
+        if (count or 0) != body.expected_version:  # the client says which version it saw
+            raise ConcurrencyError(counter_id, body.expected_version, count or 0)
+        return [CounterIncremented(by=body.by, reason=body.reason)]
+
+    outcome = await execute(store, COUNTERS, counter_id, decide, metadata=metadata, idempotency=idempotency, attempts=1)
+    return {"version": outcome.version}
 
 
 @router.get("/counters/{counter_id}/defect")
@@ -46,7 +55,9 @@ async def defect(counter_id: str) -> dict[str, int]:
 
 @router.get("/counters/{counter_id}")
 async def read_counter(counter_id: str, pool: PoolDep, label: str | None = None) -> dict[str, int]:
-    total = await pool.fetchval("SELECT total FROM counters_read.totals WHERE stream_id = $1", counter_id)
+    total = await pool.fetchval(
+        "SELECT total FROM counters_read.totals WHERE stream_id = $1", COUNTERS.stream_id(counter_id)
+    )
     return {"total": total or 0}
 
 

@@ -1,19 +1,21 @@
-"""Commands through `execute`: idempotent replay, retries after a concurrent writer, the follow
-hook and the unit in the append's transaction, keys reused for another stream."""
+"""Commands through `execute` and `create`: one unit of work from load to commit, idempotent replay
+(waiting for a request in flight, refusing another request under the same key), retries after a
+concurrent writer, the follow hook and `around` in the append's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import asyncio
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from uuid import UUID
 
 import asyncpg
 import pytest
 from kernel.events_for_tests import CounterIncremented
-from tandem_kernel.commands import ATTEMPTS, StreamKind, execute, scoped
-from tandem_kernel.errors import ConcurrencyError, DomainError, InvalidTransition
+from tandem_kernel.commands import ATTEMPTS, Idempotency, IdempotencyReused, StreamKind, create, execute
+from tandem_kernel.errors import ConcurrencyError, InvalidTransition
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventMetadata, NewEvent
-from tandem_kernel.store import EventStore
+from tandem_kernel.store import EventStore, UnitOfWork
 
 METADATA = EventMetadata(actor="test")
 
@@ -38,6 +40,12 @@ def start_once(total: int | None) -> list[DomainEvent]:
     return [increment(1)]
 
 
+def key(name: str, request: object = "the same request") -> Idempotency:
+    idempotency = Idempotency.of("POST /counters", name, request)
+    assert idempotency is not None
+    return idempotency
+
+
 async def totals(store: EventStore) -> dict[str, int]:
     return {row["counter"]: row["total"] for row in await store.pool.fetch("SELECT counter, total FROM totals")}
 
@@ -58,10 +66,11 @@ async def test_a_command_appends_what_it_decides_and_answers_with_the_new_state(
     at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     await execute(store, COUNTERS, "a", lambda _: [increment(2)], metadata=METADATA)
 
-    outcome = await execute(store, COUNTERS, "a", lambda _: [increment(3)], metadata=METADATA, occurred_at=at)
+    outcome = await execute(store, COUNTERS, "a", lambda total: [increment(3)], metadata=METADATA, occurred_at=at)
 
-    assert (outcome.state, outcome.version, outcome.events) == (5, 2, (increment(3),))
-    assert (await store.read_stream("counter-a"))[-1].occurred_at == at
+    assert (outcome.state, outcome.version, outcome.events, outcome.stream_id) == (5, 2, (increment(3),), "counter-a")
+    [_, second] = await store.read_stream("counter-a")
+    assert second.occurred_at == at and second.actor == "test"
 
 
 async def test_a_command_that_decides_nothing_answers_with_the_stream_as_it_is(store: EventStore) -> None:
@@ -72,53 +81,80 @@ async def test_a_command_that_decides_nothing_answers_with_the_stream_as_it_is(s
     assert (outcome.state, outcome.version, outcome.events) == (2, 1, ())
 
 
-async def test_a_used_idempotency_key_answers_as_the_first_request_did_without_deciding_again(
+async def test_a_retry_with_the_same_key_and_request_gets_the_first_answer_without_deciding_again(
     store: EventStore,
 ) -> None:
-    key = scoped("start", "client-key-1")
-    first = await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency_key=key)
-    await execute(store, COUNTERS, "a", lambda _: [increment(10)], metadata=METADATA)  # the stream moves on
+    first = await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency=key("k1"))
+    await execute(store, COUNTERS, "a", lambda _: [increment(10)], metadata=METADATA)
 
-    again = await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency_key=key)
+    retry = await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency=key("k1"))
 
-    assert (again.state, again.version) == (first.state, first.version) == (1, 1)
-    assert again.events == ()
+    assert (retry.state, retry.version) == (first.state, first.version) == (1, 1)
     assert len(await store.read_stream("counter-a")) == 2
-    with pytest.raises(InvalidTransition):  # the same client key for another operation is another request
-        await execute(
-            store, COUNTERS, "a", start_once, metadata=METADATA, idempotency_key=scoped("other", "client-key-1")
-        )
 
 
-async def test_a_key_used_for_another_stream_is_refused_on_the_idempotency_key_field(store: EventStore) -> None:
-    key = scoped("start", "client-key-1")
-    await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency_key=key)
+async def test_the_same_key_with_another_request_is_refused_on_the_idempotency_key_field(store: EventStore) -> None:
+    await execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency=key("k1", {"role": "junior"}))
 
-    with pytest.raises(DomainError) as refused:
-        await execute(store, COUNTERS, "b", start_once, metadata=METADATA, idempotency_key=key)
-
-    assert (refused.value.status, refused.value.field) == (422, "Idempotency-Key")
+    for other in (
+        dict(stream="a", request={"role": "senior"}),  # the same stream, another body
+        dict(stream="b", request={"role": "junior"}),  # another stream (another URL)
+    ):
+        with pytest.raises(IdempotencyReused) as refused:
+            await execute(
+                store,
+                COUNTERS,
+                other["stream"],
+                start_once,
+                metadata=METADATA,
+                idempotency=key("k1", {**other["request"], "stream": other["stream"]}),  # type: ignore[dict-item]
+            )
+        assert refused.value.field == "Idempotency-Key" and refused.value.status == 422
     assert await store.read_stream("counter-b") == []
 
 
+async def test_concurrent_requests_with_one_key_wait_for_the_first_and_all_get_its_answer(store: EventStore) -> None:
+    """Retries that overlap the original (a client timing out and retrying, across replicas)."""
+    outcomes = await asyncio.gather(
+        *(execute(store, COUNTERS, "a", start_once, metadata=METADATA, idempotency=key("k1")) for _ in range(8)),
+        return_exceptions=True,
+    )
+
+    assert [(o.state, o.version) for o in outcomes if not isinstance(o, BaseException)] == [(1, 1)] * 8
+    assert len(await store.read_stream("counter-a")) == 1
+
+
+async def test_a_new_stream_is_created_under_a_new_key_and_a_concurrent_retry_finds_it(store: EventStore) -> None:
+    def begin(counter_id: UUID) -> list[DomainEvent]:
+        return [increment(7)]
+
+    created = await asyncio.gather(
+        *(create(store, COUNTERS, begin, metadata=METADATA, idempotency=key("new-1")) for _ in range(6))
+    )
+    other = await create(store, COUNTERS, begin, metadata=METADATA)
+
+    assert len({outcome.stream_id for outcome in created}) == 1
+    assert created[0].stream_id != other.stream_id
+    assert await store.pool.fetchval("SELECT count(DISTINCT stream_id) FROM events") == 2
+
+
 async def test_after_a_concurrent_writer_the_command_reloads_and_decides_again(store: EventStore) -> None:
+    await execute(store, COUNTERS, "a", lambda _: [increment(5)], metadata=METADATA)
     seen: list[int | None] = []
+
+    class AnotherWriterGetsInFirst:
+        async def before(self, unit: UnitOfWork) -> None:
+            if not seen:  # the first attempt only: a writer on another connection appends meanwhile
+                await store.append("counter-a", 1, [NewEvent(increment(100))])
+
+        async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+            pass
 
     def decide(total: int | None) -> list[DomainEvent]:
         seen.append(total)
         return [increment(1)]
 
-    await execute(store, COUNTERS, "a", lambda _: [increment(5)], metadata=METADATA)
-    writes = iter([increment(100)])
-
-    @asynccontextmanager
-    async def a_writer_gets_in_first() -> AsyncIterator[_NoUnit]:
-        # Between this attempt's load and its append, another writer appends (once).
-        if (event := next(writes, None)) is not None:
-            await store.append("counter-a", 1, [NewEvent(event)])
-        yield _NoUnit()
-
-    outcome = await execute(store, COUNTERS, "a", decide, metadata=METADATA, unit=a_writer_gets_in_first)
+    outcome = await execute(store, COUNTERS, "a", decide, metadata=METADATA, around=AnotherWriterGetsInFirst())
 
     assert seen == [5, 105]
     assert (outcome.state, outcome.version) == (106, 3)
@@ -131,8 +167,10 @@ async def test_in_a_callers_transaction_a_lost_race_is_retried_without_undoing_t
     await execute(store, COUNTERS, "a", lambda _: [increment(5)], metadata=METADATA)
     read_stream, writes = store.read_stream, iter([increment(100)])
 
-    async def read_then_another_writer_appends(stream_id: str, *, after_version: int = 0) -> list[EventEnvelope]:
-        envelopes = await read_stream(stream_id, after_version=after_version)
+    async def read_then_another_writer_appends(
+        stream_id: str, *, after_version: int = 0, connection: asyncpg.Connection | None = None
+    ) -> list[EventEnvelope]:
+        envelopes = await read_stream(stream_id, after_version=after_version, connection=connection)
         if (event := next(writes, None)) is not None:
             await store.append(stream_id, len(envelopes), [NewEvent(event)])
         return envelopes
@@ -151,15 +189,17 @@ async def test_in_a_callers_transaction_a_lost_race_is_retried_without_undoing_t
 async def test_a_command_losing_every_race_raises_concurrency_error_after_bounded_attempts(store: EventStore) -> None:
     attempts = 0
 
-    @asynccontextmanager
-    async def always_beaten() -> AsyncIterator[_NoUnit]:
-        nonlocal attempts
-        attempts += 1
-        await store.append("counter-a", await store.stream_version("counter-a"), [NewEvent(increment(1))])
-        yield _NoUnit()
+    class AlwaysBeaten:
+        async def before(self, unit: UnitOfWork) -> None:
+            nonlocal attempts
+            attempts += 1
+            await store.append("counter-a", await store.stream_version("counter-a"), [NewEvent(increment(1))])
+
+        async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+            pass
 
     with pytest.raises(ConcurrencyError):
-        await execute(store, COUNTERS, "a", lambda _: [increment(1)], metadata=METADATA, unit=always_beaten)
+        await execute(store, COUNTERS, "a", lambda _: [increment(1)], metadata=METADATA, around=AlwaysBeaten())
 
     assert attempts == ATTEMPTS
 
@@ -206,60 +246,86 @@ async def test_with_a_caller_connection_the_append_and_its_follow_join_the_calle
     assert await store.read_stream("counter-c") == []
 
 
-class Totals:
-    """A unit that locks the totals table and records what each command appended, in its transaction."""
+class LockedTotals:
+    """What changes with a counter: locks the totals table, records what each command appended."""
 
-    def __init__(self, store: EventStore, *, fail: bool = False) -> None:
-        self.store = store
+    def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.connection: asyncpg.Connection | None = None
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[Totals]:
-        async with self.store.pool.acquire() as connection, connection.transaction():
-            await connection.execute("LOCK TABLE totals")
-            self.connection = connection
-            yield self
+    async def before(self, unit: UnitOfWork) -> None:
+        await unit.connection.execute("LOCK TABLE totals")
+        self.connection = unit.connection
 
-    async def appended(self, events: Sequence[DomainEvent]) -> None:
-        assert self.connection is not None
-        await save_total(self.connection, sum(e.by for e in events if isinstance(e, CounterIncremented)))
+    async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        await save_total(unit.connection, sum(e.by for e in events if isinstance(e, CounterIncremented)))
         if self.fail:
-            raise RuntimeError("the unit failed after the append")
+            raise RuntimeError("what changes with the stream failed after the append")
 
 
-async def test_a_unit_holds_its_transaction_around_decide_append_and_what_changes_with_them(
+async def test_around_runs_on_the_commands_one_connection_and_commits_or_fails_with_the_append(
     with_totals: EventStore,
 ) -> None:
     store = with_totals
-    unit = Totals(store)
+    around = LockedTotals()
+    connections: list[asyncpg.Connection] = []
+
+    async def read_on(stream_id: str, *, after_version: int = 0, connection: asyncpg.Connection | None = None):  # type: ignore[no-untyped-def]
+        assert connection is not None, "the load goes through the unit's connection, not the pool"
+        connections.append(connection)
+        return await EventStore.read_stream(store, stream_id, after_version=after_version, connection=connection)
+
+    store.read_stream = read_on  # type: ignore[method-assign]
 
     def decide(total: int | None) -> list[DomainEvent]:
-        assert unit.connection is not None  # entered after the stream was loaded, before deciding
+        assert around.connection is connections[0]  # before() ran on the same connection, then decide
         return [increment(2)]
 
-    outcome = await execute(store, COUNTERS, "c", decide, metadata=METADATA, unit=unit.hold)
+    outcome = await execute(store, COUNTERS, "c", decide, metadata=METADATA, around=around)
+    del store.read_stream  # type: ignore[method-assign]
 
     assert (outcome.state, await totals(store)) == (2, {"c": 2})
     with pytest.raises(RuntimeError):
-        await execute(
-            store, COUNTERS, "c", lambda _: [increment(5)], metadata=METADATA, unit=Totals(store, fail=True).hold
-        )
+        await execute(store, COUNTERS, "c", lambda _: [increment(5)], metadata=METADATA, around=LockedTotals(fail=True))
     assert (await COUNTERS.load(store, "c")).state == 2
     assert await totals(store) == {"c": 2}
 
 
-class _NoUnit:
-    """A unit that adds nothing: the append runs in the store's own transaction."""
+async def test_a_unit_of_work_wakes_the_stores_followers_once_it_committed(store: EventStore) -> None:
+    woken: list[int] = []
+    store.appended.send = lambda: woken.append(len(woken))  # type: ignore[method-assign]
 
-    connection = None
+    async with store.transaction() as unit:
+        await unit.append("counter-x", 0, [NewEvent(increment(1))])
+        assert woken == []  # not before the commit
+    async with store.transaction() as unit:
+        await unit.read_stream("counter-x")  # nothing appended: nothing to wake anyone for
 
-    async def appended(self, events: Sequence[DomainEvent]) -> None:
-        pass
+    assert woken == [0]
 
 
 def test_stream_kinds_spell_and_read_back_their_ids() -> None:
     assert COUNTERS.stream_id(7) == "counter-7"
     assert COUNTERS.key_of("counter-7") == "7"
     assert COUNTERS.key_of("program-7") is None
-    assert scoped("enroll", None) is None
+    assert Idempotency.of("enroll", None, {}) is None
+    assert key("k", {"a": 1, "b": 2}) == key("k", {"b": 2, "a": 1})
+
+
+async def test_a_command_joining_a_callers_transaction_needs_no_second_connection(
+    store: EventStore, database_url: str
+) -> None:
+    """A caller holding the pool's last connection (and its locks) must not wait for another one:
+    that is how commands holding locks deadlocked with their neighbours waiting for those locks."""
+    single = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        lonely = EventStore(single, schema=store.schema, registry=store.registry)
+        async with single.acquire() as connection, connection.transaction():
+            await connection.execute(f"SET LOCAL search_path = {store.schema}")
+            async with asyncio.timeout(5):
+                outcome = await execute(
+                    lonely, COUNTERS, "a", lambda _: [increment(1)], metadata=METADATA, connection=connection
+                )
+        assert outcome.version == 1
+    finally:
+        await single.close()

@@ -80,25 +80,6 @@ async def test_concurrent_writers_on_one_stream_exactly_one_wins(store: EventSto
     assert len(await store.read_stream("contested")) == 1
 
 
-async def test_a_retry_with_the_same_idempotency_key_returns_the_first_result_and_appends_nothing(
-    store: EventStore,
-) -> None:
-    first = await store.append("counter-1", 0, [incremented()], idempotency_key="request-42")
-    again = await store.append("counter-1", 0, [incremented()], idempotency_key="request-42")
-
-    assert again == first
-    assert len(await store.read_stream("counter-1")) == 1
-
-
-async def test_concurrent_retries_with_one_idempotency_key_append_once(store: EventStore) -> None:
-    results = await asyncio.gather(
-        *(store.append("counter-1", 0, [incremented()], idempotency_key="same") for _ in range(5))
-    )
-
-    assert len(set(results)) == 1
-    assert len(await store.read_stream("counter-1")) == 1
-
-
 async def test_read_all_pages_through_every_stream_in_commit_order(store: EventStore) -> None:
     for n in range(25):
         await store.append(f"counter-{n % 3}", n // 3, [incremented(n)])

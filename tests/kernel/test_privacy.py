@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import pytest
+from tandem_kernel.commands import Idempotency, StreamKind, execute
 from tandem_kernel.database import create_pool, migrate
-from tandem_kernel.events import DomainEvent, EventRegistry, NewEvent
+from tandem_kernel.events import DomainEvent, EventMetadata, EventRegistry, NewEvent
 from tandem_kernel.privacy import SEALED, Personal, SubjectKeys, personal_fields, shred
 from tandem_kernel.store import Cursor, EventStore
 from tandem_kernel.testing import eventually
@@ -105,10 +106,12 @@ async def test_readers_without_the_key_see_none_rather_than_failing(store: Event
         assert (await other.read_stream(f"member-{joined.member_id}"))[0].payload.name is None  # type: ignore[attr-defined]
 
 
-async def test_a_retried_idempotent_append_keeps_one_key_and_appends_once(store: EventStore) -> None:
+async def test_a_retried_idempotent_command_keeps_one_key_and_appends_once(store: EventStore) -> None:
     event = MemberJoined(member_id=uuid4(), name="Katherine", team="nasa")
+    members: StreamKind[int] = StreamKind("member", lambda events, count: (count or 0) + len(list(events)))
+    join = Idempotency.of("join", "join-1", {"member": str(event.member_id)})
     for _ in range(2):
-        await store.append(f"member-{event.member_id}", 0, [NewEvent(event)], idempotency_key="join-1")
+        await execute(store, members, event.member_id, lambda _: [event], metadata=EventMetadata(), idempotency=join)
 
     assert await store.pool.fetchval("SELECT count(*) FROM subject_keys") == 1
     assert (await store.read_stream(f"member-{event.member_id}"))[0].payload == event

@@ -45,3 +45,7 @@ CREATE TABLE IF NOT EXISTS projection_dead_letters (
 );
 CREATE INDEX IF NOT EXISTS projection_dead_letters_waiting ON projection_dead_letters (projection)
     WHERE replayed_at IS NULL;
+
+-- An Idempotency-Key answers one request only: its fingerprint is kept, so the same key sent with
+-- another request is refused instead of being answered with the first request's result.
+ALTER TABLE append_idempotency ADD COLUMN IF NOT EXISTS request text;

@@ -1,7 +1,7 @@
 """Enrollment's application layer: command handlers that load a stream, decide with the pure
 domain and append; bulk imports; import jobs.
 
-    outcome = await enrollments.enroll(store, command, metadata=metadata, idempotency_key=key)
+    outcome = await enrollments.enroll(store, command, metadata=metadata, idempotency=idempotency)
 """
 
 from tandem_enrollment.application import enrollments, programs

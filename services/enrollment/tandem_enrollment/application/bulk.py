@@ -108,7 +108,9 @@ async def _all_at_once(
     """Decide every row, then start all their streams in one statement; `ConcurrencyError` if any exists."""
     reports: list[RowReport | None] = []
     streams: dict[str, list[NewEvent]] = {}
-    async with ProgramPlaces(store, program, metadata).hold() as held:
+    held = ProgramPlaces(program, metadata)
+    async with store.transaction() as unit:
+        await held.before(unit)
         for row in rows:
             stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, row.command.employee_id))
             if stream_id in streams:  # the same employee twice in the chunk
@@ -124,8 +126,8 @@ async def _all_at_once(
             held.count(events)
             streams[stream_id] = [NewEvent(event) for event in events]
             reports.append(None)
-        await store.start_streams(streams, metadata=metadata, connection=held.connection)
-        await held.appended(())
+        await unit.start_streams(streams, metadata=metadata)
+        await held.after(unit, ())
     return reports
 
 

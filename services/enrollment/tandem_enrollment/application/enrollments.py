@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from tandem_kernel.commands import CommandResult, execute, scoped
+from tandem_kernel.commands import CommandResult, Idempotency, execute
 from tandem_kernel.events import EventMetadata, NewEvent
 from tandem_kernel.store import EventStore
 
@@ -42,22 +42,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _taken(places: ProgramPlaces | None) -> int:
+    """The program's exact approved count, read under its lock (0 when it has no capacity)."""
+    return places.approved if places is not None else 0
+
+
 async def enroll(
-    store: EventStore, command: EnrollParticipant, *, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, command: EnrollParticipant, *, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> CommandResult[Participant]:
     """Enroll an employee; the program approves or waitlists them at once if it decides so."""
     program = await load_program(store, command.program_id)
     participant_id = enrollment_id(program.program_id, command.employee_id)
-    held = ProgramPlaces(store, program, metadata)
+    places = ProgramPlaces.needed(program, metadata)
     # After a conflict the stream exists: deciding again answers "already enrolled" (409).
     return await execute(
         store,
         PARTICIPANTS,
         participant_id,
-        lambda state: decide_enroll(state, command, program=program, approved_count=held.approved, now=_now()),
+        lambda state: decide_enroll(state, command, program=program, approved_count=_taken(places), now=_now()),
         metadata=metadata,
-        idempotency_key=scoped("participant.enroll", idempotency_key),
-        unit=held.hold,
+        idempotency=idempotency,
+        around=places,
     )
 
 
@@ -69,13 +74,13 @@ async def enroll_new(
     Raises `ConcurrencyError` if they are enrolled already, and whatever `decide_enroll` raises.
     """
     stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, command.employee_id))
-    async with ProgramPlaces(store, program, metadata).hold() as held:
-        events = decide_enroll(None, command, program=program, approved_count=held.approved, now=_now())
-        result = await store.append(
-            stream_id, 0, [NewEvent(event) for event in events], metadata=metadata, connection=held.connection
-        )
-        await held.appended(events)
-    return CommandResult(replay_participant(events), result.stream_version, tuple(events))
+    places = ProgramPlaces(program, metadata)
+    async with store.transaction() as unit:
+        await places.before(unit)
+        events = decide_enroll(None, command, program=program, approved_count=places.approved, now=_now())
+        result = await unit.append(stream_id, 0, [NewEvent(event) for event in events], metadata=metadata)
+        await places.after(unit, events)
+    return CommandResult(replay_participant(events), result.stream_version, tuple(events), stream_id)
 
 
 async def approve(
@@ -84,20 +89,20 @@ async def approve(
     participant_id: UUID,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Participant]:
     """Approve an applicant or a waitlisted participant if a place is free (an applicant meeting a
     full program is waitlisted instead)."""
     program = await load_program(store, program_id)
-    held = ProgramPlaces(store, program, metadata)
+    places = ProgramPlaces.needed(program, metadata)
     return await execute(
         store,
         PARTICIPANTS,
         participant_id,
-        lambda state: decide_approve(_in_program(program_id, state), program=program, approved_count=held.approved),
+        lambda state: decide_approve(_in_program(program_id, state), program=program, approved_count=_taken(places)),
         metadata=metadata,
-        idempotency_key=scoped("participant.approve", idempotency_key),
-        unit=held.hold,
+        idempotency=idempotency,
+        around=places,
     )
 
 
@@ -108,19 +113,19 @@ async def withdraw(
     command: WithdrawParticipant,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Participant]:
     """Withdraw a participant; a place they free goes to the waitlist's first."""
     program = await load_program(store, program_id)
-    held = ProgramPlaces(store, program, metadata, admit=True)
+    places = ProgramPlaces.needed(program, metadata, admit=True)
     return await execute(
         store,
         PARTICIPANTS,
         participant_id,
         lambda state: decide_withdraw(_in_program(program_id, state), command),
         metadata=metadata,
-        idempotency_key=scoped("participant.withdraw", idempotency_key),
-        unit=held.hold,
+        idempotency=idempotency,
+        around=places,
     )
 
 
@@ -130,21 +135,21 @@ async def erase(
     participant_id: UUID,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Participant]:
     """Erase a participant's personal data: withdraw them if needed, record the erasure and shred
     their key in one transaction. Their ids, role and status stay; their name, email and goals are
     unreadable everywhere from the commit on. Erasing twice changes nothing."""
     program = await load_program(store, program_id)
-    held = ProgramPlaces(store, program, metadata, admit=True, erased=participant_id)
+    places = ProgramPlaces.needed(program, metadata, admit=True, erased=participant_id)
     return await execute(
         store,
         PARTICIPANTS,
         participant_id,
         lambda state: decide_erase(_in_program(program_id, state)),
         metadata=metadata,
-        idempotency_key=scoped("participant.erase", idempotency_key),
-        unit=held.hold,
+        idempotency=idempotency,
+        around=places,
     )
 
 
@@ -155,7 +160,7 @@ async def update_profile(
     command: UpdateParticipantProfile,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Participant]:
     """Change some profile fields; languages and objectives must still fit the program."""
     program = await load_program(store, program_id)
@@ -165,5 +170,5 @@ async def update_profile(
         participant_id,
         lambda state: decide_update_profile(_in_program(program_id, state), command, program=program),
         metadata=metadata,
-        idempotency_key=scoped("participant.update_profile", idempotency_key),
+        idempotency=idempotency,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from tandem_kernel.commands import CommandResult, execute, scoped
+from tandem_kernel.commands import CommandResult, Idempotency, execute
+from tandem_kernel.commands import create as kernel_create
 from tandem_kernel.events import DomainEvent, EventMetadata
 from tandem_kernel.store import EventStore
 
@@ -29,37 +30,23 @@ Decision = Callable[[Program | None], Sequence[DomainEvent]]
 
 
 async def create(
-    store: EventStore, command: CreateProgram, *, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, command: CreateProgram, *, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> CommandResult[Program]:
-    """Create a program in draft under a new id."""
-    program_id = uuid4()
-    idempotency_key = scoped("program.create", idempotency_key)
-    if idempotency_key is not None:
-        # A retried creation must find the program the first request made, not make another.
-        earlier = await store.recorded_append(idempotency_key)
-        if earlier is not None and (key := PROGRAMS.key_of(earlier.stream_id)) is not None:
-            program_id = UUID(key)
-    return await execute(
+    """Create a program in draft under a new id (a retry with the same key finds the first one)."""
+    return await kernel_create(
         store,
         PROGRAMS,
-        program_id,
-        lambda state: decide_create_program(state, command, program_id=program_id),
+        lambda program_id: decide_create_program(None, command, program_id=program_id),
         metadata=metadata,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
 
 
 async def _change(
-    operation: str,
-    store: EventStore,
-    program_id: UUID,
-    decide: Decision,
-    metadata: EventMetadata,
-    idempotency_key: str | None,
+    store: EventStore, program_id: UUID, decide: Decision, metadata: EventMetadata, idempotency: Idempotency | None
 ) -> CommandResult[Program]:
     # Program decisions depend on the program's stream alone: deciding again after a conflict is safe.
-    key = scoped(f"program.{operation}", idempotency_key)
-    return await execute(store, PROGRAMS, program_id, decide, metadata=metadata, idempotency_key=key)
+    return await execute(store, PROGRAMS, program_id, decide, metadata=metadata, idempotency=idempotency)
 
 
 async def change_objectives(
@@ -68,11 +55,11 @@ async def change_objectives(
     command: ChangeProgramObjectives,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Program]:
     """Replace the catalogue of objectives (draft or open programs)."""
     decide: Decision = lambda state: decide_change_objectives(state, command)  # noqa: E731
-    return await _change("objectives", store, program_id, decide, metadata, idempotency_key)
+    return await _change(store, program_id, decide, metadata, idempotency)
 
 
 async def change_eligibility(
@@ -81,29 +68,29 @@ async def change_eligibility(
     command: ChangeEligibilityRules,
     *,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> CommandResult[Program]:
     """Replace the eligibility rules (draft or open programs)."""
     decide: Decision = lambda state: decide_change_eligibility(state, command)  # noqa: E731
-    return await _change("eligibility", store, program_id, decide, metadata, idempotency_key)
+    return await _change(store, program_id, decide, metadata, idempotency)
 
 
 async def open_(
-    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> CommandResult[Program]:
     """Open a draft program for enrollment."""
-    return await _change("open", store, program_id, decide_open_program, metadata, idempotency_key)
+    return await _change(store, program_id, decide_open_program, metadata, idempotency)
 
 
 async def start(
-    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> CommandResult[Program]:
     """Start an open program: enrollment ends."""
-    return await _change("start", store, program_id, decide_start_program, metadata, idempotency_key)
+    return await _change(store, program_id, decide_start_program, metadata, idempotency)
 
 
 async def close(
-    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, program_id: UUID, *, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> CommandResult[Program]:
     """Close a running program."""
-    return await _change("close", store, program_id, decide_close_program, metadata, idempotency_key)
+    return await _change(store, program_id, decide_close_program, metadata, idempotency)

@@ -11,7 +11,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
-from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_enrollment.adapters import queries
@@ -52,9 +52,9 @@ Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` 
 
 @programs_router.post("", status_code=201, summary="Create a program, in draft")
 async def create_program(
-    body: CreateProgram, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, response: Response
+    body: CreateProgram, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, response: Response
 ) -> ProgramChanged:
-    changed = ProgramChanged.of(await programs.create(store, body, metadata=metadata, idempotency_key=key))
+    changed = ProgramChanged.of(await programs.create(store, body, metadata=metadata, idempotency=idempotency))
     response.headers["Location"] = f"/programs/{changed.program_id}"
     return changed
 
@@ -77,39 +77,39 @@ async def get_program(program_id: UUID, pool: PoolDep) -> ProgramPublic:
 
 @programs_router.put("/{program_id}/objectives", summary="Replace the catalogue of objectives")
 async def change_objectives(
-    program_id: UUID, body: ChangeProgramObjectives, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, body: ChangeProgramObjectives, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
-    outcome = await programs.change_objectives(store, program_id, body, metadata=metadata, idempotency_key=key)
+    outcome = await programs.change_objectives(store, program_id, body, metadata=metadata, idempotency=idempotency)
     return ProgramChanged.of(outcome)
 
 
 @programs_router.put("/{program_id}/eligibility", summary="Replace the eligibility rules")
 async def change_eligibility(
-    program_id: UUID, body: ChangeEligibilityRules, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, body: ChangeEligibilityRules, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
-    outcome = await programs.change_eligibility(store, program_id, body, metadata=metadata, idempotency_key=key)
+    outcome = await programs.change_eligibility(store, program_id, body, metadata=metadata, idempotency=idempotency)
     return ProgramChanged.of(outcome)
 
 
 @programs_router.post("/{program_id}/open", summary="Open a draft program for enrollment")
 async def open_program(
-    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
-    return ProgramChanged.of(await programs.open_(store, program_id, metadata=metadata, idempotency_key=key))
+    return ProgramChanged.of(await programs.open_(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
 @programs_router.post("/{program_id}/start", summary="Start an open program: enrollment ends")
 async def start_program(
-    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
-    return ProgramChanged.of(await programs.start(store, program_id, metadata=metadata, idempotency_key=key))
+    return ProgramChanged.of(await programs.start(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
 @programs_router.post("/{program_id}/close", summary="Close a running program")
 async def close_program(
-    program_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
-    return ProgramChanged.of(await programs.close(store, program_id, metadata=metadata, idempotency_key=key))
+    return ProgramChanged.of(await programs.close(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
 # -- enrollments -------------------------------------------------------------------------------
@@ -126,11 +126,11 @@ async def enroll(
     body: Annotated[EnrollmentCreate, Body()],  # type: ignore[valid-type]
     store: StoreDep,
     metadata: MetadataDep,
-    key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     response: Response,
 ) -> EnrollmentChanged:
     command = enroll_command(program_id, body)
-    changed = EnrollmentChanged.of(await enrollments.enroll(store, command, metadata=metadata, idempotency_key=key))
+    changed = EnrollmentChanged.of(await enrollments.enroll(store, command, metadata=metadata, idempotency=idempotency))
     response.headers["Location"] = f"/programs/{program_id}/enrollments/{changed.participant_id}"
     return changed
 
@@ -150,10 +150,10 @@ async def update_profile(
     body: UpdateParticipantProfile,
     store: StoreDep,
     metadata: MetadataDep,
-    key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
 ) -> EnrollmentChanged:
     outcome = await enrollments.update_profile(
-        store, program_id, participant_id, body, metadata=metadata, idempotency_key=key
+        store, program_id, participant_id, body, metadata=metadata, idempotency=idempotency
     )
     return EnrollmentChanged.of(outcome)
 
@@ -165,9 +165,9 @@ async def update_profile(
     "a waitlisted participant stays waitlisted (409). Places freed by withdrawals go to the waitlist by themselves.",
 )
 async def approve(
-    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> EnrollmentChanged:
-    outcome = await enrollments.approve(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
+    outcome = await enrollments.approve(store, program_id, participant_id, metadata=metadata, idempotency=idempotency)
     return EnrollmentChanged.of(outcome)
 
 
@@ -177,12 +177,12 @@ async def withdraw(
     participant_id: UUID,
     store: StoreDep,
     metadata: MetadataDep,
-    key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     body: Annotated[WithdrawParticipant | None, Body()] = None,
 ) -> EnrollmentChanged:
     command = body or WithdrawParticipant()
     outcome = await enrollments.withdraw(
-        store, program_id, participant_id, command, metadata=metadata, idempotency_key=key
+        store, program_id, participant_id, command, metadata=metadata, idempotency=idempotency
     )
     return EnrollmentChanged.of(outcome)
 
@@ -194,9 +194,9 @@ async def withdraw(
     "every stored and published event. Ids, role and status remain, so counts do not change.",
 )
 async def erase(
-    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
+    program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> EnrollmentChanged:
-    outcome = await enrollments.erase(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
+    outcome = await enrollments.erase(store, program_id, participant_id, metadata=metadata, idempotency=idempotency)
     return EnrollmentChanged.of(outcome)
 
 

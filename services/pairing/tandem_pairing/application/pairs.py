@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from tandem_kernel.commands import CommandResult, execute, scoped
+from tandem_kernel.commands import CommandResult, Idempotency, execute
 from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.store import EventStore
@@ -45,7 +45,7 @@ async def accept(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Pair:
     """One side accepts; the second acceptance activates the pair."""
     loaded = await execute(
@@ -55,7 +55,7 @@ async def accept(
         lambda state: decide_accept(state, participant_id, now=now),
         occurred_at=now,
         metadata=metadata,
-        idempotency_key=scoped("accept", idempotency_key),
+        idempotency=idempotency,
     )
     return _pair(loaded)
 
@@ -68,7 +68,7 @@ async def decline(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Pair:
     """One side declines: the proposal is over, both can be paired again in an incremental round."""
     loaded = await execute(
@@ -78,7 +78,7 @@ async def decline(
         lambda state: decide_decline(state, participant_id, reason, now=now),
         occurred_at=now,
         metadata=metadata,
-        idempotency_key=scoped("decline", idempotency_key),
+        idempotency=idempotency,
     )
     return _pair(loaded)
 
@@ -90,7 +90,7 @@ async def end(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Pair:
     """End an active pair early (or for any reason); both are free for the next incremental round."""
     loaded = await execute(
@@ -100,7 +100,7 @@ async def end(
         lambda state: decide_end(state, reason, now=now),
         occurred_at=now,
         metadata=metadata,
-        idempotency_key=scoped("end", idempotency_key),
+        idempotency=idempotency,
     )
     return _pair(loaded)
 

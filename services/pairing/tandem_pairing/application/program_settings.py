@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from tandem_kernel.commands import execute, scoped
+from tandem_kernel.commands import Idempotency, execute
 from tandem_kernel.errors import DomainError, NotFound
 from tandem_kernel.events import DomainEvent, EventMetadata
 from tandem_kernel.store import EventStore
@@ -56,7 +56,7 @@ async def change(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
 ) -> ProgramRules:
     """Replace the program's pairing settings."""
     await program_terms(store, program_id)
@@ -67,7 +67,7 @@ async def change(
         lambda state: decide_change_settings(state, program_id, settings),
         occurred_at=now,
         metadata=metadata,
-        idempotency_key=scoped("settings", idempotency_key),
+        idempotency=idempotency,
     )
     return loaded.state or ProgramRules(program_id)
 
@@ -88,7 +88,7 @@ async def _pair_rule(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None,
+    idempotency: Idempotency | None,
 ) -> ProgramRules:
     program_id, junior_id, senior_id = pair
     await program_terms(store, program_id)
@@ -102,40 +102,34 @@ async def _pair_rule(
         lambda state: decide(state, program_id, junior_id, senior_id),
         occurred_at=now,
         metadata=metadata,
-        idempotency_key=scoped(operation, idempotency_key),
+        idempotency=idempotency,
     )
     return loaded.state or ProgramRules(program_id)
 
 
 async def pin(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> ProgramRules:
     """Pin `pair` = (program, junior, senior): paired in the next round if it breaks no hard rule."""
-    return await _pair_rule(store, "pin", decide_pin, pair, now=now, metadata=metadata, idempotency_key=idempotency_key)
+    return await _pair_rule(store, "pin", decide_pin, pair, now=now, metadata=metadata, idempotency=idempotency)
 
 
 async def unpin(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> ProgramRules:
     """Remove a pin; `NotFound` if the pair is not pinned."""
-    return await _pair_rule(
-        store, "unpin", decide_unpin, pair, now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    return await _pair_rule(store, "unpin", decide_unpin, pair, now=now, metadata=metadata, idempotency=idempotency)
 
 
 async def forbid(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> ProgramRules:
     """Forbid `pair` = (program, junior, senior) for good in the program (until allowed again)."""
-    return await _pair_rule(
-        store, "forbid", decide_forbid, pair, now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    return await _pair_rule(store, "forbid", decide_forbid, pair, now=now, metadata=metadata, idempotency=idempotency)
 
 
 async def allow(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency_key: str | None = None
+    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
 ) -> ProgramRules:
     """Lift a forbid; `NotFound` if the pair is not forbidden."""
-    return await _pair_rule(
-        store, "allow", decide_allow, pair, now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    return await _pair_rule(store, "allow", decide_allow, pair, now=now, metadata=metadata, idempotency=idempotency)

@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from tandem_kernel.commands import execute, scoped
+from tandem_kernel.commands import Idempotency, create, execute
 from tandem_kernel.errors import DomainError, InvalidTransition
-from tandem_kernel.events import EventMetadata, NewEvent
-from tandem_kernel.store import EventStore
+from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
+from tandem_kernel.store import EventStore, UnitOfWork
 
 from tandem_pairing.adapters import ledger
 from tandem_pairing.adapters import pool as pool_table
@@ -32,7 +32,13 @@ from tandem_pairing.application import program_settings
 from tandem_pairing.application.round_inputs import RoundInputs, gather_inputs
 from tandem_pairing.application.streams import PAIRS, ROUNDS
 from tandem_pairing.domain import RoundResult, match_round
-from tandem_pairing.domain.events import PairingRoundCompleted, PairingRoundFailed, PairProposed, RoundKind
+from tandem_pairing.domain.events import (
+    PairingRoundCompleted,
+    PairingRoundFailed,
+    PairingRoundStarted,
+    PairProposed,
+    RoundKind,
+)
 from tandem_pairing.domain.pair import decide_rotate, replay_pair
 from tandem_pairing.domain.pairing_round import (
     PairingRound,
@@ -67,7 +73,7 @@ async def request(
     *,
     now: datetime,
     metadata: EventMetadata,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
     rotate_due_by: datetime | None = None,
 ) -> tuple[UUID, bool]:
     """Record a new running round; returns its id, and False if an earlier request (same key) made it.
@@ -75,54 +81,53 @@ async def request(
     Refuses a closed program, a program with a running round, and a full round while proposals or
     pairs are open (`InvalidTransition`); `NotFound` for a program pairing has not heard of.
     """
-    key = scoped("round", idempotency_key)
-    if key is not None and (earlier := await store.recorded_append(key)) is not None:
-        return await _earlier_round(store, earlier.stream_id, program_id), False
     terms = await program_settings.program_terms(store, program_id)
     if terms.closed:
         raise InvalidTransition("the program is closed")
     if kind is RoundKind.FULL and await ledger.open_pairs_in_program(store.pool, program_id):
         raise InvalidTransition("the program has open proposals or pairs: run an incremental or a rotation round")
     rules = await program_settings.rules(store, program_id)
-    started = start_round(
-        uuid4(),
-        program_id,
-        kind,
-        settings=effective_settings(rules.settings, terms),
-        session_minutes=terms.session_minutes,
-        now=now,
-        rotate_due_by=rotate_due_by,
-    )
-    new = NewEvent(started, occurred_at=now)
+    settings = effective_settings(rules.settings, terms)
+
+    def decide(round_id: UUID) -> list[DomainEvent]:
+        started = start_round(
+            round_id,
+            program_id,
+            kind,
+            settings=settings,
+            session_minutes=terms.session_minutes,
+            now=now,
+            rotate_due_by=rotate_due_by,
+        )
+        return [started]
+
     try:
-        async with store.pool.acquire() as connection, connection.transaction():
-            stream_id = ROUNDS.stream_id(started.round_id)
-            result = await store.append(
-                stream_id, 0, [new], metadata=metadata, idempotency_key=key, connection=connection
-            )
-            if result.event_ids[0] == new.event_id:
-                await rounds_table.insert_running(connection, started)
+        created = await create(
+            store, ROUNDS, decide, metadata=metadata, idempotency=idempotency, occurred_at=now, around=_Running()
+        )
     except rounds_table.RoundAlreadyRunning:
         raise InvalidTransition("a round is already running for this program") from None
-    store.appended.send()
-    if result.event_ids[0] != new.event_id:  # the same key committed meanwhile
-        return await _earlier_round(store, result.stream_id, program_id), False
-    return started.round_id, True
+    assert created.state is not None
+    return created.state.round_id, bool(created.events)
 
 
-async def _earlier_round(store: EventStore, stream_id: str, program_id: UUID) -> UUID:
-    key = ROUNDS.key_of(stream_id)
-    earlier = None if key is None else (await ROUNDS.load(store, key)).state
-    if earlier is None or earlier.program_id != program_id:
-        raise DomainError("this Idempotency-Key was used for another request", field="Idempotency-Key")
-    return earlier.round_id
+class _Running:
+    """A round just started is recorded as running in the rounds table, in the same transaction."""
+
+    async def before(self, unit: UnitOfWork) -> None:
+        pass
+
+    async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            if isinstance(event, PairingRoundStarted):
+                await rounds_table.insert_running(unit.connection, event)
 
 
 async def fail(
     store: EventStore, round_id: UUID, reason: str, *, now: datetime, metadata: EventMetadata
 ) -> PairingRoundFailed | None:
     """Fail a running round; returns the event, or None if the round had already ended."""
-    async with store.pool.acquire() as connection, connection.transaction():
+    async with store.transaction() as unit:
         loaded = await execute(
             store,
             ROUNDS,
@@ -130,12 +135,11 @@ async def fail(
             lambda state: decide_fail(state, reason, now=now),
             occurred_at=now,
             metadata=metadata,
-            connection=connection,
+            connection=unit.connection,
         )
         failed = next((event for event in loaded.events if isinstance(event, PairingRoundFailed)), None)
         if failed is not None:
-            await rounds_table.fail(connection, failed)
-    store.appended.send()
+            await rounds_table.fail(unit.connection, failed)
     return failed
 
 
@@ -233,7 +237,8 @@ async def _write(
     metadata: EventMetadata,
 ) -> PairingRoundCompleted:
     """Begin every proposal's stream, fill the ledger and complete the round: all or nothing."""
-    async with store.pool.acquire() as connection, connection.transaction():
+    async with store.transaction() as unit:
+        connection = unit.connection
         await pool_table.lock_program(connection, round_.program_id)
         terms = await pool_table.load_terms(connection, round_.program_id)
         if terms is None or terms.closed:
@@ -244,10 +249,8 @@ async def _write(
             proposals, completed = conclude_round(
                 round_, result, inputs.candidates, now=now, gone=gone, rotated_pairs=completed.rotated_pairs
             )
-        await store.start_streams(
-            {PAIRS.stream_id(p.pair_id): [NewEvent(p, occurred_at=now)] for p in proposals},
-            metadata=metadata,
-            connection=connection,
+        await unit.start_streams(
+            {PAIRS.stream_id(p.pair_id): [NewEvent(p, occurred_at=now)] for p in proposals}, metadata=metadata
         )
         await ledger.save(connection, [pair for p in proposals if (pair := replay_pair([p])) is not None])
         await execute(
@@ -260,5 +263,4 @@ async def _write(
             connection=connection,
         )
         await rounds_table.complete(connection, completed)
-    store.appended.send()
     return completed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter
-from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_pairing.adapters import pool as pool_table
@@ -29,11 +29,9 @@ pairs_router = APIRouter(tags=["proposals and pairs"])
 
 @pairs_router.post("/proposals/{pair_id}/accept", summary="One side accepts; both accepting activates the pair")
 async def accept(
-    pair_id: UUID, body: Answer, store: StoreDep, metadata: MetadataDep, idempotency_key: IdempotencyKeyDep, now: NowDep
+    pair_id: UUID, body: Answer, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, now: NowDep
 ) -> PairPublic:
-    pair = await pairs.accept(
-        store, pair_id, body.participant_id, now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    pair = await pairs.accept(store, pair_id, body.participant_id, now=now, metadata=metadata, idempotency=idempotency)
     return PairPublic.of(pair)
 
 
@@ -43,11 +41,11 @@ async def decline(
     body: Decline,
     store: StoreDep,
     metadata: MetadataDep,
-    idempotency_key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     now: NowDep,
 ) -> PairPublic:
     pair = await pairs.decline(
-        store, pair_id, body.participant_id, body.reason, now=now, metadata=metadata, idempotency_key=idempotency_key
+        store, pair_id, body.participant_id, body.reason, now=now, metadata=metadata, idempotency=idempotency
     )
     return PairPublic.of(pair)
 
@@ -58,12 +56,10 @@ async def end(
     body: EndPair,
     store: StoreDep,
     metadata: MetadataDep,
-    idempotency_key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     now: NowDep,
 ) -> PairPublic:
-    pair = await pairs.end(
-        store, pair_id, EndReason(body.reason), now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    pair = await pairs.end(store, pair_id, EndReason(body.reason), now=now, metadata=metadata, idempotency=idempotency)
     return PairPublic.of(pair)
 
 

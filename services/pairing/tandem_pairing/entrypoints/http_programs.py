@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, StoreDep
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import compatibility, program_settings
@@ -37,21 +37,19 @@ async def put_settings(
     body: ProgramPairingSettings,
     store: StoreDep,
     metadata: MetadataDep,
-    idempotency_key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     now: NowDep,
 ) -> SettingsPublic:
-    rules = await program_settings.change(
-        store, program_id, body, now=now, metadata=metadata, idempotency_key=idempotency_key
-    )
+    rules = await program_settings.change(store, program_id, body, now=now, metadata=metadata, idempotency=idempotency)
     return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
 
 
 @programs_router.post("/pins", status_code=201, summary="Pin a pair: proposed in the next round if it can be")
 async def pin(
-    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
+    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, now: NowDep
 ) -> SettingsPublic:
     pair = (program_id, body.junior_id, body.senior_id)
-    rules = await program_settings.pin(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    rules = await program_settings.pin(store, pair, now=now, metadata=metadata, idempotency=idempotency)
     return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
 
 
@@ -65,10 +63,10 @@ async def unpin(
 
 @programs_router.post("/forbidden-pairs", status_code=201, summary="Forbid a pair in the program")
 async def forbid(
-    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
+    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, now: NowDep
 ) -> SettingsPublic:
     pair = (program_id, body.junior_id, body.senior_id)
-    rules = await program_settings.forbid(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    rules = await program_settings.forbid(store, pair, now=now, metadata=metadata, idempotency=idempotency)
     return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
 
 

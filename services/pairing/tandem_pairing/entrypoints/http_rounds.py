@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_pairing.adapters import read_model
@@ -32,11 +32,11 @@ async def request_round(
     store: StoreDep,
     runner: RoundRunnerDep,
     metadata: MetadataDep,
-    idempotency_key: IdempotencyKeyDep,
+    idempotency: IdempotencyDep,
     now: NowDep,
 ) -> RoundAccepted:
     round_id, new = await rounds.request(
-        store, program_id, body.kind, now=now, metadata=metadata, idempotency_key=idempotency_key
+        store, program_id, body.kind, now=now, metadata=metadata, idempotency=idempotency
     )
     if new:
         runner.submit(round_id)
