@@ -215,3 +215,22 @@ async def test_a_round_lists_its_proposals_page_by_page(http: httpx.AsyncClient,
         p["pair_id"] for p in round_["proposals"]
     )
     assert UUID(first["next_after"]) == UUID(first["proposals"][-1]["pair_id"])
+
+
+async def test_a_round_key_answers_one_request_and_a_round_of_another_kind_under_it_is_refused(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    headers = {"Idempotency-Key": f"round-{program_id}"}
+
+    first = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"}, headers=headers)
+    retry = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"}, headers=headers)
+    other_kind = await http.post(f"/programs/{program_id}/rounds", json={"kind": "incremental"}, headers=headers)
+
+    assert (first.status_code, retry.status_code) == (202, 202)
+    assert retry.json()["round_id"] == first.json()["round_id"]
+    assert other_kind.status_code == 422
+    assert other_kind.json()["errors"][0]["field"] == "Idempotency-Key"
+    await finished(http, first.json()["round_id"])
