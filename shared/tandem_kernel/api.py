@@ -7,17 +7,22 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from tandem_kernel.commands import Idempotency
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
+from tandem_kernel.jobs import list_jobs
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
@@ -106,7 +111,39 @@ async def metrics(runtime: RuntimeDep) -> Response:
         if follower is not None and runtime.store is not None:
             with contextlib.suppress(Exception):
                 await follower.behind()
+    if runtime.jobs is not None:
+        with contextlib.suppress(Exception):
+            await runtime.jobs.refresh_gauges()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class JobPublic(BaseModel):
+    """A background job: what it is, where it stands, who runs it and when it last said so."""
+
+    job_id: UUID
+    kind: str
+    key: str | None
+    state: str
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    owner: str | None
+    heartbeat_at: datetime | None
+    lease_until: datetime | None
+    progress: dict[str, Any] | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@ops.get("/ops/jobs", summary="Background jobs: state, attempts, owner and last heartbeat, newest first")
+async def jobs_view(
+    pool: PoolDep,
+    state: Literal["queued", "running", "succeeded", "failed"] | None = None,
+    kind: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[JobPublic]:
+    return [JobPublic(**asdict(job)) for job in await list_jobs(pool, state=state, kind=kind, limit=limit)]
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:

@@ -48,3 +48,6 @@ PROJECTION_PARKED_EVENTS = Gauge(
     "Events a projection gave up on (projection dead letters) that wait for an operator.",
     ["projection"],
 )
+JOBS = Gauge("tandem_jobs", "Background jobs by kind and state (finished ones: the last day).", ["kind", "state"])
+JOBS_STUCK = Gauge("tandem_jobs_stuck", "Jobs running past their lease, or queued long past their time.", ["kind"])
+JOB_RUNS = Counter("tandem_job_runs_total", "Runs of background jobs, by how they ended.", ["kind", "outcome"])

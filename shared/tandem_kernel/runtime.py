@@ -29,6 +29,7 @@ from faststream.kafka import KafkaBroker
 from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
+from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
 from tandem_kernel.kafka import build_broker, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
@@ -58,7 +59,9 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: ()
     projections: Sequence[Projection] = ()
-    # Extra components (schedulers, caches) started after the store is ready; each returns a stopper.
+    # Kinds of background job (see `jobs`): durable work any replica may carry out.
+    jobs: Callable[[Runtime], Sequence[JobKind]] = lambda runtime: ()
+    # Extra components (caches, in-process helpers) started after the store is ready; each returns a stopper.
     components: Sequence[Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]] = ()
     description: str = ""
     # Where the service's published contracts are checked in (`tandem contracts <service>`).
@@ -78,6 +81,7 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.projection_runners: list[ProjectionRunner] = []
         self.processors: list[MessageProcessor] = []
+        self.jobs: JobWorker | None = None
         self.database_ready = asyncio.Event()
         self.broker_connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -111,6 +115,8 @@ class Runtime:
             processor.stopping.set()
         for subscriber in self.broker.subscribers:
             await self._quietly("stopping a consumer", subscriber.stop())
+        if self.jobs is not None:
+            await self._quietly("handing back running jobs", self.jobs.drain())
         for stopper in reversed(self._stoppers):
             await self._quietly("stopping a component", stopper())
         followers = [runner for runner in [self.relay, *self.projection_runners] if runner is not None]
@@ -141,6 +147,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(runner.run(), name=runner.name))
         self.relay = self._build_relay()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self.jobs = self._build_jobs()
+        await self._retry("recurring jobs", self.jobs.schedule_recurring)
+        self._tasks.append(asyncio.create_task(self.jobs.run(), name="jobs"))
         for component in self.spec.components:
             self._stoppers.append(await component(self))
         await self._retry("the broker", self._connect_broker)
@@ -190,6 +199,22 @@ class Runtime:
             poll_seconds=self.settings.relay_poll_seconds,
             broker_ready=self.broker_connected.wait,
         )
+
+    def _build_jobs(self) -> JobWorker:
+        assert self.pool is not None
+        return JobWorker(
+            self.pool,
+            self.spec.jobs(self),
+            channel=jobs_channel(self.settings.schema_name),
+            dsn=self.settings.database_url,
+            concurrency=self.settings.job_concurrency,
+            lease_seconds=self.settings.job_lease_seconds,
+            poll_seconds=self.settings.job_poll_seconds,
+        )
+
+    def enqueue_channel(self) -> str:
+        """The channel on which enqueued jobs wake this service's workers."""
+        return jobs_channel(self.settings.schema_name)
 
     def _register_subscriptions(self, *, consume: bool = True) -> None:
         assert self.pool is not None
@@ -252,7 +277,7 @@ class Runtime:
 
     async def readiness(self) -> Readiness:
         """Each dependency and whether it answers now, and what is wrong, in words, if anything."""
-        checks = {"postgres": False, "broker": False, "relay": False, "projections": True}
+        checks = {"postgres": False, "broker": False, "relay": False, "jobs": False, "projections": True}
         problems: list[str] = []
         if self.pool is not None:
             with contextlib.suppress(Exception):
@@ -267,6 +292,9 @@ class Runtime:
         checks["relay"] = self.relay is not None and self.relay.running
         if not checks["relay"]:
             problems.append("the relay is not running")
+        checks["jobs"] = self.jobs is not None and self.jobs.running
+        if not checks["jobs"]:
+            problems.append("the job worker is not running")
         for runner in self.projection_runners:
             if runner.problem is not None:
                 checks["projections"] = False

@@ -45,6 +45,11 @@ class ServiceSettings(BaseSettings):
     # A projection retries an event it cannot apply this many times (with backoff), then parks it.
     projection_max_attempts: int = Field(default=5, ge=1)
     projection_retry_seconds: float = Field(default=0.2, gt=0)
+    # Background jobs (see jobs.py): how many run at once per replica, and how soon a dead
+    # replica's job is taken over by another (its lease; the heartbeat renews it every third).
+    job_concurrency: int = Field(default=2, ge=1)
+    job_lease_seconds: float = Field(default=15.0, ge=1)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
     otlp_endpoint: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
