@@ -28,7 +28,16 @@ from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 
-__all__ = ["ActorDep", "IdempotencyDep", "MetadataDep", "PoolDep", "RuntimeDep", "StoreDep", "create_app"]
+__all__ = [
+    "ActorDep",
+    "IdempotencyDep",
+    "MetadataDep",
+    "NowDep",
+    "PoolDep",
+    "RuntimeDep",
+    "StoreDep",
+    "create_app",
+]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -82,7 +91,13 @@ async def _idempotency(
     return Idempotency.of(operation, idempotency_key, what)
 
 
+def _now(runtime: Annotated[Runtime, Depends(_runtime)]) -> datetime:
+    return runtime.clock.now()
+
+
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+NowDep = Annotated[datetime, Depends(_now)]
+"""The service's clock (see `clock`): what commands decide with as "now"."""
 StoreDep = Annotated[EventStore, Depends(_store)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 ActorDep = Annotated[str | None, Depends(_actor)]

@@ -26,6 +26,7 @@ import asyncpg
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
+from tandem_kernel.clock import Clock, SystemClock
 from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
@@ -82,6 +83,7 @@ class Runtime:
         self.projection_runners: list[ProjectionRunner] = []
         self.processors: list[MessageProcessor] = []
         self.jobs: JobWorker | None = None
+        self.clock: Clock = SystemClock()
         self.database_ready = asyncio.Event()
         self.broker_connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

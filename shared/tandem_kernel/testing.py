@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
@@ -13,7 +17,16 @@ import pytest
 
 from tandem_kernel.devbroker import DevBroker
 
-__all__ = ["ADMIN_DSN", "broker", "database_url", "eventually", "fresh_database", "own_broker", "serving"]
+__all__ = [
+    "ADMIN_DSN",
+    "ServiceProcess",
+    "broker",
+    "database_url",
+    "eventually",
+    "fresh_database",
+    "own_broker",
+    "serving",
+]
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -99,3 +112,73 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(interval)
+
+
+class ServiceProcess:
+    """`tandem serve <service>` in a process of its own, as a replica runs, for tests that kill one.
+
+    >>> replica = ServiceProcess("pairing", database_url, broker.bootstrap_servers, log_dir=tmp_path).start()
+    >>> await replica.ready(); replica.kill()        # SIGKILL: no goodbye
+    """
+
+    def __init__(self, service: str, database_url: str, bootstrap_servers: str, *, log_dir: Path, **env: str) -> None:
+        from tandem_kernel.devbroker import free_port
+
+        self.service = service
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"{service}-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "SERVICE_NAME": service,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "HTTP_PORT": str(self.port),
+            "LOG_FORMAT": "text",
+            "RELAY_POLL_SECONDS": "0.2",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes it until it ends
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tandem_kernel.cli", "serve", self.service], env=self.env, stdout=log, stderr=log
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def ready(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        async def answers() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.service} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(f"{self.url}/readyz", timeout=2)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(answers, timeout=timeout, interval=0.2)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait: what a scale-down does. Returns the exit code."""
+        if self.process is None:
+            return None
+        self.kill(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()

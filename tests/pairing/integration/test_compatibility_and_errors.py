@@ -7,9 +7,10 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from pairing.integration.conftest import Pairing, completed_round
+from pairing.integration.conftest import Pairing, completed_round, finished
 from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.events import EventMetadata
+from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import rounds
 from tandem_pairing.domain.events import RoundKind
 
@@ -137,14 +138,16 @@ async def test_invalid_transitions_conflict(http: httpx.AsyncClient, feed: Enrol
     assert declined.status_code == 200
     assert "declined" in str(problem(accept_declined, 409)["detail"])
 
-    # Two rounds of one program never run at once (the second request comes while the first runs).
+    # Two rounds of one program never run at once (the second request comes while the first runs:
+    # holding the program's lock keeps the first from writing its proposals until the check is done).
     metadata = EventMetadata(actor="tests")
-    first, _ = await rounds.request(
-        service.store, program_id, RoundKind.INCREMENTAL, now=datetime.now(UTC), metadata=metadata
-    )
-    problem(await http.post(f"/programs/{program_id}/rounds", json={"kind": "incremental"}), 409)
-    await rounds.run(service.store, first)
-    assert (await http.get(f"/rounds/{first}")).json()["status"] == "completed"
+    async with service.store.pool.acquire() as holder, holder.transaction():
+        await pool_table.lock_program(holder, program_id)
+        first, _ = await rounds.request(
+            service.store, program_id, RoundKind.INCREMENTAL, now=datetime.now(UTC), metadata=metadata
+        )
+        problem(await http.post(f"/programs/{program_id}/rounds", json={"kind": "incremental"}), 409)
+    assert (await finished(http, str(first)))["status"] == "completed"
 
 
 async def test_an_early_end_frees_both_for_the_next_incremental_round(

@@ -4,7 +4,7 @@ leaving, programs closing, profiles changing. Time passes by calling the schedul
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,9 +12,7 @@ import httpx
 import pytest
 from pairing.integration.conftest import Pairing, completed_round, finished, proposals_of
 from pairing.integration.enrollment_feed import EnrollmentFeed
-from tandem_kernel.events import EventMetadata
-from tandem_pairing.application import rounds, scheduler
-from tandem_pairing.domain.events import RoundKind
+from tandem_pairing.application import scheduler
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
 
@@ -145,24 +143,4 @@ async def test_a_profile_update_changes_what_the_next_round_sees(http: httpx.Asy
     await feed.update(program_id, senior, "senior", languages=("de", "fr"), display_name="Renamed")
 
     assert (await http.get(url)).json()["feasible"] is True
-    assert (await completed_round(http, program_id))["matched"] == 1
-
-
-async def test_a_round_whose_process_died_is_failed_and_the_program_can_pair_again(
-    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
-) -> None:
-    program_id = await feed.program()
-    await feed.participant(program_id, "junior")
-    await feed.participant(program_id, "senior")
-    now = datetime.now(UTC)
-    orphan, _ = await rounds.request(
-        service.store, program_id, RoundKind.FULL, now=now, metadata=EventMetadata(actor="a process about to die")
-    )
-
-    report = await scheduler.tick(service.store, now=now + scheduler.ABANDONED_AFTER + timedelta(seconds=1))
-
-    assert report.abandoned >= 1
-    failed = (await http.get(f"/rounds/{orphan}")).json()
-    assert failed["status"] == "failed" and failed["failure"].startswith("abandoned")
-    assert await rounds.run(service.store, orphan) is None  # a failed round is not run after all
     assert (await completed_round(http, program_id))["matched"] == 1

@@ -8,10 +8,8 @@ the policies that keep the pool from enrollment's events; rounds; the scheduler.
 
 from tandem_pairing.application import compatibility, pairs, program_settings, rounds, scheduler
 from tandem_pairing.application.policies import enrollment_subscription
-from tandem_pairing.application.round_runner import RoundRunner
 
 __all__ = [
-    "RoundRunner",
     "compatibility",
     "enrollment_subscription",
     "pairs",

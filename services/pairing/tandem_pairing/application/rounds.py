@@ -23,6 +23,7 @@ from uuid import UUID
 from tandem_kernel.commands import Idempotency, create, execute
 from tandem_kernel.errors import DomainError, InvalidTransition
 from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
+from tandem_kernel.jobs import enqueue, jobs_channel
 from tandem_kernel.store import EventStore, UnitOfWork
 
 from tandem_pairing.adapters import ledger
@@ -50,11 +51,13 @@ from tandem_pairing.domain.pairing_round import (
 )
 from tandem_pairing.domain.program_rules import effective_settings
 
-__all__ = ["ACTOR", "PhaseReport", "fail", "request", "run", "utc_now"]
+__all__ = ["ACTOR", "ROUND_JOB", "PhaseReport", "fail", "request", "run", "utc_now"]
 
 log = logging.getLogger("tandem.pairing.rounds")
 
 ACTOR = "pairing"
+ROUND_JOB = "pairing.round"
+"""The job that carries out a requested round (payload: its `round_id`)."""
 ROTATION_CONCURRENCY = 4
 
 PhaseReport = Callable[[str, float], None]
@@ -112,7 +115,8 @@ async def request(
 
 
 class _Running:
-    """A round just started is recorded as running in the rounds table, in the same transaction."""
+    """A round just started is recorded as running, and its job queued, in the same transaction:
+    whichever replica is alive carries it out (see `tandem_kernel.jobs`)."""
 
     async def before(self, unit: UnitOfWork) -> None:
         pass
@@ -121,6 +125,14 @@ class _Running:
         for event in events:
             if isinstance(event, PairingRoundStarted):
                 await rounds_table.insert_running(unit.connection, event)
+                await enqueue(
+                    unit.connection,
+                    ROUND_JOB,
+                    {"round_id": str(event.round_id)},
+                    key=str(event.round_id),
+                    max_attempts=3,
+                    channel=jobs_channel(unit.store.schema),
+                )
 
 
 async def fail(
@@ -199,9 +211,8 @@ async def run(
     except Exception as error:
         log.exception("round %s failed", round_id)
         return await fail(store, round_id, f"{type(error).__name__}: {error}"[:500], now=clock(), metadata=metadata)
-    except asyncio.CancelledError:
-        await asyncio.shield(fail(store, round_id, "the service stopped", now=clock(), metadata=metadata))
-        raise
+    # Cancelled (the service stopping): nothing of this run was committed, and its job goes back
+    # to the queue for another replica to run the round again.
     log.info(
         "round %s (%s): %s",
         round_id,

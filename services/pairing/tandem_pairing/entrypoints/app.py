@@ -18,9 +18,9 @@ from tandem_kernel.settings import ServiceSettings
 
 from tandem_pairing.adapters.read_model import pairs_projection
 from tandem_pairing.application import enrollment_subscription
+from tandem_pairing.application.jobs import job_kinds
 from tandem_pairing.domain.events import PAIRING_EVENTS
 from tandem_pairing.entrypoints.demo import load_demo
-from tandem_pairing.entrypoints.dependencies import run_rounds, run_scheduler
 from tandem_pairing.entrypoints.http_pairs import pairs_router
 from tandem_pairing.entrypoints.http_programs import programs_router
 from tandem_pairing.entrypoints.http_rounds import rounds_router
@@ -47,7 +47,7 @@ service = ServiceSpec(
     routers=[rounds_router, pairs_router, programs_router],
     subscriptions=subscriptions,
     projections=[pairs_projection],
-    components=[run_rounds, run_scheduler],
+    jobs=job_kinds,
     contracts_dir=Path(__file__).resolve().parents[2] / "contracts",
     extras={"demo": load_demo},
 )

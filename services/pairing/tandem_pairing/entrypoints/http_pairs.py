@@ -5,14 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter
-from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, NowDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.adapters import read_model
 from tandem_pairing.application import pairs
 from tandem_pairing.domain.events import EndReason
-from tandem_pairing.entrypoints.dependencies import NowDep
 from tandem_pairing.entrypoints.schemas import (
     Answer,
     Decline,

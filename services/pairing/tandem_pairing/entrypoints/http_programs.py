@@ -5,12 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from tandem_kernel.api import IdempotencyDep, MetadataDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, NowDep, StoreDep
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import compatibility, program_settings
 from tandem_pairing.domain.events import ProgramPairingSettings
-from tandem_pairing.entrypoints.dependencies import NowDep
 from tandem_pairing.entrypoints.schemas import CompatibilityPublic, PairRule, PoolPublic, SettingsPublic
 
 __all__ = ["programs_router"]

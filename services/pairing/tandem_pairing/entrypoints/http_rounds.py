@@ -6,13 +6,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, NowDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_pairing.adapters import read_model
 from tandem_pairing.adapters import rounds as rounds_table
 from tandem_pairing.application import rounds
-from tandem_pairing.entrypoints.dependencies import NowDep, RoundRunnerDep
 from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPublic, RoundRequest
 
 __all__ = ["rounds_router"]
@@ -30,16 +29,13 @@ async def request_round(
     body: RoundRequest,
     response: Response,
     store: StoreDep,
-    runner: RoundRunnerDep,
     metadata: MetadataDep,
     idempotency: IdempotencyDep,
     now: NowDep,
 ) -> RoundAccepted:
-    round_id, new = await rounds.request(
+    round_id, _ = await rounds.request(
         store, program_id, body.kind, now=now, metadata=metadata, idempotency=idempotency
     )
-    if new:
-        runner.submit(round_id)
     found = await rounds_table.find(store.pool, round_id)
     response.headers["Location"] = f"/rounds/{round_id}"
     return RoundAccepted(round_id=round_id, program_id=program_id, status=found["status"] if found else "running")
