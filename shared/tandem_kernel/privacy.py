@@ -178,6 +178,22 @@ class SubjectKeys:
             sealed[name] = {SEALED: base64.b64encode(_FORMAT + nonce + ciphertext).decode()}
         return sealed
 
+    async def seal_bytes(self, connection: asyncpg.Connection | asyncpg.Pool, subject: str, content: bytes) -> bytes:
+        """`content` (a file of personal data, say) sealed with `subject`'s key, created if needed.
+
+        Shredding the subject (`shred`) makes it unreadable, like any sealed field.
+        """
+        key = (await self.for_writing(connection, [subject]))[subject]
+        nonce = os.urandom(_NONCE_BYTES)
+        return _FORMAT + nonce + AESGCM(key).encrypt(nonce, content, _field_aad(subject, "$bytes"))
+
+    async def open_bytes(self, connection: asyncpg.Connection | asyncpg.Pool, subject: str, sealed: bytes) -> bytes:
+        """What `seal_bytes` sealed; `LookupError` once the subject was shredded."""
+        wrapped = await connection.fetchval("SELECT wrapped_key FROM subject_keys WHERE subject = $1", subject)
+        if wrapped is None:
+            raise LookupError(f"the key of {subject} was shredded: its sealed content is gone")
+        return _open(AESGCM(self.unwrap(subject, wrapped)), sealed, _field_aad(subject, "$bytes"))
+
     def unseal(self, data: Mapping[str, Any], subject: str, wrapped_key: bytes | None) -> dict[str, Any]:
         """`data` with sealed markers opened; those that cannot be opened become `None`."""
         if wrapped_key is None:

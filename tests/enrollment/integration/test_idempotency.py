@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import pytest
-from enrollment.integration.conftest import open_program, person
-from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM
+from enrollment.integration.conftest import RunningService, eventually_ok, open_program, person
+from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, load_demo
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
 
@@ -68,3 +69,22 @@ async def test_the_same_key_creating_another_program_is_refused(http: httpx.Asyn
     second = await http.post("/programs", json={**DEMO_PROGRAM, "name": "Another program"}, headers=headers)
 
     assert (first.status_code, second.status_code) == (201, 422)
+
+
+async def test_two_demo_loaders_started_at_once_load_one_demo(service: RunningService, http: httpx.AsyncClient) -> None:
+    """`make run` twice, or two replicas loading at boot: the loaders' keys make them converge."""
+    await asyncio.gather(load_demo({"enrollment": service.url}), load_demo({"enrollment": service.url}))
+
+    demo = await http.post("/programs", json=DEMO_PROGRAM, headers={"Idempotency-Key": "demo:program"})
+    created = await http.get(f"/programs/{demo.json()['program_id']}/participants")
+    assert created.status_code == 200
+    participants = f"/programs/{demo.json()['program_id']}/participants"
+    await eventually_ok(http, participants + "?limit=500", lambda page: len(page["items"]) == 40)
+    connection = await asyncpg.connect(service.database_url)
+    try:
+        made = await connection.fetchval(
+            "SELECT count(*) FROM enrollment.events WHERE event_type = 'enrollment.ProgramCreated' AND actor = 'demo'"
+        )
+    finally:
+        await connection.close()
+    assert made == 1

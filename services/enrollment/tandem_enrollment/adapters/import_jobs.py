@@ -1,7 +1,8 @@
-"""Import jobs in PostgreSQL: created on upload, advanced after every chunk, read by GET /imports.
+"""Imports in PostgreSQL: created on upload, advanced with every chunk, read by GET /imports.
 
-The uploaded file itself is never stored (it holds personal data); only counts and the report of
-rows that were not enrolled, which name the row, the employee id and what was wrong.
+Besides counts and the report of rows that were not enrolled (the row, the employee id, what was
+wrong), an unfinished import keeps its uploaded file, sealed, so that any replica can carry it on;
+the file goes when the import ends.
 """
 
 from __future__ import annotations
@@ -16,77 +17,101 @@ import asyncpg
 from tandem_enrollment.application.bulk import ChunkReport
 from tandem_enrollment.domain import FieldError
 
-__all__ = ["create", "fail", "fail_abandoned", "finish", "get", "problems", "record", "start"]
+__all__ = ["create", "fail", "file", "finish", "forget_file", "get", "keep_file", "problems", "record", "start"]
+
+Executor = asyncpg.Connection | asyncpg.Pool
 
 _JOB_COLUMNS = """job_id, program_id, file_name, file_format, status, total, processed, enrolled, duplicates,
-    rejected, error, requested_by, created_at, updated_at, finished_at"""
+    rejected, error, requested_by, correlation_id, created_at, updated_at, finished_at"""
 
 
 async def create(
-    pool: asyncpg.Pool,
+    executor: Executor,
     *,
     job_id: UUID,
     program_id: UUID,
     file_name: str | None,
     file_format: str,
     requested_by: str | None,
+    correlation_id: UUID,
 ) -> None:
-    """Record a new job, queued."""
-    await pool.execute(
-        "INSERT INTO import_jobs (job_id, program_id, file_name, file_format, status, requested_by)"
-        " VALUES ($1, $2, $3, $4, 'queued', $5)",
+    """Record a new import, queued."""
+    await executor.execute(
+        "INSERT INTO import_jobs (job_id, program_id, file_name, file_format, status, requested_by, correlation_id)"
+        " VALUES ($1, $2, $3, $4, 'queued', $5, $6)",
         job_id,
         program_id,
         file_name,
         file_format,
         requested_by,
+        correlation_id,
     )
 
 
-async def start(pool: asyncpg.Pool, job_id: UUID, total: int) -> None:
-    """The file is parsed: `total` rows to go."""
-    await pool.execute(
+async def keep_file(executor: Executor, job_id: UUID, sealed: bytes) -> None:
+    await executor.execute("INSERT INTO import_files (job_id, content) VALUES ($1, $2)", job_id, sealed)
+
+
+async def file(executor: Executor, job_id: UUID) -> bytes:
+    """The import's sealed file; `LookupError` if it is gone (the import ended)."""
+    content: bytes | None = await executor.fetchval("SELECT content FROM import_files WHERE job_id = $1", job_id)
+    if content is None:
+        raise LookupError(f"the file of import {job_id} is gone")
+    return content
+
+
+async def forget_file(executor: Executor, job_id: UUID) -> None:
+    await executor.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
+
+
+async def start(executor: Executor, job_id: UUID, total: int) -> None:
+    """The file is parsed: `total` rows to go (a resumed import keeps its counts)."""
+    await executor.execute(
         "UPDATE import_jobs SET status = 'running', total = $2, updated_at = now() WHERE job_id = $1", job_id, total
     )
 
 
-async def record(pool: asyncpg.Pool, job_id: UUID, chunk: ChunkReport) -> None:
-    """Add a chunk's counts and its report rows, in one transaction."""
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(
-            "UPDATE import_jobs SET processed = processed + $2, enrolled = enrolled + $3,"
-            " duplicates = duplicates + $4, rejected = rejected + $5, updated_at = now() WHERE job_id = $1",
-            job_id,
-            chunk.processed,
-            chunk.enrolled,
-            chunk.duplicates,
-            chunk.rejected,
-        )
-        await connection.executemany(
-            "INSERT INTO import_job_rows (job_id, row_number, outcome, employee_id, errors)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING",
-            [
-                (job_id, problem.row, problem.outcome.value, problem.employee_id, _errors_json(problem.errors))
-                for problem in chunk.problems
-            ],
-        )
+async def record(executor: Executor, job_id: UUID, chunk: ChunkReport) -> None:
+    """Add a chunk's counts and its report rows, in one transaction (the chunk's own, if given one)."""
+    if isinstance(executor, asyncpg.Pool):
+        async with executor.acquire() as connection, connection.transaction():
+            await record(connection, job_id, chunk)
+        return
+    connection = executor
+    await connection.execute(
+        "UPDATE import_jobs SET processed = processed + $2, enrolled = enrolled + $3,"
+        " duplicates = duplicates + $4, rejected = rejected + $5, updated_at = now() WHERE job_id = $1",
+        job_id,
+        chunk.processed,
+        chunk.enrolled,
+        chunk.duplicates,
+        chunk.rejected,
+    )
+    await connection.executemany(
+        "INSERT INTO import_job_rows (job_id, row_number, outcome, employee_id, errors)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING",
+        [
+            (job_id, problem.row, problem.outcome.value, problem.employee_id, _errors_json(problem.errors))
+            for problem in chunk.problems
+        ],
+    )
 
 
 def _errors_json(errors: tuple[FieldError, ...]) -> str:
     return json.dumps([asdict(error) for error in errors])
 
 
-async def finish(pool: asyncpg.Pool, job_id: UUID) -> None:
+async def finish(executor: Executor, job_id: UUID) -> None:
     """Every row was handled."""
-    await pool.execute(
+    await executor.execute(
         "UPDATE import_jobs SET status = 'completed', updated_at = now(), finished_at = now() WHERE job_id = $1",
         job_id,
     )
 
 
-async def fail(pool: asyncpg.Pool, job_id: UUID, error: str) -> None:
-    """The job stopped before the end; rows enrolled so far stay enrolled."""
-    await pool.execute(
+async def fail(executor: Executor, job_id: UUID, error: str) -> None:
+    """The import stopped before the end; rows enrolled so far stay enrolled."""
+    await executor.execute(
         "UPDATE import_jobs SET status = 'failed', error = $2, updated_at = now(), finished_at = now()"
         " WHERE job_id = $1 AND finished_at IS NULL",
         job_id,
@@ -94,20 +119,9 @@ async def fail(pool: asyncpg.Pool, job_id: UUID, error: str) -> None:
     )
 
 
-async def fail_abandoned(pool: asyncpg.Pool, *, silent_seconds: float, error: str) -> int:
-    """Fail unfinished jobs nobody has advanced for `silent_seconds` (their process died)."""
-    result: str = await pool.execute(
-        "UPDATE import_jobs SET status = 'failed', error = $2, updated_at = now(), finished_at = now()"
-        " WHERE finished_at IS NULL AND updated_at < now() - make_interval(secs => $1)",
-        silent_seconds,
-        error,
-    )
-    return int(result.rsplit(" ", 1)[-1])
-
-
-async def get(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any] | None:
-    """A job's state and counts, or `None`."""
-    row = await pool.fetchrow(f"SELECT {_JOB_COLUMNS} FROM import_jobs WHERE job_id = $1", job_id)
+async def get(executor: Executor, job_id: UUID) -> dict[str, Any] | None:
+    """An import's state and counts, or `None`."""
+    row = await executor.fetchrow(f"SELECT {_JOB_COLUMNS} FROM import_jobs WHERE job_id = $1", job_id)
     return dict(row) if row is not None else None
 
 

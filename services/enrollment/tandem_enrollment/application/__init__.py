@@ -4,9 +4,9 @@ domain and append; bulk imports; import jobs.
     outcome = await enrollments.enroll(store, command, metadata=metadata, idempotency=idempotency)
 """
 
-from tandem_enrollment.application import enrollments, programs
+from tandem_enrollment.application import enrollments, imports, programs
 from tandem_enrollment.application.bulk import ChunkReport, RowOutcome, RowReport, import_rows
-from tandem_enrollment.application.imports import FileFormat, ImportJobs, parse_file
+from tandem_enrollment.application.imports import FileFormat, parse_file
 from tandem_enrollment.application.streams import PARTICIPANTS, PROGRAMS, load_program
 
 __all__ = [
@@ -14,11 +14,11 @@ __all__ = [
     "PROGRAMS",
     "ChunkReport",
     "FileFormat",
-    "ImportJobs",
     "RowOutcome",
     "RowReport",
     "enrollments",
     "import_rows",
+    "imports",
     "load_program",
     "parse_file",
     "programs",

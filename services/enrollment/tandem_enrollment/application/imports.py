@@ -1,11 +1,11 @@
-"""Import jobs: an uploaded file is checked at once, then enrolled in the background.
+"""Imports: an uploaded file is checked at once, then enrolled in the background, by any replica.
 
-`ImportJobs.submit` refuses what can be refused before any work (unknown program, a program not
-open, a file that is not UTF-8, an unusable CSV header), records a queued job and starts a task in
-this process. The task parses the file (in a thread: parsing 20,000 rows is CPU work), then enrolls
-its rows through `bulk.import_rows`, recording counts and the report after every chunk so that
-`GET /imports/{job_id}` shows progress. A job cut short (shutdown, crash) is marked failed;
-importing the file again is safe, since rows already enrolled count as duplicates.
+`submit` refuses what can be refused before any work (unknown program, a program not open, a file
+that is not UTF-8, an unusable CSV header) and records, in one transaction, the import (queued),
+its file (sealed: it is personal data) and a kernel job (`IMPORT_JOB`). The job (`run`) parses the
+file and enrolls its rows through `bulk.import_rows`, each chunk's counts and report committed with
+the chunk, so `GET /imports/{job_id}` shows progress and an import whose replica died is resumed by
+another after its last committed chunk (see `tandem_kernel.jobs`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import asyncio
 import io
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from enum import StrEnum
 from uuid import UUID, uuid4
 
 from tandem_kernel.errors import DomainError, InvalidTransition
 from tandem_kernel.events import EventMetadata
+from tandem_kernel.jobs import enqueue, jobs_channel
+from tandem_kernel.privacy import shred
 from tandem_kernel.store import EventStore
 
 from tandem_enrollment.adapters import import_jobs
@@ -27,11 +28,9 @@ from tandem_enrollment.application.bulk import import_rows
 from tandem_enrollment.application.streams import load_program
 from tandem_enrollment.domain import ImportedRow, ProgramStatus, parse_csv, parse_jsonl
 
-__all__ = ["INTERRUPTED", "FileFormat", "ImportJobs", "parse_file"]
+__all__ = ["IMPORT_JOB", "FileFormat", "parse_file", "run", "submit"]
 
 log = logging.getLogger("tandem.enrollment.imports")
-
-INTERRUPTED = "interrupted before the end (the service stopped); import the file again: enrolled rows are skipped"
 
 
 class FileFormat(StrEnum):
@@ -68,80 +67,89 @@ def _check_readable(content: bytes, file_format: FileFormat, program_id: UUID) -
         next(parse_csv([header], program_id=program_id), None)  # raises DomainError on field `header`
 
 
-class ImportJobs:
-    """The import jobs this process runs.
+IMPORT_JOB = "enrollment.import"
+"""The kernel job that carries out an import (payload: its `job_id`)."""
 
-    >>> jobs = ImportJobs(store)
-    >>> job_id = await jobs.submit(program_id, content, FileFormat.CSV, file_name="hr.csv", metadata=metadata)
-    """
 
-    def __init__(self, store: EventStore, *, chunk_size: int = 500, concurrency: int = 8) -> None:
-        self.store = store
-        self.chunk_size = chunk_size
-        self.concurrency = concurrency
-        self._tasks: set[asyncio.Task[None]] = set()
+def _file_subject(job_id: UUID) -> str:
+    # The uploaded file is personal data: sealed with a key of its own, shredded when the job ends.
+    return f"import-file-{job_id}"
 
-    async def submit(
-        self,
-        program_id: UUID,
-        content: bytes,
-        file_format: FileFormat,
-        *,
-        file_name: str | None,
-        metadata: EventMetadata,
-    ) -> UUID:
-        """Check the file and the program, record a queued job and start it; returns the job id."""
-        program = await load_program(self.store, program_id)
-        if program.status is not ProgramStatus.OPEN:
-            raise InvalidTransition(f"the program is {program.status}, not open for enrollment")
-        _check_readable(content, file_format, program_id)
-        job_id = uuid4()
+
+async def submit(
+    store: EventStore,
+    program_id: UUID,
+    content: bytes,
+    file_format: FileFormat,
+    *,
+    file_name: str | None,
+    metadata: EventMetadata,
+) -> UUID:
+    """Check the file and the program, then record the import, its sealed file and its job in one
+    transaction; returns the import's id. Any replica carries the job out (see `run`)."""
+    program = await load_program(store, program_id)
+    if program.status is not ProgramStatus.OPEN:
+        raise InvalidTransition(f"the program is {program.status}, not open for enrollment")
+    _check_readable(content, file_format, program_id)
+    assert store.keyring is not None, "imports keep their file sealed: the store needs its keyring"
+    job_id = uuid4()
+    async with store.transaction() as unit:
         await import_jobs.create(
-            self.store.pool,
+            unit.connection,
             job_id=job_id,
             program_id=program_id,
             file_name=file_name,
             file_format=file_format.value,
             requested_by=metadata.actor,
+            correlation_id=metadata.correlation_id or job_id,
         )
-        # Every event of the import shares the job's id as correlation id.
-        job_metadata = replace(metadata, correlation_id=metadata.correlation_id or job_id)
-        task = asyncio.create_task(self._run(job_id, program_id, content, file_format, job_metadata))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return job_id
+        sealed = await store.keyring.seal_bytes(unit.connection, _file_subject(job_id), content)
+        await import_jobs.keep_file(unit.connection, job_id, sealed)
+        await enqueue(
+            unit.connection, IMPORT_JOB, {"job_id": str(job_id)}, key=str(job_id), channel=jobs_channel(store.schema)
+        )
+    return job_id
 
-    async def _run(
-        self, job_id: UUID, program_id: UUID, content: bytes, file_format: FileFormat, metadata: EventMetadata
-    ) -> None:
-        pool = self.store.pool
-        try:
-            rows = await asyncio.to_thread(parse_file, content, file_format, program_id)
-            await import_jobs.start(pool, job_id, len(rows))
-            await import_rows(
-                self.store,
-                program_id,
-                rows,
-                metadata=metadata,
-                report=lambda chunk: import_jobs.record(pool, job_id, chunk),
-                chunk_size=self.chunk_size,
-                concurrency=self.concurrency,
-            )
-            await import_jobs.finish(pool, job_id)
-        except asyncio.CancelledError:
-            await import_jobs.fail(pool, job_id, INTERRUPTED)
-            raise
-        except Exception as error:  # the job fails, the service goes on
-            log.exception("import job %s failed", job_id)
-            await import_jobs.fail(pool, job_id, f"{type(error).__name__}: {error}")
 
-    async def wait(self) -> None:
-        """Until every job started so far has ended (tests, the benchmark)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+async def run(store: EventStore, job_id: UUID, *, chunk_size: int = 500, concurrency: int = 8) -> None:
+    """Carry out an import, or resume it after its last committed chunk; idempotent.
 
-    async def stop(self) -> None:
-        """Cancel the running jobs; each is marked failed, and can be imported again."""
-        for task in self._tasks:
-            task.cancel()
-        await self.wait()
+    Parsing happens in a thread (20,000 rows are CPU work). When the import ends, however it ends,
+    its file is deleted and the file's key shredded.
+    """
+    pool = store.pool
+    job = await import_jobs.get(pool, job_id)
+    if job is None or job["finished_at"] is not None:
+        return
+    program_id, processed = job["program_id"], job["processed"]
+    try:
+        assert store.keyring is not None
+        sealed = await import_jobs.file(pool, job_id)
+        content = await store.keyring.open_bytes(pool, _file_subject(job_id), sealed)
+        rows = await asyncio.to_thread(parse_file, content, FileFormat(job["file_format"]), program_id)
+        await import_jobs.start(pool, job_id, len(rows))
+        metadata = EventMetadata(correlation_id=job["correlation_id"], actor=job["requested_by"])
+        await import_rows(
+            store,
+            program_id,
+            rows[processed:],
+            metadata=metadata,
+            record=lambda executor, chunk: import_jobs.record(executor, job_id, chunk),
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            resumed=processed > 0 or job["status"] == "running",
+        )
+        await _end(store, job_id, None)
+    except (DomainError, LookupError, ValueError) as refused:  # the program closed, the file is gone…
+        log.warning("import %s stopped: %s", job_id, refused)
+        await _end(store, job_id, f"{type(refused).__name__}: {refused}")
+
+
+async def _end(store: EventStore, job_id: UUID, error: str | None) -> None:
+    async with store.transaction() as unit:
+        if error is None:
+            await import_jobs.finish(unit.connection, job_id)
+        else:
+            await import_jobs.fail(unit.connection, job_id, error)
+        await import_jobs.forget_file(unit.connection, job_id)
+        await shred(unit.connection, _file_subject(job_id))

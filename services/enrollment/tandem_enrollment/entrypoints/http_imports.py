@@ -12,12 +12,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.datastructures import UploadFile
-from tandem_kernel.api import MetadataDep, PoolDep
+from tandem_kernel.api import MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import DomainError, NotFound
 
 from tandem_enrollment.adapters import import_jobs
-from tandem_enrollment.application import FileFormat
-from tandem_enrollment.entrypoints.dependencies import ImportJobsDep
+from tandem_enrollment.application import FileFormat, imports
 from tandem_enrollment.entrypoints.schemas import PROBLEMS, ImportJobPublic
 
 __all__ = ["imports_router"]
@@ -93,8 +92,7 @@ async def _job(pool: PoolDep, job_id: UUID, *, after_row: int = 0, limit: int = 
 async def start_import(
     program_id: UUID,
     request: Request,
-    jobs: ImportJobsDep,
-    pool: PoolDep,
+    store: StoreDep,
     metadata: MetadataDep,
     response: Response,
     file_format: Annotated[FileFormat | None, Query(alias="format")] = None,
@@ -105,9 +103,9 @@ async def start_import(
     chosen = file_format or found
     if chosen is None:
         raise HTTPException(415, "send text/csv or application/x-ndjson, or say ?format=csv|jsonl")
-    job_id = await jobs.submit(program_id, content, chosen, file_name=name, metadata=metadata)
+    job_id = await imports.submit(store, program_id, content, chosen, file_name=name, metadata=metadata)
     response.headers["Location"] = f"/imports/{job_id}"
-    return await _job(pool, job_id)
+    return await _job(store.pool, job_id)
 
 
 @imports_router.get("/imports/{job_id}", summary="An import's progress and its report of rows not enrolled")

@@ -1,0 +1,9 @@
+-- Imports are durable jobs (see application/imports.py): whichever replica is alive carries an
+-- import on, so its file must outlive the process that received it. It is kept sealed with a key of
+-- its own (personal data at rest) and deleted, key shredded, when the import ends.
+CREATE TABLE IF NOT EXISTS import_files (
+    job_id          uuid PRIMARY KEY REFERENCES import_jobs ON DELETE CASCADE,
+    content         bytea       NOT NULL
+);
+-- Every enrollment an import makes carries this correlation id: a resumed import recognises its own.
+ALTER TABLE import_jobs ADD COLUMN IF NOT EXISTS correlation_id uuid;
