@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest

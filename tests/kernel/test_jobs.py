@@ -74,7 +74,7 @@ async def test_when_its_process_is_killed_another_worker_takes_the_job_over_and_
     pool: asyncpg.Pool, database_url: str
 ) -> None:
     await enqueue(pool, "test.count", {"to": 6, "pace": 0.3})
-    doomed = subprocess.Popen(
+    doomed = subprocess.Popen(  # noqa: ASYNC220 - a replica of its own, started once
         [sys.executable, "-m", "kernel.jobs_for_tests", database_url, "kernel_test"],
         cwd=Path(__file__).parents[1],
         stdout=subprocess.PIPE,

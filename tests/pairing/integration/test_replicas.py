@@ -38,7 +38,8 @@ class Cluster:
 
         async def claimed() -> bool:
             found = await self.pool.fetchval(
-                "SELECT owner FROM jobs WHERE kind = 'pairing.round' AND payload->>'round_id' = $1 AND state = 'running'",
+                "SELECT owner FROM jobs WHERE kind = 'pairing.round' AND payload->>'round_id' = $1"
+                " AND state = 'running'",
                 round_id,
             )
             owner[:] = [found] if found else []
