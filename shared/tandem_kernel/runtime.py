@@ -259,6 +259,33 @@ class Runtime:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    # -- read-your-writes -------------------------------------------------------------------------
+
+    async def read_models_include(
+        self, stream_id: str | None = None, *, position: int | None = None, timeout: float = 2.0
+    ) -> bool:
+        """Wait (at most `timeout` seconds) until every read model has applied the latest event of
+        `stream_id` (or the event at `position`); returns whether they have. A stream that does not
+        exist needs no wait.
+
+        Read models follow the event store a moment later: a client that just created or changed a
+        resource and reads it back (following `Location`) must find what it wrote.
+        """
+        if self.store is None or not self.projection_runners:
+            return True
+        names = [runner.name for runner in self.projection_runners]
+        query, argument = (_BEHIND_ON_STREAM, stream_id) if position is None else (_BEHIND_ON_POSITION, position)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            behind = await self.store.pool.fetchval(query, argument, names)
+            if not behind:
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                if timeout:
+                    log.warning("read models still behind %s after %.1fs", stream_id or position, timeout)
+                return False
+            await asyncio.sleep(0.01)
+
     # -- for ops commands: the same parts, without serving or consuming ---------------------------
 
     async def open_for_operations(self) -> None:
@@ -302,6 +329,22 @@ class Runtime:
                 checks["projections"] = False
                 problems.append(runner.problem)
         return Readiness(checks, problems)
+
+
+# How many of the named checkpoints have not reached the stream's last event (in commit order).
+_BEHIND_ON_STREAM = """
+SELECT count(*) FROM (
+    SELECT transaction_id, position FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1
+) AS last
+CROSS JOIN unnest($2::text[]) AS wanted(name)
+LEFT JOIN checkpoints c ON c.name = wanted.name
+WHERE c.name IS NULL OR (c.transaction_id, c.position) < (last.transaction_id, last.position)
+"""
+
+
+_BEHIND_ON_POSITION = _BEHIND_ON_STREAM.replace(
+    "WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1", "WHERE position = $1"
+)
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,11 @@ async def test_a_profile_changes_only_in_the_fields_sent(http: httpx.AsyncClient
     assert found["display_name"] == person(6)["display_name"]
     await http.post(f"{url}/withdraw")
     assert (await http.patch(url, json={"site": "Paris"})).status_code == 409
+
+
+async def test_an_enrollment_is_readable_at_its_location_right_after_the_201(http: httpx.AsyncClient) -> None:
+    program_id = await open_program(http)
+    for n in range(10):
+        enrolled = await http.post(f"/programs/{program_id}/enrollments", json=person(n))
+        found = await http.get(enrolled.headers["location"])
+        assert found.status_code == 200 and found.json()["status"] == enrolled.json()["status"]

@@ -127,3 +127,25 @@ async def test_the_command_line_import_shows_progress_and_the_report(
     assert "100% 14/14 rows" in printed
     assert "completed: 8 enrolled, 1 already enrolled, 5 rejected, of 14 rows" in printed
     assert "row      4  rejected   email:" in printed
+
+
+async def test_an_import_says_when_every_row_it_enrolled_is_listed(http: httpx.AsyncClient) -> None:
+    program_id = await open_program(http)
+    people = sample_people(1500, seed=5, first_employee=20_000)
+    started = await http.post(
+        f"/programs/{program_id}/imports", content=as_csv(people).encode(), headers={"Content-Type": "text/csv"}
+    )
+    job = await eventually_ok(http, started.headers["location"], lambda body: body["readable"])
+
+    listed = []
+    cursor = None
+    while True:
+        page = (
+            await http.get(
+                f"/programs/{program_id}/participants", params={"limit": 500, **({"cursor": cursor} if cursor else {})}
+            )
+        ).json()
+        listed += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert job["status"] == "completed" and job["enrolled"] == len(listed) == 1500

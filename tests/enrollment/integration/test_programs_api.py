@@ -135,3 +135,13 @@ async def test_programs_are_listed_by_status_in_pages(http: httpx.AsyncClient) -
 
 def _ids(page: dict[str, object]) -> set[str]:
     return {item["program_id"] for item in page["items"]}  # type: ignore[attr-defined]
+
+
+async def test_what_a_client_just_created_is_readable_at_its_location_at_once(http: httpx.AsyncClient) -> None:
+    """No polling: the GET that follows a 201 waits (bounded) for the read model to catch up."""
+    for _ in range(10):
+        created = await http.post("/programs", json=DEMO_PROGRAM)
+        found = await http.get(created.headers["location"])
+        assert found.status_code == 200 and found.json()["version"] == 1
+        opened = await http.post(f"{created.headers['location']}/open")
+        assert (await http.get(created.headers["location"])).json()["status"] == opened.json()["status"] == "open"

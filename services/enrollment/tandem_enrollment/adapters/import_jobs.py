@@ -22,7 +22,7 @@ __all__ = ["create", "fail", "file", "finish", "forget_file", "get", "keep_file"
 Executor = asyncpg.Connection | asyncpg.Pool
 
 _JOB_COLUMNS = """job_id, program_id, file_name, file_format, status, total, processed, enrolled, duplicates,
-    rejected, error, requested_by, correlation_id, created_at, updated_at, finished_at"""
+    rejected, error, requested_by, correlation_id, last_position, created_at, updated_at, finished_at"""
 
 
 async def create(
@@ -80,12 +80,14 @@ async def record(executor: Executor, job_id: UUID, chunk: ChunkReport) -> None:
     connection = executor
     await connection.execute(
         "UPDATE import_jobs SET processed = processed + $2, enrolled = enrolled + $3,"
-        " duplicates = duplicates + $4, rejected = rejected + $5, updated_at = now() WHERE job_id = $1",
+        " duplicates = duplicates + $4, rejected = rejected + $5, updated_at = now(),"
+        " last_position = greatest(last_position, $6) WHERE job_id = $1",
         job_id,
         chunk.processed,
         chunk.enrolled,
         chunk.duplicates,
         chunk.rejected,
+        chunk.last_position,
     )
     await connection.executemany(
         "INSERT INTO import_job_rows (job_id, row_number, outcome, employee_id, errors)"

@@ -70,6 +70,7 @@ class ChunkReport:
     duplicates: int = 0
     rejected: int = 0
     problems: list[RowReport] = field(default_factory=list)
+    last_position: int = 0  # of the last event the rows wrote: once read models pass it, they are readable
 
     @property
     def processed(self) -> int:
@@ -91,6 +92,7 @@ class ChunkReport:
         self.duplicates += other.duplicates
         self.rejected += other.rejected
         self.problems.extend(other.problems)
+        self.last_position = max(self.last_position, other.last_position)
 
 
 def _duplicate(row: AcceptedRow) -> RowReport:
@@ -111,7 +113,7 @@ Record = Callable[[asyncpg.Connection | asyncpg.Pool, ChunkReport], Awaitable[No
 
 async def _all_at_once(
     unit: UnitOfWork, program: Program, rows: Sequence[AcceptedRow], metadata: EventMetadata
-) -> list[RowReport | None]:
+) -> tuple[list[RowReport | None], int]:
     """Decide every row, then start all their streams in one statement; `ConcurrencyError` if any exists."""
     reports: list[RowReport | None] = []
     streams: dict[str, list[NewEvent]] = {}
@@ -132,23 +134,23 @@ async def _all_at_once(
         held.count(events)
         streams[stream_id] = [NewEvent(event) for event in events]
         reports.append(None)
-    await unit.start_streams(streams, metadata=metadata)
+    positions = await unit.start_streams(streams, metadata=metadata)
     await held.after(unit, ())
-    return reports
+    return reports, max(positions, default=0)
 
 
 async def _one_by_one(
     store: EventStore, program: Program, row: AcceptedRow, metadata: EventMetadata, resumed: bool
-) -> RowReport | None:
+) -> RowReport | int:
+    """The row's report if it was not enrolled, else the position of its last event."""
     try:
-        await enroll_new(store, program, row.command, metadata=metadata)
+        return await enroll_new(store, program, row.command, metadata=metadata)
     except ConcurrencyError:
         if resumed and await _enrolled_by(store, program, row, metadata):
-            return None  # this import enrolled them before it was stopped and resumed
+            return 0  # this import enrolled them before it was stopped and resumed
         return _duplicate(row)
     except DomainError as refusal:
         return _refused(row, refusal)
-    return None
 
 
 async def _enrolled_by(store: EventStore, program: Program, row: AcceptedRow, metadata: EventMetadata) -> bool:
@@ -181,22 +183,25 @@ async def _enroll_chunk(
             known_reports.append(_duplicate(row))
     accepted = [row for row in accepted if row.command.employee_id not in known]
 
-    def report_of(reports: Sequence[RowReport | None]) -> ChunkReport:
-        chunk = ChunkReport()
+    def report_of(reports: Sequence[RowReport | int | None], last_position: int = 0) -> ChunkReport:
+        chunk = ChunkReport(last_position=last_position)
         for report in [*known_reports, *reports]:
+            if isinstance(report, int):  # enrolled one by one: where their events went
+                chunk.last_position = max(chunk.last_position, report)
+                report = None
             chunk.add(report)
         chunk.enrolled += len(rows) - len(accepted) - len(known_reports)  # enrolled by this import, earlier
         return chunk
 
     try:
         async with store.transaction() as unit:
-            chunk = report_of(await _all_at_once(unit, program, accepted, metadata))
+            chunk = report_of(*await _all_at_once(unit, program, accepted, metadata))
             if record is not None:
                 await record(unit.connection, chunk)
         return chunk
     except ConcurrencyError:
 
-        async def bounded(row: AcceptedRow) -> RowReport | None:
+        async def bounded(row: AcceptedRow) -> RowReport | int:
             async with gate:
                 return await _one_by_one(store, program, row, metadata, resumed)
 

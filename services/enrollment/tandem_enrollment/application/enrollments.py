@@ -27,7 +27,6 @@ from tandem_enrollment.domain import (
     decide_update_profile,
     decide_withdraw,
     enrollment_id,
-    replay_participant,
 )
 
 __all__ = ["approve", "enroll", "enroll_new", "erase", "update_profile", "withdraw"]
@@ -68,8 +67,9 @@ async def enroll(
 
 async def enroll_new(
     store: EventStore, program: Program, command: EnrollParticipant, *, metadata: EventMetadata
-) -> CommandResult[Participant]:
-    """Enroll an employee presumed not enrolled yet, without reading their stream (bulk imports).
+) -> int:
+    """Enroll an employee presumed not enrolled yet, without reading their stream (bulk imports);
+    returns the position of the last event written.
 
     Raises `ConcurrencyError` if they are enrolled already, and whatever `decide_enroll` raises.
     """
@@ -80,7 +80,7 @@ async def enroll_new(
         events = decide_enroll(None, command, program=program, approved_count=places.approved, now=_now())
         result = await unit.append(stream_id, 0, [NewEvent(event) for event in events], metadata=metadata)
         await places.after(unit, events)
-    return CommandResult(replay_participant(events), result.stream_version, tuple(events), stream_id)
+    return result.positions[-1]
 
 
 async def approve(

@@ -11,11 +11,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
-from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import NotFound
 
 from tandem_enrollment.adapters import queries
-from tandem_enrollment.application import enrollments, programs
+from tandem_enrollment.application import PARTICIPANTS, PROGRAMS, enrollments, programs
 from tandem_enrollment.domain import (
     ChangeEligibilityRules,
     ChangeProgramObjectives,
@@ -68,7 +68,8 @@ async def list_programs(
 
 
 @programs_router.get("/{program_id}", summary="A program, its terms and participant counts")
-async def get_program(program_id: UUID, pool: PoolDep) -> ProgramPublic:
+async def get_program(program_id: UUID, pool: PoolDep, runtime: RuntimeDep) -> ProgramPublic:
+    await runtime.read_models_include(PROGRAMS.stream_id(program_id))  # read your own writes
     found = await queries.program(pool, program_id)
     if found is None:
         raise NotFound("no such program")
@@ -136,7 +137,10 @@ async def enroll(
 
 
 @enrollments_router.get("/enrollments/{participant_id}", summary="An enrollment, with the participant's profile")
-async def get_enrollment(program_id: UUID, participant_id: UUID, pool: PoolDep) -> ParticipantPublic:
+async def get_enrollment(
+    program_id: UUID, participant_id: UUID, pool: PoolDep, runtime: RuntimeDep
+) -> ParticipantPublic:
+    await runtime.read_models_include(PARTICIPANTS.stream_id(participant_id))  # read your own writes
     found = await queries.participant(pool, program_id, participant_id)
     if found is None:
         raise NotFound("no such enrollment")

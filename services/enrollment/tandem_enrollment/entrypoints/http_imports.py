@@ -10,10 +10,12 @@ from pathlib import PurePath
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.datastructures import UploadFile
-from tandem_kernel.api import MetadataDep, PoolDep, StoreDep
+from tandem_kernel.api import MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import DomainError, NotFound
+from tandem_kernel.runtime import Runtime
 
 from tandem_enrollment.adapters import import_jobs
 from tandem_enrollment.application import FileFormat, imports
@@ -73,12 +75,18 @@ async def _upload(request: Request) -> tuple[bytes, str | None, FileFormat | Non
     return await upload.read(), name, found
 
 
-async def _job(pool: PoolDep, job_id: UUID, *, after_row: int = 0, limit: int = 100) -> ImportJobPublic:
+async def _job(
+    runtime: Runtime, pool: asyncpg.Pool, job_id: UUID, *, after_row: int = 0, limit: int = 100
+) -> ImportJobPublic:
     job = await import_jobs.get(pool, job_id)
     if job is None:
         raise NotFound("no such import job")
     report = await import_jobs.problems(pool, job_id, after_row=after_row, limit=limit)
-    return ImportJobPublic.model_validate({**job, "report": report})
+    # Completed means every row was handled; readable, that the read model lists them all too.
+    readable = job["status"] == "completed" and (
+        not job["last_position"] or await runtime.read_models_include(position=job["last_position"], timeout=0)
+    )
+    return ImportJobPublic.model_validate({**job, "report": report, "readable": readable})
 
 
 @imports_router.post(
@@ -93,6 +101,7 @@ async def start_import(
     program_id: UUID,
     request: Request,
     store: StoreDep,
+    runtime: RuntimeDep,
     metadata: MetadataDep,
     response: Response,
     file_format: Annotated[FileFormat | None, Query(alias="format")] = None,
@@ -105,14 +114,15 @@ async def start_import(
         raise HTTPException(415, "send text/csv or application/x-ndjson, or say ?format=csv|jsonl")
     job_id = await imports.submit(store, program_id, content, chosen, file_name=name, metadata=metadata)
     response.headers["Location"] = f"/imports/{job_id}"
-    return await _job(store.pool, job_id)
+    return await _job(runtime, store.pool, job_id)
 
 
 @imports_router.get("/imports/{job_id}", summary="An import's progress and its report of rows not enrolled")
 async def get_import(
     job_id: UUID,
     pool: PoolDep,
+    runtime: RuntimeDep,
     report_after_row: Annotated[int, Query(ge=0, description="Report rows after this row number.")] = 0,
     report_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> ImportJobPublic:
-    return await _job(pool, job_id, after_row=report_after_row, limit=report_limit)
+    return await _job(runtime, pool, job_id, after_row=report_after_row, limit=report_limit)

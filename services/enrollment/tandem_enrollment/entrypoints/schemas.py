@@ -171,7 +171,11 @@ class ImportRowPublic(BaseModel):
 
 
 class ImportJobPublic(BaseModel):
-    """An import's progress and its report (up to `report_limit` rows after `report_after_row`)."""
+    """An import's progress and its report (up to `report_limit` rows after `report_after_row`).
+
+    `status` completed: every row was handled; `readable`: and every row it enrolled is listed by
+    `GET /programs/{id}/participants` (the read model follows the writes a moment later).
+    """
 
     job_id: UUID
     program_id: UUID
@@ -188,4 +192,5 @@ class ImportJobPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    readable: bool
     report: list[ImportRowPublic]

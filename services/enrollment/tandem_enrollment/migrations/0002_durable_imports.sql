@@ -7,3 +7,6 @@ CREATE TABLE IF NOT EXISTS import_files (
 );
 -- Every enrollment an import makes carries this correlation id: a resumed import recognises its own.
 ALTER TABLE import_jobs ADD COLUMN IF NOT EXISTS correlation_id uuid;
+-- The position of the last event an import wrote: once the read model has passed it, every row the
+-- import enrolled is readable (GET /imports/{id} says `readable`).
+ALTER TABLE import_jobs ADD COLUMN IF NOT EXISTS last_position bigint NOT NULL DEFAULT 0;
