@@ -19,9 +19,11 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from tandem_kernel.access import OPERATOR, Authenticated, allow, describe_rules, install_access_problems, public
 from tandem_kernel.commands import Idempotency
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
+from tandem_kernel.identity import Principal
 from tandem_kernel.jobs import list_jobs
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
 from tandem_kernel.runtime import Runtime, ServiceSpec
@@ -29,7 +31,6 @@ from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 
 __all__ = [
-    "ActorDep",
     "IdempotencyDep",
     "MetadataDep",
     "NowDep",
@@ -55,15 +56,10 @@ def _pool(store: Annotated[EventStore, Depends(_store)]) -> asyncpg.Pool:
     return store.pool
 
 
-def _actor(x_actor: Annotated[str | None, Header(max_length=200)] = None) -> str | None:
-    # Authentication is the platform gateway's job; it forwards who is acting.
-    return x_actor
-
-
-def _metadata(
-    actor: Annotated[str | None, Depends(_actor)],
-) -> EventMetadata:
-    return EventMetadata(actor=actor)
+def _metadata(caller: Authenticated) -> EventMetadata:
+    # The audit trail: every event a command appends records who caused it, in which role, and
+    # through which client (a platform, or the application a person signed in to).
+    return EventMetadata(actor=caller.subject, actor_role=caller.role, actor_client=caller.client_id)
 
 
 async def _idempotency(
@@ -100,7 +96,6 @@ NowDep = Annotated[datetime, Depends(_now)]
 """The service's clock (see `clock`): what commands decide with as "now"."""
 StoreDep = Annotated[EventStore, Depends(_store)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
-ActorDep = Annotated[str | None, Depends(_actor)]
 MetadataDep = Annotated[EventMetadata, Depends(_metadata)]
 IdempotencyDep = Annotated[Idempotency | None, Depends(_idempotency)]
 
@@ -108,19 +103,19 @@ ops = APIRouter(tags=["operations"])
 
 
 @ops.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
+async def healthz(_: Annotated[None, public()]) -> dict[str, str]:
     return {"status": "alive"}
 
 
 @ops.get("/readyz", summary="PostgreSQL and the broker are reachable and the relay runs")
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+async def readyz(runtime: RuntimeDep, _: Annotated[None, public()]) -> JSONResponse:
     readiness = await runtime.readiness()
     body = {"ready": readiness.ready, "checks": readiness.checks, "problems": readiness.problems}
     return JSONResponse(body, status_code=200 if readiness.ready else 503)
 
 
 @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(runtime: RuntimeDep, _: Annotated[None, public()]) -> Response:
     # Refresh the lag gauges at scrape time; a scrape during an outage still serves the rest.
     for follower in [runtime.relay, *runtime.projection_runners]:
         if follower is not None and runtime.store is not None:
@@ -154,6 +149,7 @@ class JobPublic(BaseModel):
 @ops.get("/ops/jobs", summary="Background jobs: state, attempts, owner and last heartbeat, newest first")
 async def jobs_view(
     pool: PoolDep,
+    _: Annotated[Principal, allow(OPERATOR)],
     state: Literal["queued", "running", "succeeded", "failed"] | None = None,
     kind: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -181,6 +177,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     for router in spec.routers:
         app.include_router(router)
     install_problem_handlers(app)
+    install_access_problems(app)
+    describe_rules(app)
     app.add_middleware(RequestGuard)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

@@ -60,8 +60,10 @@ class EventMetadata:
 
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
-    actor: str | None = None
+    actor: str | None = None  # who: the authenticated subject, or the service acting on its own
     trace_context: dict[str, str] = field(default_factory=dict)
+    actor_role: str | None = None  # in which role they acted (see identity.Roles)
+    actor_client: str | None = None  # the OAuth client: which platform or application
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class EventEnvelope(BaseModel):
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
     actor: str | None = None
+    actor_role: str | None = None
+    actor_client: str | None = None
     trace_context: dict[str, str] = {}
     payload: DomainEvent
 
@@ -104,6 +108,8 @@ class EventEnvelope(BaseModel):
             causation_id=self.event_id,
             actor=actor or self.actor,
             trace_context=dict(self.trace_context),
+            actor_role=None if actor else self.actor_role,
+            actor_client=None if actor else self.actor_client,
         )
 
 

@@ -102,7 +102,15 @@ class StoreFollower(ABC):
         self._wake.set()
 
     async def _lead(self) -> None:
-        await self.before_leading()
+        # What leading needs (the broker, for the relay) may never come if the service stops first.
+        ready = asyncio.ensure_future(self.before_leading())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not ready.done():
+            ready.cancel()
+            return
+        ready.result()
         connection = await asyncpg.connect(self.dsn)
         try:
             lock = advisory_lock_key(f"{self.name}:{self.store.schema}")

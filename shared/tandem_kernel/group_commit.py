@@ -35,18 +35,20 @@ _APPEND_MANY = """
 WITH input AS (
     SELECT * FROM unnest(
         $1::int[], $2::text[], $3::int[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::timestamptz[],
-        $9::jsonb[], $10::text[], $11::uuid[], $12::uuid[], $13::text[], $14::jsonb[]
+        $9::jsonb[], $10::text[], $11::uuid[], $12::uuid[], $13::text[], $14::jsonb[], $15::text[], $16::text[]
     ) AS i(request, stream_id, expected, ordinal, event_id, event_type, event_version, occurred_at,
-           payload, data_subject, correlation_id, causation_id, actor, trace_context)
+           payload, data_subject, correlation_id, causation_id, actor, trace_context, actor_role, actor_client)
 ), heads AS (
     SELECT s.stream_id,
            (SELECT coalesce(max(e.stream_version), 0) FROM events e WHERE e.stream_id = s.stream_id) AS version
     FROM (SELECT DISTINCT stream_id FROM input) AS s
 ), inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version, occurred_at,
-                        correlation_id, causation_id, actor, trace_context, payload, data_subject)
+                        correlation_id, causation_id, actor, trace_context, payload, data_subject,
+                        actor_role, actor_client)
     SELECT i.event_id, i.stream_id, i.expected + i.ordinal, i.event_type, i.event_version, i.occurred_at,
-           i.correlation_id, i.causation_id, i.actor, i.trace_context, i.payload, i.data_subject
+           i.correlation_id, i.causation_id, i.actor, i.trace_context, i.payload, i.data_subject,
+           i.actor_role, i.actor_client
     FROM input i JOIN heads h ON h.stream_id = i.stream_id AND h.version = i.expected
     ORDER BY i.request, i.ordinal
     RETURNING position, stream_id, stream_version
@@ -174,15 +176,16 @@ def _reject(request: _Request, error: BaseException) -> None:
 
 
 def _columns(batch: list[_Request]) -> list[list[Any]]:
-    """The statement's fourteen arrays, one element per event of every request in the batch."""
-    columns: list[list[Any]] = [[] for _ in range(14)]
+    """The statement's sixteen arrays, one element per event of every request in the batch."""
+    columns: list[list[Any]] = [[] for _ in range(16)]
     for number, request in enumerate(batch):
         (stream_id, expected, correlation, causation, actor, trace_context, event_ids, event_types, event_versions,
-         occurred, payloads, subjects) = request.arguments  # fmt: skip
+         occurred, payloads, subjects, actor_role, actor_client) = request.arguments  # fmt: skip
         for ordinal, event_id in enumerate(event_ids):
             row = (
                 number, stream_id, expected, ordinal + 1, event_id, event_types[ordinal], event_versions[ordinal],
                 occurred[ordinal], payloads[ordinal], subjects[ordinal], correlation, causation, actor, trace_context,
+                actor_role, actor_client,
             )  # fmt: skip
             for column, value in zip(columns, row, strict=True):
                 column.append(value)

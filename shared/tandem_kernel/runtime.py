@@ -30,6 +30,7 @@ from tandem_kernel.clock import Clock, SystemClock
 from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
+from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
 from tandem_kernel.kafka import build_broker, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.privacy import SubjectKeys
@@ -84,6 +85,16 @@ class Runtime:
         self.processors: list[MessageProcessor] = []
         self.jobs: JobWorker | None = None
         self.clock: Clock = SystemClock()
+        self.identity: TokenVerifier | None = None
+        if settings.oidc_issuer and settings.oidc_audience:
+            self.identity = TokenVerifier(
+                settings.oidc_issuer,
+                settings.oidc_audience,
+                roles_claim=settings.oidc_roles_claim,
+                employee_claim=settings.oidc_employee_claim,
+                programs_claim=settings.oidc_programs_claim,
+                leeway_seconds=settings.oidc_clock_skew_seconds,
+            )
         self.database_ready = asyncio.Event()
         self.broker_connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,6 +124,11 @@ class Runtime:
         finish the ones in flight; components (jobs, schedulers) stop; the relay and projections
         finish their batch; only then the broker connection closes, and the pool last."""
         self._stopping.set()
+        # A boot still under way (waiting for the broker, say) ends first: it would start what we stop.
+        booting = [task for task in self._tasks if task.get_name().endswith("-boot") and not task.done()]
+        for task in booting:
+            task.cancel()
+        await asyncio.gather(*booting, return_exceptions=True)
         for processor in self.processors:
             processor.stopping.set()
         for subscriber in self.broker.subscribers:
@@ -124,9 +140,6 @@ class Runtime:
         followers = [runner for runner in [self.relay, *self.projection_runners] if runner is not None]
         for follower in followers:
             follower.stop()
-        for task in self._tasks:
-            if task.get_name().endswith("-boot") and not task.done():
-                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._quietly("closing the broker connection", self.broker.stop())
         if self.pool is not None:
@@ -168,11 +181,11 @@ class Runtime:
                 max_size=self.settings.database_pool_max,
             )
         keyring = SubjectKeys(self.settings.personal_data_master_key)
-        self.store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring)
+        store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring)
         runners = [
             ProjectionRunner(
                 projection,
-                self.store,
+                store,
                 dsn=self.settings.database_url,
                 poll_seconds=self.settings.relay_poll_seconds,
                 max_attempts=self.settings.projection_max_attempts,
@@ -187,7 +200,8 @@ class Runtime:
             self.spec.migrations,
             then=[runner.create_tables for runner in runners],
         )
-        self.projection_runners = runners
+        # Only now do requests find a store: its tables exist.
+        self.store, self.projection_runners = store, runners
 
     def _build_relay(self) -> OutboxRelay:
         assert self.store is not None

@@ -50,6 +50,13 @@ class ServiceSettings(BaseSettings):
     job_concurrency: int = Field(default=2, ge=1)
     job_lease_seconds: float = Field(default=15.0, ge=1)
     job_poll_seconds: float = Field(default=1.0, gt=0)
+    # The company's OpenID Connect provider: every request but the probes' carries its token.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_roles_claim: str = "roles"  # or "groups", as the provider calls it
+    oidc_employee_claim: str = "employee_id"  # the employee a person is, as enrollment knows them
+    oidc_programs_claim: str = "programs"  # the programs a program admin is limited to, if any
+    oidc_clock_skew_seconds: float = Field(default=30.0, ge=0, le=300)
     otlp_endpoint: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -81,4 +88,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("PERSONAL_DATA_MASTER_KEY must be set to a real secret in production")
             if not self.kafka_idempotent_producer:
                 raise ValueError("KAFKA_IDEMPOTENT_PRODUCER must be on in production (real Kafka)")
+            if not self.oidc_issuer or not self.oidc_audience:
+                raise ValueError(
+                    "OIDC_ISSUER and OIDC_AUDIENCE must be set in production: every request is authenticated"
+                )
         return self

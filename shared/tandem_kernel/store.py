@@ -71,9 +71,10 @@ WITH head AS (
     SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
 ), inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
-                        occurred_at, correlation_id, causation_id, actor, trace_context, payload, data_subject)
+                        occurred_at, correlation_id, causation_id, actor, trace_context, payload, data_subject,
+                        actor_role, actor_client)
     SELECT e.event_id, $1, head.version + e.ordinal, e.event_type, e.event_version,
-           e.occurred_at, $3, $4, $5, $6::jsonb, e.payload, e.data_subject
+           e.occurred_at, $3, $4, $5, $6::jsonb, e.payload, e.data_subject, $13, $14
     FROM head,
          unnest($7::uuid[], $8::text[], $9::int[], $10::timestamptz[], $11::jsonb[], $12::text[])
              WITH ORDINALITY AS e(event_id, event_type, event_version, occurred_at, payload, data_subject, ordinal)
@@ -87,8 +88,9 @@ SELECT (SELECT version FROM head) AS head_version,
 _START_STREAMS = """
 WITH inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
-                        occurred_at, payload, data_subject, correlation_id, causation_id, actor, trace_context)
-    SELECT e.*, $8, $9, $10, $11::jsonb
+                        occurred_at, payload, data_subject, correlation_id, causation_id, actor, trace_context,
+                        actor_role, actor_client)
+    SELECT e.*, $8, $9, $10, $11::jsonb, $13, $14
     FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[],
                 $12::text[]) AS e
     RETURNING position
@@ -97,7 +99,8 @@ SELECT array_agg(position ORDER BY position) FROM inserted
 """
 
 _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position,
-              transaction_id, occurred_at, correlation_id, causation_id, actor, trace_context, payload,
+              transaction_id, occurred_at, correlation_id, causation_id, actor, actor_role, actor_client,
+              trace_context, payload,
               data_subject, subject_keys.wrapped_key"""
 
 # Each event joined to its data subject's key (privacy.py): no key, no personal data.
@@ -232,6 +235,8 @@ class EventStore:
             [event.occurred_at for event in events],
             [json.dumps(self.registry.encode(event.payload)) for event in events],
             [event.payload.data_subject() for event in events],
+            metadata.actor_role,
+            metadata.actor_client,
         ]
 
     async def _append_alone(self, arguments: list[Any]) -> AppendResult:
@@ -329,6 +334,8 @@ class EventStore:
                 metadata.actor,
                 json.dumps(trace_context),
                 [event.payload.data_subject() for event in events],
+                metadata.actor_role,
+                metadata.actor_client,
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"
@@ -439,6 +446,8 @@ class EventStore:
             correlation_id=row["correlation_id"],
             causation_id=row["causation_id"],
             actor=row["actor"],
+            actor_role=row["actor_role"],
+            actor_client=row["actor_client"],
             trace_context=json.loads(trace_context) if isinstance(trace_context, str) else trace_context,
             payload=payload,
         )
@@ -458,7 +467,8 @@ _WIRE_COLUMNS = """position, transaction_id, event_id, event_type, stream_id, oc
         'event_id', event_id, 'event_type', event_type, 'event_version', event_version,
         'stream_id', stream_id, 'stream_version', stream_version, 'position', position,
         'occurred_at', occurred_at, 'correlation_id', correlation_id, 'causation_id', causation_id,
-        'actor', actor, 'trace_context', trace_context, 'payload', payload
+        'actor', actor, 'actor_role', actor_role, 'actor_client', actor_client,
+        'trace_context', trace_context, 'payload', payload
     )::text AS document"""
 
 

@@ -16,16 +16,20 @@ import asyncpg
 import pytest
 
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 
 __all__ = [
     "ADMIN_DSN",
     "ServiceProcess",
+    "TokenBook",
     "broker",
     "database_url",
     "eventually",
     "fresh_database",
+    "identity",
     "own_broker",
     "serving",
+    "tokens",
 ]
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -67,6 +71,60 @@ def broker() -> Iterator[DevBroker]:
     """A real Kafka-protocol broker (Tansu) for the whole test session; use unique topic names."""
     with DevBroker() as running:
         yield running
+
+
+class TokenBook:
+    """Tokens from the test provider, by who is asking, made once each and kept for the session.
+
+    >>> headers = await tokens.headers("hr-admin")          # a person (authorization code flow)
+    >>> headers = await tokens.service_headers("platform")   # a platform (client credentials)
+    """
+
+    def __init__(self, provider: DevIdentity) -> None:
+        self.provider = provider
+        self._made: dict[tuple[str, str], str] = {}
+
+    async def token(self, login: str) -> str:
+        if ("person", login) not in self._made:
+            self._made[("person", login)] = await self.provider.token(login)
+        return self._made[("person", login)]
+
+    async def service_token(self, client_id: str, scope: str | None = None) -> str:
+        key = ("client", f"{client_id} {scope}")
+        if key not in self._made:
+            self._made[key] = await self.provider.service_token(client_id, scope)
+        return self._made[key]
+
+    async def headers(self, login: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(login)}"}
+
+    async def service_headers(self, client_id: str, scope: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.service_token(client_id, scope)}"}
+
+    def person(
+        self, login: str, *, roles: list[str], employee_id: str | None = None, programs: list[str] | None = None
+    ) -> str:
+        """Add (or change) a person who can sign in; returns their login."""
+        self.provider.add_account(login, roles=roles, employee_id=employee_id, programs=programs)
+        self._made.pop(("person", login), None)
+        return login
+
+
+@pytest.fixture(scope="session")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIdentity]:
+    """The company's OpenID provider (a real `oidc-provider`) for the whole test session, with an
+    HR admin (`hr-admin`), an operator (`ops`) and a reporting reader (`reporting`) who can sign in."""
+    state = tmp_path_factory.mktemp("identity")
+    with DevIdentity(state_dir=state, log_file=state / "provider.log") as provider:
+        provider.add_account("hr-admin", roles=["program_admin"], employee_id="HR-0001")
+        provider.add_account("ops", roles=["operator"], employee_id="OPS-0001")
+        provider.add_account("reporting", roles=["reporting_reader"], employee_id="REP-0001")
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def tokens(identity: DevIdentity) -> TokenBook:
+    return TokenBook(identity)
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ import asyncpg
 from fastapi import APIRouter, Body
 from kernel.events_for_tests import CounterIncremented, registry
 from pydantic import BaseModel, Field
+from tandem_kernel.access import PROGRAM_ADMIN, allow
 from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.commands import StreamKind, execute
 from tandem_kernel.consumers import Subscription
 from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventEnvelope
+from tandem_kernel.identity import Principal
 from tandem_kernel.projections import Projection
 from tandem_kernel.runtime import Runtime, ServiceSpec
 
@@ -24,6 +26,8 @@ class Increment(BaseModel):
 
 
 router = APIRouter()
+
+Admin = Annotated[Principal, allow(PROGRAM_ADMIN)]
 
 
 # A counter's state, as commands see it, is the number of increments it has had.
@@ -37,6 +41,7 @@ async def increment(
     store: StoreDep,
     metadata: MetadataDep,
     idempotency: IdempotencyDep,
+    _: Admin,
 ) -> dict[str, int]:
     def decide(count: int | None) -> list[CounterIncremented]:
         if (count or 0) != body.expected_version:  # the client says which version it saw
@@ -48,13 +53,13 @@ async def increment(
 
 
 @router.get("/counters/{counter_id}/defect")
-async def defect(counter_id: str) -> dict[str, int]:
+async def defect(counter_id: str, _: Admin) -> dict[str, int]:
     """A route with a bug: what every unexpected error looks like to a client."""
     raise RuntimeError(f"a defect while reading {counter_id}")
 
 
 @router.get("/counters/{counter_id}")
-async def read_counter(counter_id: str, pool: PoolDep, label: str | None = None) -> dict[str, int]:
+async def read_counter(counter_id: str, pool: PoolDep, _: Admin, label: str | None = None) -> dict[str, int]:
     total = await pool.fetchval(
         "SELECT total FROM counters_read.totals WHERE stream_id = $1", COUNTERS.stream_id(counter_id)
     )

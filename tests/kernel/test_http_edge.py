@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from kernel.conftest import counter_settings
 from kernel.counter_service import service
 from tandem_kernel.api import create_app
 from tandem_kernel.devbroker import DevBroker
-from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import eventually, serving
 
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-async def http(database_url: str, own_broker: DevBroker):  # type: ignore[no-untyped-def]
-    settings = ServiceSettings(
-        service_name="counters",
-        environment="test",
-        database_url=database_url,
-        kafka_bootstrap_servers=own_broker.bootstrap_servers,
-        log_format="text",
-    )
-    async with serving(create_app(service, settings)) as base, httpx.AsyncClient(base_url=base) as client:
+async def http(database_url: str, own_broker: DevBroker, identity: DevIdentity, admin_headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    settings = counter_settings(database_url, own_broker.bootstrap_servers, identity)
+    async with (
+        serving(create_app(service, settings)) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers) as client,
+    ):
         await eventually(lambda: _ready(client))
         yield client
 

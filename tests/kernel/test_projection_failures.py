@@ -10,15 +10,16 @@ import logging
 import asyncpg
 import httpx
 import pytest
+from kernel.conftest import counter_settings
 from kernel.counter_service import router
 from kernel.events_for_tests import CounterIncremented, registry
 from prometheus_client import REGISTRY
 from tandem_kernel.api import create_app
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.events import EventEnvelope, NewEvent
 from tandem_kernel.projections import Projection, ProjectionRunner, list_parked, replay_parked
 from tandem_kernel.runtime import ServiceSpec
-from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 from tandem_kernel.testing import eventually, serving
 
@@ -95,19 +96,20 @@ async def _has(pool: asyncpg.Pool, expected: dict[str, int]) -> bool:
 
 @pytest.mark.broker
 async def test_while_a_projection_retries_one_event_the_service_is_not_ready_and_says_why(
-    database_url: str, own_broker: DevBroker
+    database_url: str, own_broker: DevBroker, identity: DevIdentity, admin_headers: dict[str, str]
 ) -> None:
     spec = ServiceSpec(name="counters", title="Counters", registry=registry(), routers=[router], projections=[CAPPED])
-    settings = ServiceSettings(
-        service_name="counters",
-        environment="test",
-        database_url=database_url,
-        kafka_bootstrap_servers=own_broker.bootstrap_servers,
+    settings = counter_settings(
+        database_url,
+        own_broker.bootstrap_servers,
+        identity,
         relay_poll_seconds=0.1,
         projection_max_attempts=1000,  # an operator is looking: it must not park on its own here
-        log_format="text",
     )
-    async with serving(create_app(spec, settings)) as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        serving(create_app(spec, settings)) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers) as http,
+    ):
         await eventually(lambda: _ready(http, True))
         first = await http.post("/counters/big/increments", json={"by": 100, "expected_version": 0})
         assert first.status_code == 201

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from kernel.conftest import counter_settings
 from kernel.counter_service import service
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tandem_kernel.api import create_app
 from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.telemetry import add_span_processor
 from tandem_kernel.testing import eventually, serving
@@ -20,16 +24,9 @@ from tandem_kernel.testing import eventually, serving
 pytestmark = pytest.mark.broker
 
 
-def settings(database_url: str, bootstrap: str) -> ServiceSettings:
-    return ServiceSettings(
-        service_name="counters",
-        environment="test",
-        database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        kafka_topic_partitions=2,
-        relay_poll_seconds=0.2,
-        log_format="text",
-    )
+@pytest.fixture
+def settings(identity: DevIdentity) -> Callable[[str, str], ServiceSettings]:
+    return lambda database_url, bootstrap: counter_settings(database_url, bootstrap, identity)
 
 
 async def consumed_count(database_url: str) -> int:
@@ -42,12 +39,12 @@ async def consumed_count(database_url: str) -> int:
 
 
 async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves_reads(
-    database_url: str, own_broker: DevBroker
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
 ) -> None:
     spans = InMemorySpanExporter()
     add_span_processor(SimpleSpanProcessor(spans))
     app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
-    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=admin_headers) as http:
         await eventually(lambda: _ready(http))
         created = await http.post("/counters/c1/increments", json={"by": 3, "expected_version": 0})
         assert created.status_code == 201, created.text
@@ -73,9 +70,11 @@ async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves
     assert format(http_spans[0].context.trace_id, "032x") == consumer_trace
 
 
-async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, own_broker: DevBroker) -> None:
+async def test_conflicts_and_bad_input_are_problem_documents(
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
+) -> None:
     app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
-    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=admin_headers) as http:
         await eventually(lambda: _ready(http))
         await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
 
@@ -100,10 +99,12 @@ async def test_conflicts_and_bad_input_are_problem_documents(database_url: str, 
 
 
 @pytest.mark.slow
-async def test_a_service_started_without_its_broker_serves_not_ready_then_recovers(database_url: str) -> None:
+async def test_a_service_started_without_its_broker_serves_not_ready_then_recovers(
+    database_url: str, settings: Any, admin_headers: dict[str, str]
+) -> None:
     port = free_port()
     app = create_app(service, settings(database_url, f"127.0.0.1:{port}"))
-    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=admin_headers) as http:
         assert (await http.get("/healthz")).status_code == 200
         await eventually(lambda: _can_append(http, "early"))
         not_ready = await http.get("/readyz")
@@ -117,10 +118,10 @@ async def test_a_service_started_without_its_broker_serves_not_ready_then_recove
 
 @pytest.mark.slow
 async def test_a_service_reconnects_when_postgresql_drops_its_connections(
-    database_url: str, own_broker: DevBroker
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
 ) -> None:
     app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
-    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=admin_headers) as http:
         await eventually(lambda: _ready(http))
         await http.post("/counters/c1/increments", json={"by": 1, "expected_version": 0})
         await eventually(lambda: _consumed(database_url, 1))
@@ -164,7 +165,11 @@ async def _consumed(database_url: str, expected: int) -> bool:
 
 @pytest.mark.slow
 async def test_a_shutdown_mid_stream_loses_nothing_applies_nothing_twice_and_logs_no_error(
-    database_url: str, own_broker: DevBroker, caplog: pytest.LogCaptureFixture
+    database_url: str,
+    own_broker: DevBroker,
+    caplog: pytest.LogCaptureFixture,
+    settings: Any,
+    admin_headers: dict[str, str],
 ) -> None:
     from kernel.events_for_tests import CounterIncremented, registry
     from tandem_kernel.database import create_pool
@@ -172,7 +177,7 @@ async def test_a_shutdown_mid_stream_loses_nothing_applies_nothing_twice_and_log
     from tandem_kernel.store import EventStore
 
     async with serving(create_app(service, settings(database_url, own_broker.bootstrap_servers))) as base:
-        async with httpx.AsyncClient(base_url=base) as http:
+        async with httpx.AsyncClient(base_url=base, headers=admin_headers) as http:
             await eventually(lambda: _ready(http))
         pool = await create_pool(database_url, "counters")
         store = EventStore(pool, schema="counters", registry=registry())
