@@ -105,6 +105,9 @@ async def test_bad_input_names_the_field(http: httpx.AsyncClient, feed: Enrollme
         (await http.post(f"/pairs/{proposal['pair_id']}/end", json={"reason": "rotated"}), "reason"),
         (await http.put(f"/programs/{program_id}/pairing-settings", json={"senior_capacity": 0}), "senior_capacity"),
         (await http.put(f"/programs/{program_id}/pairing-settings", json={"weights": _zero_weights()}), "weights"),
+        # Nothing is coerced: a number sent as text, or a boolean as a number, is refused.
+        (await http.put(f"/programs/{program_id}/pairing-settings", json={"senior_capacity": "2"}), "senior_capacity"),
+        (await http.put(f"/programs/{program_id}/pairing-settings", json={"junior_capacity": True}), "junior_capacity"),
         (await http.post(f"/programs/{program_id}/pins", json={"junior_id": str(senior), "senior_id": str(junior)}),
          "junior_id"),
         (await http.get(f"/programs/{program_id}/candidates/{junior}/{junior}/compatibility"), "senior_id"),

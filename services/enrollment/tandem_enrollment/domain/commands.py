@@ -26,8 +26,8 @@ from tandem_enrollment.domain.profile import (
 from tandem_enrollment.domain.skills import KnownSkillRatings
 from tandem_enrollment.domain.terms import ProgramTerms
 from tandem_enrollment.domain.values import (
-    CountryCode,
     EmployeeId,
+    KnownCountryCode,
     Languages,
     MeetingPreference,
     ObjectiveCatalogue,
@@ -85,6 +85,7 @@ class EnrollParticipant(ParticipantProfile):
     display_name: DisplayName
     email: EmailAddress
     personal_goals: PersonalGoals | None = None
+    country: KnownCountryCode
     skills_offered: KnownSkillRatings = ()
     skills_wanted: KnownSkillRatings = ()
 
@@ -107,7 +108,7 @@ class UpdateParticipantProfile(ValueObject):
     personal_goals: PersonalGoals | None = None
     department: OrgUnit | None = None
     site: OrgUnit | None = None
-    country: CountryCode | None = None
+    country: KnownCountryCode | None = None
     time_zone: TimeZoneName | None = None
     job_level: JobLevel | None = None
     years_in_company: YearsInCompany | None = None

@@ -102,6 +102,12 @@ def _fits_program(program: Program, *, languages: Iterable[str], objectives: Ite
         raise DomainError(f"not objectives of this program: {', '.join(unknown)}", field="objectives")
 
 
+def _not_own_manager(employee_id: str, manager_employee_id: str | None) -> None:
+    # Ids are compared as the canonical (upper-case) spelling; older events may hold another.
+    if manager_employee_id is not None and manager_employee_id.upper() == employee_id.upper():
+        raise DomainError("an employee cannot be their own manager", field="manager_employee_id")
+
+
 def decide_enroll(
     state: Participant | None,
     command: EnrollParticipant,
@@ -123,6 +129,7 @@ def decide_enroll(
         raise InvalidTransition(f"the program is {program.status}, not open for enrollment")
     if not command.consent:
         raise DomainError("enrolling needs the employee's explicit consent", field="consent")
+    _not_own_manager(command.employee_id, command.manager_employee_id)
     program.eligibility.check(command.role, job_level=command.job_level, years_in_company=command.years_in_company)
     _fits_program(program, languages=command.languages, objectives=command.objectives)
     identity: dict[str, Any] = {
@@ -177,6 +184,7 @@ def decide_update_profile(
     """
     participant = _active(state)
     current = participant.profile
+    _not_own_manager(participant.employee_id, command.changes().get("manager_employee_id"))
     changes = {name: value for name, value in command.changes().items() if getattr(current, name) != value}
     if not changes:
         return []

@@ -11,14 +11,16 @@ commands and decide functions, so that events stored under the old rules still d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import time
 from enum import StrEnum
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from annotated_types import Len
+import pycountry
+from annotated_types import Interval, Len
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,14 +28,18 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 __all__ = [
+    "COUNTRIES",
     "AvailabilityWindow",
     "CountryCode",
     "EmployeeId",
+    "KnownCountryCode",
     "LanguageCode",
     "Languages",
     "MeetingPreference",
@@ -149,8 +155,27 @@ Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_uniq
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 """An ISO 3166-1 alpha-2 country code, stored upper-case."""
 
-EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-"""The employer's own id for an employee (HR system key); compared exactly as given."""
+COUNTRIES: Mapping[str, str] = MappingProxyType({country.alpha_2: country.name for country in pycountry.countries})
+"""Every ISO 3166-1 country today, by alpha-2 code: the codes commands accept."""
+
+
+def _known_country(code: str) -> str:
+    if code not in COUNTRIES:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 country code (see GET /vocabulary/countries)")
+    return code
+
+
+KnownCountryCode = Annotated[
+    CountryCode, AfterValidator(_known_country), WithJsonSchema({"type": "string", "enum": sorted(COUNTRIES)})
+]
+"""A country code as commands accept it: one that exists today (stored events keep whatever they said)."""
+
+EmployeeId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+]
+"""The employer's own id for an employee (HR system key). Case does not tell people apart
+(`p-j2w` and `P-J2W` are one person): it is kept upper-case, the one canonical spelling."""
 
 
 def _known_time_zone(name: str) -> str:
@@ -198,7 +223,16 @@ def _weekday_number(value: Any) -> Any:
     return value
 
 
-Weekday = Annotated[int, BeforeValidator(_weekday_number), Field(ge=0, le=6)]
+# Written out: bounds after a BeforeValidator reach the JSON schema as `ge`/`le`, which JSON
+# Schema does not know (validators and clients would ignore them). Day names are accepted too.
+Weekday = Annotated[
+    int,
+    BeforeValidator(_weekday_number),
+    Interval(ge=0, le=6),
+    WithJsonSchema(
+        {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday … 6 = Sunday (or `mon`, `tuesday`)."}
+    ),
+]
 """0 = Monday … 6 = Sunday; also accepts `mon`, `Tuesday`, …"""
 
 
@@ -206,9 +240,18 @@ def _minute_of_day(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
-def _midnight_as_24(value: Any) -> Any:
+def _time_of_day(value: Any) -> Any:
+    # Parsed here rather than after, so that strict validation (an HTTP body) reads "09:00" too.
     # "24:00" is how people write "until midnight"; `time` cannot hold it, 00:00 stands for it.
-    return "00:00" if isinstance(value, str) and value.strip() == "24:00" else value
+    if not isinstance(value, str):
+        return value
+    return time(0) if value.strip() == "24:00" else _LAX_TIME.validate_python(value.strip())
+
+
+_LAX_TIME: TypeAdapter[time] = TypeAdapter(time)
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+"""A wall-clock time, `HH:MM` (or `HH:MM:SS`)."""
 
 
 class AvailabilityWindow(ValueObject):
@@ -219,8 +262,8 @@ class AvailabilityWindow(ValueObject):
     """
 
     weekday: Weekday
-    start: time
-    end: Annotated[time, BeforeValidator(_midnight_as_24)]
+    start: TimeOfDay
+    end: Annotated[TimeOfDay, Field(description="`24:00` (or `00:00`) means midnight at the end of the day.")]
 
     @field_validator("end")
     @classmethod

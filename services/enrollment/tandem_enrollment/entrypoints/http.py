@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_enrollment.adapters import queries
 from tandem_enrollment.application import enrollments, programs
@@ -40,8 +41,10 @@ from tandem_enrollment.entrypoints.schemas import (
 
 __all__ = ["enrollments_router", "programs_router"]
 
-programs_router = APIRouter(prefix="/programs", tags=["programs"], responses=PROBLEMS)
-enrollments_router = APIRouter(prefix="/programs/{program_id}", tags=["enrollments"], responses=PROBLEMS)
+programs_router = APIRouter(prefix="/programs", tags=["programs"], responses=PROBLEMS, route_class=StrictJSONRoute)
+enrollments_router = APIRouter(
+    prefix="/programs/{program_id}", tags=["enrollments"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]

@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.adapters import read_model
@@ -24,7 +25,7 @@ from tandem_pairing.entrypoints.schemas import (
 
 __all__ = ["pairs_router"]
 
-pairs_router = APIRouter(tags=["proposals and pairs"])
+pairs_router = APIRouter(tags=["proposals and pairs"], route_class=StrictJSONRoute)
 
 
 @pairs_router.post("/proposals/{pair_id}/accept", summary="One side accepts; both accepting activates the pair")

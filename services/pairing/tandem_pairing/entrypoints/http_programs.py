@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, StoreDep
+from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import compatibility, program_settings
@@ -15,7 +16,7 @@ from tandem_pairing.entrypoints.schemas import CompatibilityPublic, PairRule, Po
 
 __all__ = ["programs_router"]
 
-programs_router = APIRouter(prefix="/programs/{program_id}", tags=["program pairing"])
+programs_router = APIRouter(prefix="/programs/{program_id}", tags=["program pairing"], route_class=StrictJSONRoute)
 
 
 @programs_router.get("/pool", summary="The program's pool: participants pairing knows, by role and status")

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import read_model
 from tandem_pairing.adapters import rounds as rounds_table
@@ -17,7 +18,7 @@ from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPublic, Round
 
 __all__ = ["rounds_router"]
 
-rounds_router = APIRouter(tags=["rounds"])
+rounds_router = APIRouter(tags=["rounds"], route_class=StrictJSONRoute)
 
 
 @rounds_router.post(
