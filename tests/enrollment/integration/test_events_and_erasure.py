@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from enrollment.integration.conftest import RunningService, eventually_ok, open_program, person
-from tandem_enrollment.adapters.read_model import participants_projection
+from tandem_enrollment.adapters.read_model import READ_SCHEMA, participants_projection
 from tandem_enrollment.entrypoints.app import registry
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
@@ -132,7 +132,7 @@ async def assert_a_rebuilt_read_model_knows_only_the_kept_name(
         await runner.rebuild()
         names = dict(
             await pool.fetch(
-                "SELECT participant_id::text, display_name FROM enrollment_read.participants WHERE program_id = $1",
+                f"SELECT participant_id::text, display_name FROM {READ_SCHEMA}.participants WHERE program_id = $1",
                 program_id,
             )
         )

@@ -37,7 +37,8 @@ __all__ = [
 
 _PROGRAM_COLUMNS = "program_id, status, terms::text AS terms, created_at, updated_at, version"
 _PARTICIPANT_COLUMNS = """participant_id, program_id, employee_id, role, status, department, site, display_name,
-    email, personal_goals, profile::text AS profile, withdrawal_reason, erased, enrolled_at, updated_at, version"""
+    email, personal_goals, profile::text AS profile, withdrawal_reason, erased, vetted, enrolled_at, updated_at,
+    version"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class WaitlistEntry:
     employee_id: str
     role: Role
     enrolled_at: datetime
+    vetted: bool
     version: int
 
 
@@ -212,8 +214,9 @@ async def enrolled_employees(pool: asyncpg.Pool, program_id: UUID, employee_ids:
 async def waitlist(executor: asyncpg.Pool | asyncpg.Connection, program_id: UUID) -> list[WaitlistEntry]:
     """Who waits for a place in `program_id`, first come first, as far as the read model knows yet."""
     rows = await executor.fetch(
-        f"SELECT participant_id, program_id, employee_id, role, enrolled_at, version FROM {READ_SCHEMA}.participants"
-        " WHERE program_id = $1 AND status = 'waitlisted' ORDER BY enrolled_at, participant_id",
+        "SELECT participant_id, program_id, employee_id, role, enrolled_at, vetted, version"
+        f" FROM {READ_SCHEMA}.participants WHERE program_id = $1 AND status = 'waitlisted'"
+        " ORDER BY enrolled_at, participant_id",
         program_id,
     )
     return [WaitlistEntry(**{**dict(row), "role": Role(row["role"])}) for row in rows]

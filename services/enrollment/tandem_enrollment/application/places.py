@@ -1,14 +1,17 @@
-"""A program's places: capacity kept exact, and freed places filled from the waitlist.
+"""A program's places: capacity kept exact, and freed places given to the vetted who wait.
 
 A command that may take or free a place appends inside `ProgramPlaces.hold()`: a transaction that
 first locks the program's row in the places ledger (`adapters.ledger`), so the decision sees the
 exact approved count and concurrent approvals in one program take turns; the ledger changes in the
 same transaction. Programs without a capacity skip the ledger and never wait.
 
-When a place frees (a withdrawal, an erasure), the same transaction approves the earliest
-waitlisted people (`admissions` order) while places remain. It learns who waits from the read
-model, and appends each approval at the stream version the read model saw: if the read model was
-behind, that append fails and the next person in line is considered instead.
+Waiting for a place and being approved are separate facts: when a place frees (a withdrawal, an
+erasure), it goes to the earliest of the *vetted* waiting participants (`admissions`), never to one
+HR has not approved. Right after the freeing command commits, and before it answers, each of them
+is approved by a command of its own (`admit_waiting`): loaded, then decided in its own hold with
+the exact count. Who is vetted and waiting comes from the ledger, written with the vetting itself,
+so a vetting a moment earlier is never missed; waitlists older than the ledger come from the read
+model. Should the process stop in between, the place stays free until the next place frees.
 """
 
 from __future__ import annotations
@@ -18,18 +21,18 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
-from tandem_kernel.errors import ConcurrencyError, InvalidTransition
-from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
+from tandem_kernel.commands import execute
+from tandem_kernel.errors import DomainError
+from tandem_kernel.events import DomainEvent, EventMetadata
 from tandem_kernel.privacy import shred
 from tandem_kernel.store import EventStore
 
 from tandem_enrollment.adapters import ledger, queries
 from tandem_enrollment.application.streams import PARTICIPANTS
 from tandem_enrollment.domain import (
-    Participant,
     ParticipantApproved,
-    ParticipantProfile,
     ParticipantStatus,
+    ParticipantVetted,
     ParticipantWithdrew,
     Program,
     WaitingParticipant,
@@ -38,7 +41,7 @@ from tandem_enrollment.domain import (
     has_free_place,
 )
 
-__all__ = ["ProgramPlaces", "places_taken"]
+__all__ = ["ProgramPlaces", "admit_waiting", "places_taken"]
 
 
 def places_taken(events: Sequence[DomainEvent]) -> int:
@@ -57,8 +60,9 @@ class ProgramPlaces:
 
     Inside `hold()`, `approved` is the program's exact approved count (0 for a program without a
     capacity) and `connection` the transaction holding its lock. After the append, `appended`
-    records the places taken or freed, shreds `erased`'s key, and with `admit` fills freed places
-    from the waitlist. Bulk work decides many enrollments in one hold, `count`ing each decision.
+    records the places taken or freed and who waits vetted, and shreds `erased`'s key; with `admit`,
+    places freed go to the vetted who wait once it committed (`admit_waiting`). Bulk work decides
+    many enrollments in one hold, `count`ing each decision and passing them all to `appended`.
     """
 
     def __init__(
@@ -79,11 +83,15 @@ class ProgramPlaces:
         self._unrecorded = 0
         self._transaction = transaction or erased is not None
         self._admit = admit
+        self._freed = False
+        self._decided: list[DomainEvent] = []
         self._erased = erased
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[ProgramPlaces]:
         self.approved = self._unrecorded = 0  # a retried command holds again, from scratch
+        self._freed = False
+        self._decided = []
         if self.program.capacity is None and not self._transaction:
             yield self
             return
@@ -96,21 +104,25 @@ class ProgramPlaces:
             finally:
                 self.connection = None
         self.store.appended.send()  # committed: wake the relay and the projection now
+        if self._admit and self._freed:
+            await admit_waiting(self.store, self.program, self.metadata)
 
     def count(self, events: Sequence[DomainEvent]) -> None:
         """Count the places `events` take or free; `appended` records them in the ledger."""
         taken = places_taken(events)
         self.approved += taken
         self._unrecorded += taken
+        self._freed = self._freed or taken < 0
+        self._decided.extend(events)
 
     async def appended(self, events: Sequence[DomainEvent]) -> None:
         self.count(events)
         await self._record()
+        await self._record_vetting(self._decided)
+        self._decided = []
         if self._erased is not None:
             assert self.connection is not None
             await shred(self.connection, str(self._erased))
-        if self._admit:
-            await self._admit_from_waitlist()
 
     async def _record(self) -> None:
         if self._unrecorded and self.program.capacity is not None:
@@ -118,41 +130,42 @@ class ProgramPlaces:
             await ledger.add(self.connection, self.program.program_id, self._unrecorded)
         self._unrecorded = 0
 
-    async def _admit_from_waitlist(self) -> None:
-        """Approve waitlisted people, earliest first, while the program has free places."""
-        program, connection = self.program, self.connection
-        if program.capacity is None or not has_free_place(program.capacity, self.approved):
-            return
-        assert connection is not None
-        # Only this transaction's connection: see tandem_kernel.commands on reading through the pool.
-        waiting = {entry.participant_id: entry for entry in await queries.waitlist(connection, program.program_id)}
-        line = [WaitingParticipant(entry.participant_id, entry.enrolled_at) for entry in waiting.values()]
-        for participant_id in admissions(line, capacity=None, approved_count=0):
-            if not has_free_place(program.capacity, self.approved):
-                return
-            entry = waiting[participant_id]
-            # What deciding an approval needs of them; the version guards against a stale read model.
-            state = Participant(
-                participant_id=entry.participant_id,
-                program_id=entry.program_id,
-                employee_id=entry.employee_id,
-                role=entry.role,
-                status=ParticipantStatus.WAITLISTED,
-                enrolled_at=entry.enrolled_at,
-                profile=ParticipantProfile.model_construct(),
+    async def _record_vetting(self, events: Sequence[DomainEvent]) -> None:
+        vetted = [
+            WaitingParticipant(e.participant_id, e.enrolled_at, True)
+            for e in events
+            if isinstance(e, ParticipantVetted)
+        ]
+        # Programs without a capacity keep no ledger: nobody ever waits there.
+        done = [e.participant_id for e in events if isinstance(e, ParticipantApproved | ParticipantWithdrew)]
+        if (vetted or done) and self.connection is not None:
+            await ledger.vetting_changed(self.connection, self.program.program_id, vetted=vetted, done=done)
+
+
+async def admit_waiting(store: EventStore, program: Program, metadata: EventMetadata) -> int:
+    """Give the program's free places to the vetted who wait, earliest first; returns how many got one."""
+    if program.capacity is None:
+        return 0
+    line = {waiting.participant_id: waiting for waiting in await ledger.vetted_waiting(store.pool, program.program_id)}
+    for entry in await queries.waitlist(store.pool, program.program_id):  # waiting since before the ledger
+        if entry.vetted and entry.participant_id not in line:
+            line[entry.participant_id] = WaitingParticipant(entry.participant_id, entry.enrolled_at, vetted=True)
+    admitted = 0
+    for participant_id in admissions(line.values(), capacity=None, approved_count=0):
+        held = ProgramPlaces(store, program, metadata)
+        try:
+            await execute(
+                store,
+                PARTICIPANTS,
+                participant_id,
+                lambda state, held=held: decide_approve(  # type: ignore[misc]
+                    state, program=program, approved_count=held.approved, automatic=True
+                ),
+                metadata=metadata,
+                unit=held.hold,
             )
-            try:
-                events = decide_approve(state, program=program, approved_count=self.approved, automatic=True)
-                await self.store.append(
-                    PARTICIPANTS.stream_id(participant_id),
-                    entry.version,
-                    [NewEvent(event) for event in events],
-                    metadata=self.metadata,
-                    connection=connection,
-                )
-            except ConcurrencyError:
-                continue  # they changed since the read model looked; the append's savepoint rolled back
-            except InvalidTransition:
-                return  # the program no longer approves anyone
-            self.count(events)
-            await self._record()
+            admitted += 1
+        except DomainError:  # they left or were approved meanwhile; or the program is full again
+            if not has_free_place(program.capacity, held.approved):
+                break
+    return admitted

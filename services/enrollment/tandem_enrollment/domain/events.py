@@ -50,6 +50,7 @@ __all__ = [
     "ParticipantErased",
     "ParticipantEvent",
     "ParticipantProfileUpdated",
+    "ParticipantVetted",
     "ParticipantWaitlisted",
     "ParticipantWithdrew",
     "ProgramClosed",
@@ -129,7 +130,19 @@ class ParticipantApproved(ParticipantEvent, type="enrollment.ParticipantApproved
 
 
 class ParticipantWaitlisted(ParticipantEvent, type="enrollment.ParticipantWaitlisted", version=1):
-    """The program was full; the participant waits, in `enrolled_at` order."""
+    """The program was full; the participant waits for a place, in `enrolled_at` order.
+
+    Waiting is not being approved: in a program that needs approval, only a participant HR approved
+    (`ParticipantVetted`) takes a place that frees; an auto-approving program approves everyone.
+    """
+
+    enrolled_at: datetime
+
+
+class ParticipantVetted(ParticipantEvent, type="enrollment.ParticipantVetted", version=1):
+    """The participant was approved while the program was full (by HR, or by the program's
+    auto-approval): they keep waiting, and the first place that frees in their turn is theirs.
+    Carries no place: `ParticipantApproved` will. `enrolled_at` is their turn."""
 
     enrolled_at: datetime
 
@@ -190,6 +203,7 @@ ENROLLMENT_EVENTS: tuple[type[DomainEvent], ...] = (
     ParticipantEnrolled,
     ParticipantApproved,
     ParticipantWaitlisted,
+    ParticipantVetted,
     ParticipantWithdrew,
     ParticipantProfileUpdated,
     ParticipantErased,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 from tandem_kernel.commands import CommandResult
 
 from tandem_enrollment.domain import (
@@ -83,6 +83,12 @@ def enroll_command(program_id: UUID, body: ValueObject) -> EnrollParticipant:
     return EnrollParticipant.model_validate({**dict(body), "program_id": program_id})
 
 
+_VETTED = (
+    "HR approved them (an auto-approving program approves everyone): waiting for a place is not being approved. "
+    "A waitlisted participant who is vetted takes a place that frees; one who is not still needs HR's approval."
+)
+
+
 class ProgramChanged(BaseModel):
     """What a program command left behind."""
 
@@ -104,6 +110,9 @@ class EnrollmentChanged(BaseModel):
     employee_id: str
     role: Role
     status: ParticipantStatus
+    vetted: bool = Field(
+        description="HR approved them: a waitlisted participant who is vetted takes a place that frees."
+    )
     erased: bool
     version: int
 
@@ -111,7 +120,9 @@ class EnrollmentChanged(BaseModel):
     def of(cls, outcome: CommandResult[Participant]) -> EnrollmentChanged:
         state = outcome.state
         assert state is not None
-        return cls(**state.identity(), status=state.status, erased=state.erased, version=outcome.version)
+        return cls(
+            **state.identity(), status=state.status, vetted=state.vetted, erased=state.erased, version=outcome.version
+        )
 
 
 class ProgramCounts(BaseModel):
@@ -146,6 +157,9 @@ class ParticipantPublic(ParticipantProfile):
     status: ParticipantStatus
     withdrawal_reason: WithdrawalReason | None = None
     erased: bool
+    vetted: bool = Field(
+        description="HR approved them (or the program approves everyone): waiting is not being approved."
+    )
     enrolled_at: datetime
     updated_at: datetime
     version: int

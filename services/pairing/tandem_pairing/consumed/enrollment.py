@@ -139,6 +139,8 @@ ENROLLMENT_IGNORED_TYPES = frozenset(
         "enrollment.ProgramStarted",
         # A waitlisted participant is simply not approved (yet): not in the pool.
         "enrollment.ParticipantWaitlisted",
+        # Vetted while waiting for a place: in the pool once a place makes them approved.
+        "enrollment.ParticipantVetted",
     }
 )
 """Enrollment event types pairing chooses not to read."""
