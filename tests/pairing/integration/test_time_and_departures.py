@@ -166,3 +166,24 @@ async def test_a_round_whose_process_died_is_failed_and_the_program_can_pair_aga
     assert failed["status"] == "failed" and failed["failure"].startswith("abandoned")
     assert await rounds.run(service.store, orphan) is None  # a failed round is not run after all
     assert (await completed_round(http, program_id))["matched"] == 1
+
+
+async def test_an_admin_sees_what_pairing_holds_about_a_person_and_an_erasure_forgets_their_profile(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior", employee_id="PP-1", department="IT")
+    await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    held = (await http.get("/people/pp-1")).json()
+    await feed.withdraw(program_id, junior, "junior", erase=True)
+    forgotten = (await http.get("/people/PP-1", params={"download": "true"}))
+
+    [membership] = held["memberships"]
+    assert held["employee_id"] == "PP-1" and membership["participant_id"] == str(junior)
+    assert membership["profile"]["department"] == "IT" and membership["status"] == "approved"
+    assert [pair["pair_id"] for pair in held["pairs"]] == [proposal["pair_id"]]
+    assert forgotten.json()["memberships"][0]["profile"] is None
+    assert forgotten.headers["content-disposition"] == 'attachment; filename="tandem-pairing-PP-1.json"'
+    assert (await http.get("/people/nobody")).status_code == 404

@@ -27,10 +27,13 @@ __all__ = [
     "ParticipantFilters",
     "WaitlistEntry",
     "enrolled_employees",
+    "enrollments_of_employee",
     "participant",
     "participants",
+    "person",
     "program",
     "program_exists",
+    "program_ids",
     "programs",
     "waitlist",
 ]
@@ -209,6 +212,30 @@ async def enrolled_employees(pool: asyncpg.Pool, program_id: UUID, employee_ids:
         list(employee_ids),
     )
     return {row["employee_id"] for row in rows}
+
+
+async def program_ids(pool: asyncpg.Pool) -> list[UUID]:
+    """Every program the read model knows."""
+    return [row["program_id"] for row in await pool.fetch(f"SELECT program_id FROM {READ_SCHEMA}.programs")]
+
+
+async def enrollments_of_employee(pool: asyncpg.Pool, employee_id: str) -> list[UUID]:
+    """The enrollments of `employee_id` (canonical) the read model knows, whatever case they were typed in."""
+    rows = await pool.fetch(
+        f"SELECT participant_id FROM {READ_SCHEMA}.participants WHERE upper(employee_id) = $1", employee_id
+    )
+    return [row["participant_id"] for row in rows]
+
+
+async def person(pool: asyncpg.Pool, employee_id: str) -> list[dict[str, Any]]:
+    """Everything the read model holds of the employee: each enrollment, with its program's name and status."""
+    rows = await pool.fetch(
+        f"SELECT {_PARTICIPANT_COLUMNS}, (SELECT terms->>'name' FROM {READ_SCHEMA}.programs AS p"
+        "  WHERE p.program_id = participants.program_id) AS program_name"
+        f" FROM {READ_SCHEMA}.participants WHERE upper(employee_id) = $1 ORDER BY enrolled_at, participant_id",
+        employee_id,
+    )
+    return [_participant(row) for row in rows]
 
 
 async def waitlist(executor: asyncpg.Pool | asyncpg.Connection, program_id: UUID) -> list[WaitlistEntry]:

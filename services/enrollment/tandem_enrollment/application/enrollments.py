@@ -136,7 +136,7 @@ async def erase(
     their key in one transaction. Their ids, role and status stay; their name, email and goals are
     unreadable everywhere from the commit on. Erasing twice changes nothing."""
     program = await load_program(store, program_id)
-    held = ProgramPlaces(store, program, metadata, admit=True, erased=participant_id)
+    held = ProgramPlaces(store, program, metadata, transaction=True, admit=True)
     return await execute(
         store,
         PARTICIPANTS,

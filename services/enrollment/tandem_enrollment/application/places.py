@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from uuid import UUID
 
 import asyncpg
 from tandem_kernel.commands import execute
@@ -31,6 +30,7 @@ from tandem_enrollment.adapters import ledger, queries
 from tandem_enrollment.application.streams import PARTICIPANTS
 from tandem_enrollment.domain import (
     ParticipantApproved,
+    ParticipantErased,
     ParticipantStatus,
     ParticipantVetted,
     ParticipantWithdrew,
@@ -39,6 +39,7 @@ from tandem_enrollment.domain import (
     admissions,
     decide_approve,
     has_free_place,
+    person_subject,
 )
 
 __all__ = ["ProgramPlaces", "admit_waiting", "places_taken"]
@@ -60,7 +61,8 @@ class ProgramPlaces:
 
     Inside `hold()`, `approved` is the program's exact approved count (0 for a program without a
     capacity) and `connection` the transaction holding its lock. After the append, `appended`
-    records the places taken or freed and who waits vetted, and shreds `erased`'s key; with `admit`,
+    records the places taken or freed and who waits vetted, and shreds the erased's keys (erasing
+    needs `transaction`, so that the shredding commits with the erasure); with `admit`,
     places freed go to the vetted who wait once it committed (`admit_waiting`). Bulk work decides
     many enrollments in one hold, `count`ing each decision and passing them all to `appended`.
     """
@@ -73,7 +75,6 @@ class ProgramPlaces:
         *,
         transaction: bool = False,
         admit: bool = False,
-        erased: UUID | None = None,
     ) -> None:
         self.store = store
         self.program = program
@@ -81,11 +82,10 @@ class ProgramPlaces:
         self.connection: asyncpg.Connection | None = None
         self.approved = 0
         self._unrecorded = 0
-        self._transaction = transaction or erased is not None
+        self._transaction = transaction
         self._admit = admit
         self._freed = False
         self._decided: list[DomainEvent] = []
-        self._erased = erased
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[ProgramPlaces]:
@@ -120,9 +120,11 @@ class ProgramPlaces:
         await self._record()
         await self._record_vetting(self._decided)
         self._decided = []
-        if self._erased is not None:
-            assert self.connection is not None
-            await shred(self.connection, str(self._erased))
+        for erased in (event for event in events if isinstance(event, ParticipantErased)):
+            assert self.connection is not None, "erasing holds a transaction"
+            # The person's key, and the enrollment's own from before people were the subjects.
+            await shred(self.connection, person_subject(erased.employee_id))
+            await shred(self.connection, str(erased.participant_id))
 
     async def _record(self) -> None:
         if self._unrecorded and self.program.capacity is not None:

@@ -47,6 +47,7 @@ from tandem_enrollment.domain.events import (
     ProgramObjectivesChanged,
     ProgramOpened,
     ProgramStarted,
+    person_subject,
 )
 from tandem_enrollment.domain.participant import (
     Participant,
@@ -153,6 +154,7 @@ __all__ = [
     "has_free_place",
     "parse_csv",
     "parse_jsonl",
+    "person_subject",
     "replay_participant",
     "replay_program",
 ]

@@ -60,6 +60,7 @@ __all__ = [
     "ProgramObjectivesChanged",
     "ProgramOpened",
     "ProgramStarted",
+    "person_subject",
 ]
 
 # -- programs ----------------------------------------------------------------------------------
@@ -102,6 +103,15 @@ class ProgramClosed(ProgramEvent, type="enrollment.ProgramClosed", version=1):
 # -- participants ------------------------------------------------------------------------------
 
 
+def person_subject(employee_id: str) -> str:
+    """The data subject of an employee's personal data, across every program they enroll in.
+
+    Enrollments before this (their events say so in the store) were each their own subject, the
+    participant id: erasing a person shreds both.
+    """
+    return f"employee-{employee_id.upper()}"
+
+
 class ParticipantEvent(DomainEvent):
     """Base of the events of an enrollment's stream: who, in which program, on which side."""
 
@@ -120,7 +130,7 @@ class ParticipantEnrolled(ParticipantEvent, ParticipantProfile, type="enrollment
     enrolled_at: datetime
 
     def data_subject(self) -> str:
-        return str(self.participant_id)
+        return person_subject(self.employee_id)
 
 
 class ParticipantApproved(ParticipantEvent, type="enrollment.ParticipantApproved", version=1):
@@ -186,11 +196,14 @@ class ParticipantProfileUpdated(ParticipantEvent, type="enrollment.ParticipantPr
     meeting_preference: MeetingPreference | None = None
 
     def data_subject(self) -> str:
-        return str(self.participant_id)
+        return person_subject(self.employee_id)
 
 
 class ParticipantErased(ParticipantEvent, type="enrollment.ParticipantErased", version=1):
-    """The participant's personal data was erased (their key shredded). Carries no personal data."""
+    """The participant's personal data was erased (their key shredded). Carries no personal data.
+
+    Erasure concerns the person: every enrollment of the employee is erased together.
+    """
 
 
 ENROLLMENT_EVENTS: tuple[type[DomainEvent], ...] = (

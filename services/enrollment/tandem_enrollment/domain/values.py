@@ -36,6 +36,7 @@ from pydantic import (
 
 __all__ = [
     "COUNTRIES",
+    "EMPLOYEE_ID_PATTERN",
     "AvailabilityWindow",
     "CountryCode",
     "EmployeeId",
@@ -170,10 +171,9 @@ KnownCountryCode = Annotated[
 ]
 """A country code as commands accept it: one that exists today (stored events keep whatever they said)."""
 
-EmployeeId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
-]
+EMPLOYEE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=EMPLOYEE_ID_PATTERN)]
 """The employer's own id for an employee (HR system key). Case does not tell people apart
 (`p-j2w` and `P-J2W` are one person): it is kept upper-case, the one canonical spelling."""
 

@@ -16,7 +16,7 @@ from tandem_kernel.errors import NotFound
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_enrollment.adapters import queries
-from tandem_enrollment.application import enrollments, programs
+from tandem_enrollment.application import enrollments, people, programs
 from tandem_enrollment.domain import (
     ChangeEligibilityRules,
     ChangeProgramObjectives,
@@ -192,14 +192,15 @@ async def withdraw(
 
 @enrollments_router.delete(
     "/enrollments/{participant_id}/personal-data",
-    summary="Erase the participant's personal data",
-    description="Withdraws them if needed and shreds their key: name, email and goals become unreadable in "
-    "every stored and published event. Ids, role and status remain, so counts do not change.",
+    summary="Erase the person who holds this enrollment (every program)",
+    description="The data subject is the person: this erases every enrollment of the employee, as "
+    "`DELETE /people/{employee_id}/personal-data` does, and answers with this one. Each is withdrawn if needed; "
+    "name, email and goals become unreadable in every stored and published event. Ids, role and status remain.",
 )
 async def erase(
     program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep
 ) -> EnrollmentChanged:
-    outcome = await enrollments.erase(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
+    outcome = await people.erase_holder(store, program_id, participant_id, metadata=metadata, idempotency_key=key)
     return EnrollmentChanged.of(outcome)
 
 

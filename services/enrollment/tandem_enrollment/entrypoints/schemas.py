@@ -203,3 +203,35 @@ class ImportJobPublic(BaseModel):
     updated_at: datetime
     finished_at: datetime | None
     report: list[ImportRowPublic]
+
+
+class ImportMentionPublic(BaseModel):
+    """An import report row that names the employee: a row of a file that was not enrolled, and why."""
+
+    job_id: UUID
+    program_id: UUID
+    row: int
+    outcome: str
+    errors: list[dict[str, Any]]
+    created_at: datetime
+
+
+class EnrollmentOfPerson(ParticipantPublic):
+    """One of the person's enrollments, with the program's name."""
+
+    program_name: str | None
+
+
+class PersonPublic(BaseModel):
+    """Everything enrollment holds about one person, in every program (the right of access)."""
+
+    employee_id: str
+    enrollments: list[EnrollmentOfPerson]
+    import_reports: list[ImportMentionPublic]
+
+
+class PersonErased(BaseModel):
+    """The person's enrollments after their erasure: each withdrawn, personal data unreadable."""
+
+    employee_id: str
+    enrollments: list[EnrollmentChanged]

@@ -35,6 +35,7 @@ __all__ = [
     "load_member",
     "load_terms",
     "lock_program",
+    "members_of_employee",
     "not_approved",
     "record_enrollment",
     "record_program",
@@ -166,6 +167,15 @@ def _member(row: asyncpg.Record) -> PoolMember:
 async def load_member(executor: Executor, participant_id: UUID) -> PoolMember | None:
     row = await executor.fetchrow("SELECT * FROM pool_participants WHERE participant_id = $1", participant_id)
     return _member(row) if row is not None else None
+
+
+async def members_of_employee(executor: Executor, employee_id: str) -> list[PoolMember]:
+    """Every pool membership of the employee (`employee_id` canonical, upper-case), in every program."""
+    rows = await executor.fetch(
+        "SELECT * FROM pool_participants WHERE upper(employee_id) = $1 ORDER BY program_id, participant_id",
+        employee_id,
+    )
+    return [_member(row) for row in rows]
 
 
 async def load_approved(executor: Executor, program_id: UUID) -> list[PoolMember]:

@@ -26,7 +26,14 @@ from tandem_pairing.domain.events import (
     ProposalWithdrawn,
 )
 
-__all__ = ["READ_SCHEMA", "pair_view", "pairs_of_participant", "pairs_projection", "proposals_of_round"]
+__all__ = [
+    "READ_SCHEMA",
+    "pair_view",
+    "pairs_of_participant",
+    "pairs_of_participants",
+    "pairs_projection",
+    "proposals_of_round",
+]
 
 READ_SCHEMA = "pairing_read"
 
@@ -177,9 +184,14 @@ async def proposals_of_round(
 
 async def pairs_of_participant(pool: asyncpg.Pool, participant_id: UUID) -> list[dict[str, Any]]:
     """Every proposal and pair the participant was part of, newest first."""
+    return await pairs_of_participants(pool, [participant_id])
+
+
+async def pairs_of_participants(pool: asyncpg.Pool, participant_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Every proposal and pair any of `participant_ids` was part of, newest first."""
     rows = await pool.fetch(
-        f"SELECT * FROM {READ_SCHEMA}.proposals WHERE junior_id = $1 OR senior_id = $1"
+        f"SELECT * FROM {READ_SCHEMA}.proposals WHERE junior_id = ANY($1::uuid[]) OR senior_id = ANY($1::uuid[])"
         " ORDER BY proposed_at DESC, pair_id",
-        participant_id,
+        participant_ids,
     )
     return [_view(row) for row in rows]

@@ -20,6 +20,7 @@ from tandem_pairing.domain.events import (
 )
 from tandem_pairing.domain.pair import Pair
 from tandem_pairing.domain.pairing_round import breakdown_of
+from tandem_pairing.domain.participants import Role
 from tandem_pairing.domain.program_rules import ProgramRules, ProgramTerms, effective_settings
 
 __all__ = [
@@ -246,3 +247,21 @@ class CompatibilityPublic(BaseModel):
             junior_in_pool=explanation.junior_in_pool,
             senior_in_pool=explanation.senior_in_pool,
         )
+
+
+class PoolMembershipPublic(BaseModel):
+    """The person in one program's pool: what pairing keeps of their profile (`null` once erased)."""
+
+    participant_id: UUID
+    program_id: UUID
+    role: Role
+    status: str
+    profile: dict[str, Any] | None
+
+
+class PersonPublic(BaseModel):
+    """Everything pairing holds about one person, in every program (the right of access)."""
+
+    employee_id: str
+    memberships: list[PoolMembershipPublic]
+    pairs: list[ProposalPublic]
