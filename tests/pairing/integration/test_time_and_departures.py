@@ -178,7 +178,7 @@ async def test_an_admin_sees_what_pairing_holds_about_a_person_and_an_erasure_fo
 
     held = (await http.get("/people/pp-1")).json()
     await feed.withdraw(program_id, junior, "junior", erase=True)
-    forgotten = (await http.get("/people/PP-1", params={"download": "true"}))
+    forgotten = await http.get("/people/PP-1", params={"download": "true"})
 
     [membership] = held["memberships"]
     assert held["employee_id"] == "PP-1" and membership["participant_id"] == str(junior)

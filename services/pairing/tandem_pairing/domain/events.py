@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tandem_kernel.events import DomainEvent
 
 from tandem_pairing.domain.participants import Role
+from tandem_pairing.domain.score import ScoreBreakdown, Weights
 from tandem_pairing.domain.settings import SitePreference
 
 __all__ = [
@@ -67,18 +68,6 @@ class _Value(BaseModel):
 # -- values carried by events --------------------------------------------------------------------
 
 
-class Weights(_Value):
-    """Relative weight of each compatibility component (see `domain.ScoringWeights`); only ratios matter."""
-
-    junior_teaches: float = Field(default=30.0, ge=0, le=1000)
-    senior_teaches: float = Field(default=15.0, ge=0, le=1000)
-    shared_objectives: float = Field(default=15.0, ge=0, le=1000)
-    different_departments: float = Field(default=10.0, ge=0, le=1000)
-    site: float = Field(default=5.0, ge=0, le=1000)
-    availability: float = Field(default=15.0, ge=0, le=1000)
-    meeting_mode: float = Field(default=10.0, ge=0, le=1000)
-
-
 class ProgramPairingSettings(_Value):
     """How a program pairs people. `None` for expiry or rotation: the program's own terms apply.
 
@@ -94,18 +83,6 @@ class ProgramPairingSettings(_Value):
     rotation_months: int | None = Field(default=None, ge=1, le=24)
 
 
-class ScoreBreakdown(_Value):
-    """The points each component earned (0-100 in total): why a pair scored what it did."""
-
-    junior_teaches: float
-    senior_teaches: float
-    shared_objectives: float
-    different_departments: float
-    site: float
-    availability: float
-    meeting_mode: float
-
-
 class RoundKind(StrEnum):
     """`full`: a program's first round, everyone; `incremental`: only people with room for a partner,
     active pairs untouched; `rotation`: active pairs end as rotated, then everyone pairs again."""
@@ -118,8 +95,8 @@ class RoundKind(StrEnum):
 class UnmatchedReason(StrEnum):
     """Why a participant of the round got no partner."""
 
-    NO_FEASIBLE_PARTNER = "no_feasible_partner"
-    CAPACITY = "capacity"
+    NO_FEASIBLE_PARTNER = "no_feasible_partner"  # every possible partner breaks a hard constraint
+    CAPACITY = "capacity"  # someone fitted, but the best overall assignment gave them to others
     PARTNER_LEFT = "partner_left"  # their partner withdrew while the round was computed
 
 

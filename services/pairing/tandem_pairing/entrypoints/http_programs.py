@@ -51,8 +51,8 @@ async def put_settings(
 async def pin(
     program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
 ) -> SettingsPublic:
-    pair = (program_id, body.junior_id, body.senior_id)
-    rules = await program_settings.pin(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    pair = (body.junior_id, body.senior_id)
+    rules = await program_settings.pin(store, program_id, pair, now=now, metadata=metadata, idempotency_key=key)
     return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
 
 
@@ -60,7 +60,7 @@ async def pin(
 async def unpin(
     program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
 ) -> Response:
-    await program_settings.unpin(store, (program_id, junior_id, senior_id), now=now, metadata=metadata)
+    await program_settings.unpin(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
     return Response(status_code=204)
 
 
@@ -68,8 +68,8 @@ async def unpin(
 async def forbid(
     program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep, now: NowDep
 ) -> SettingsPublic:
-    pair = (program_id, body.junior_id, body.senior_id)
-    rules = await program_settings.forbid(store, pair, now=now, metadata=metadata, idempotency_key=key)
+    pair = (body.junior_id, body.senior_id)
+    rules = await program_settings.forbid(store, program_id, pair, now=now, metadata=metadata, idempotency_key=key)
     return SettingsPublic.of(rules, await program_settings.program_terms(store, program_id))
 
 
@@ -77,7 +77,7 @@ async def forbid(
 async def allow(
     program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
 ) -> Response:
-    await program_settings.allow(store, (program_id, junior_id, senior_id), now=now, metadata=metadata)
+    await program_settings.allow(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
     return Response(status_code=204)
 
 

@@ -19,7 +19,6 @@ from tandem_pairing.domain.events import (
     UnmatchedParticipant,
 )
 from tandem_pairing.domain.pair import Pair
-from tandem_pairing.domain.pairing_round import breakdown_of
 from tandem_pairing.domain.participants import Role
 from tandem_pairing.domain.program_rules import ProgramRules, ProgramTerms, effective_settings
 
@@ -233,7 +232,7 @@ class CompatibilityPublic(BaseModel):
             senior_id=fit.senior_id,
             score=round(fit.score, 4),
             feasible=fit.feasible,
-            breakdown=breakdown_of(fit.points),
+            breakdown=fit.points.rounded(),
             violations=[v.value for v in fit.violations],
             forbidden_because=list(explanation.forbidden_because),
             shared_languages=sorted(fit.shared_languages),
