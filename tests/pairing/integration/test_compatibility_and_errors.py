@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from pairing.integration.conftest import Pairing, completed_round
+from pairing.integration.conftest import Pairing, completed_round, finished
 from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.events import EventMetadata
 from tandem_pairing.application import rounds
@@ -147,7 +147,7 @@ async def test_invalid_transitions_conflict(http: httpx.AsyncClient, feed: Enrol
     )
     problem(await http.post(f"/programs/{program_id}/rounds", json={"kind": "incremental"}), 409)
     await rounds.run(service.store, first)
-    assert (await http.get(f"/rounds/{first}")).json()["status"] == "completed"
+    assert (await finished(http, str(first)))["status"] == "completed"
 
 
 async def test_an_early_end_frees_both_for_the_next_incremental_round(
@@ -168,4 +168,29 @@ async def test_an_early_end_frees_both_for_the_next_incremental_round(
     again = await completed_round(http, program_id, "incremental")
     assert again["pool_size"] == 2 and again["matched"] == 0  # their only other options are in active pairs
     assert {u["participant_id"] for u in again["unmatched"]} == {ended["junior_id"], ended["senior_id"]}
-    assert set(juniors) | set(seniors) >= {ended["junior_id"], ended["senior_id"]}
+    still_active = first["proposals"][1]
+    assert (await http.get(f"/pairs/{still_active['pair_id']}")).json()["status"] == "active"
+    assert {still_active["junior_id"], ended["junior_id"]} == set(juniors)
+    assert {still_active["senior_id"], ended["senior_id"]} == set(seniors)
+
+
+async def test_a_proposed_pair_is_explained_against_the_rules_it_was_proposed_under(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior")
+    senior = await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    fit = (await http.get(f"/programs/{program_id}/candidates/{junior}/{senior}/compatibility")).json()
+
+    # The proposal is not its own "previous partner", nor a forbidden pair.
+    assert fit["feasible"] is True and fit["violations"] == [] and fit["forbidden_because"] == []
+    assert fit["score"] == pytest.approx(proposal["score"], abs=1e-3)
+    basis = fit["basis"]
+    assert (basis["kind"], basis["pair_id"], basis["round_id"]) == (
+        "proposal",
+        proposal["pair_id"],
+        proposal["round_id"],
+    )
+    assert basis["as_of"] == proposal["proposed_at"] and basis["pair_status"] == "proposed"

@@ -13,6 +13,7 @@ import pytest
 from pairing.integration.conftest import Pairing, completed_round, finished, proposals_of
 from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.events import EventMetadata
+from tandem_kernel.testing import eventually
 from tandem_pairing.application import rounds, scheduler
 from tandem_pairing.domain.events import RoundKind
 
@@ -162,8 +163,14 @@ async def test_a_round_whose_process_died_is_failed_and_the_program_can_pair_aga
     report = await scheduler.tick(service.store, now=now + scheduler.ABANDONED_AFTER + timedelta(seconds=1))
 
     assert report.abandoned >= 1
-    failed = (await http.get(f"/rounds/{orphan}")).json()
-    assert failed["status"] == "failed" and failed["failure"].startswith("abandoned")
+    failed: dict[str, Any] = {}
+
+    async def seen_failed() -> bool:
+        failed.update((await http.get(f"/rounds/{orphan}")).json())
+        return failed["status"] == "failed"
+
+    await eventually(seen_failed, timeout=10)
+    assert failed["failure"].startswith("abandoned")
     assert await rounds.run(service.store, orphan) is None  # a failed round is not run after all
     assert (await completed_round(http, program_id))["matched"] == 1
 
@@ -187,3 +194,46 @@ async def test_an_admin_sees_what_pairing_holds_about_a_person_and_an_erasure_fo
     assert forgotten.json()["memberships"][0]["profile"] is None
     assert forgotten.headers["content-disposition"] == 'attachment; filename="tandem-pairing-PP-1.json"'
     assert (await http.get("/people/nobody")).status_code == 404
+
+
+async def test_a_manager_line_that_appears_after_the_proposal_refuses_its_acceptance(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior", employee_id="ML-J")
+    await feed.participant(program_id, "senior", employee_id="ML-S")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    await feed.update(program_id, junior, "junior", manager_employee_id="ML-S")
+
+    for side in ("junior_id", "senior_id"):
+        refused = await http.post(f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": proposal[side]})
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "pair-infeasible" and "manager_line" in refused.json()["detail"]
+    assert [type(p).__name__ for p in await payloads(service, proposal["pair_id"])] == ["PairProposed"]
+
+
+async def test_an_active_pair_that_becomes_infeasible_is_flagged_to_the_admin(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior", employee_id="FL-J")
+    senior = await feed.participant(program_id, "senior", employee_id="FL-S")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+    await activate(http, proposal)
+
+    await feed.update(program_id, senior, "senior", manager_employee_id="FL-J")
+
+    flagged = (await payloads(service, proposal["pair_id"]))[-1]
+    assert flagged.event_type == "pairing.PairBecameInfeasible" and flagged.violations == ("manager_line",)
+    listed: dict[str, Any] = {}
+
+    async def listed_for_the_admin() -> bool:
+        listed.update((await http.get(f"/programs/{program_id}/flagged-pairs")).json())
+        return bool(listed["items"])
+
+    await eventually(listed_for_the_admin, timeout=10)
+    [item] = listed["items"]
+    assert (item["pair_id"], item["status"], item["violations"]) == (proposal["pair_id"], "active", ["manager_line"])
+    assert (await http.get(f"/pairs/{proposal['pair_id']}")).json()["violations"] == ["manager_line"]

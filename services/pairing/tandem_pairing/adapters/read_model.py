@@ -1,23 +1,34 @@
-"""The read model: proposals and pairs as the GET endpoints serve them, folded from pair events.
+"""The read model: rounds, proposals and pairs as the GET endpoints serve them, folded from events.
 
-One projection (`pairs`, schema `pairing_read`), run and rebuildable by the kernel; its handlers name
-tables without a schema (the runner sets `search_path`). Queries below read the live schema.
+One projection (`pairs_v2`, schema `pairing_read_v2`), run and rebuildable by the kernel; its handlers
+name tables without a schema (the runner sets `search_path`). Queries below read the live schema.
+A round and its proposals come from here together: a round's proposals are appended in the
+transaction that completes it, so once this read model shows a round completed it shows every
+proposal of it too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from tandem_kernel.consumers import EventHandler
+from tandem_kernel.errors import DomainError
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.projections import Projection
 
 from tandem_pairing.domain.events import (
     PairActivated,
+    PairBecameInfeasible,
     PairEnded,
+    PairingRoundCompleted,
+    PairingRoundFailed,
+    PairingRoundStarted,
     PairProposed,
     ProposalAccepted,
     ProposalDeclined,
@@ -28,14 +39,20 @@ from tandem_pairing.domain.events import (
 
 __all__ = [
     "READ_SCHEMA",
+    "flagged_pairs",
     "pair_view",
     "pairs_of_participant",
     "pairs_of_participants",
     "pairs_projection",
     "proposals_of_round",
+    "round_view",
+    "rounds_of_program",
 ]
 
-READ_SCHEMA = "pairing_read"
+# The version is in the names: when the tables change, a new schema is built from the whole history
+# on first boot, beside the old one (drop it once nothing reads it).
+READ_SCHEMA = "pairing_read_v2"
+PROJECTION = "pairs_v2"
 
 DDL = """
 CREATE TABLE proposals (
@@ -58,11 +75,32 @@ CREATE TABLE proposals (
     rotation_due_at     timestamptz,
     closed_at           timestamptz,
     closed_by           uuid,       -- who declined, or who left
-    reason              text
+    reason              text,
+    violations          jsonb,      -- hard rules an active pair was found breaking (PairBecameInfeasible)
+    infeasible_since    timestamptz
 );
 CREATE INDEX proposals_of_round ON proposals (round_id, pair_id);
 CREATE INDEX proposals_of_junior ON proposals (junior_id, proposed_at);
 CREATE INDEX proposals_of_senior ON proposals (senior_id, proposed_at);
+CREATE INDEX proposals_flagged ON proposals (program_id, infeasible_since, pair_id) WHERE violations IS NOT NULL;
+
+CREATE TABLE rounds (
+    round_id        uuid PRIMARY KEY,
+    program_id      uuid        NOT NULL,
+    kind            text        NOT NULL,
+    status          text        NOT NULL,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz,
+    pool_size       integer,
+    matched         integer,
+    unmatched_count integer,
+    rotated_pairs   integer,
+    total_score     double precision,
+    unmatched       jsonb,
+    rejected_pins   jsonb,
+    failure         text
+);
+CREATE INDEX rounds_of_program ON rounds (program_id, started_at, round_id);
 """
 
 
@@ -142,6 +180,60 @@ async def _closed(envelope: EventEnvelope, connection: asyncpg.Connection) -> No
     )
 
 
+async def _flagged(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairBecameInfeasible)
+    await connection.execute(
+        "UPDATE proposals SET violations = $2::jsonb, infeasible_since = coalesce(infeasible_since, $3)"
+        " WHERE pair_id = $1",
+        event.pair_id,
+        json.dumps(list(event.violations)),
+        event.detected_at,
+    )
+
+
+async def _round_started(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundStarted)
+    await connection.execute(
+        "INSERT INTO rounds (round_id, program_id, kind, status, started_at) VALUES ($1, $2, $3, 'running', $4)"
+        " ON CONFLICT (round_id) DO NOTHING",
+        event.round_id,
+        event.program_id,
+        event.kind.value,
+        event.started_at,
+    )
+
+
+async def _round_completed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundCompleted)
+    await connection.execute(
+        "UPDATE rounds SET status = 'completed', finished_at = $2, pool_size = $3, matched = $4, unmatched_count = $5,"
+        " rotated_pairs = $6, total_score = $7, unmatched = $8::jsonb, rejected_pins = $9::jsonb WHERE round_id = $1",
+        event.round_id,
+        event.completed_at,
+        event.pool_size,
+        event.matched,
+        event.unmatched_count,
+        event.rotated_pairs,
+        event.total_score,
+        json.dumps([u.model_dump(mode="json") for u in event.unmatched]),
+        json.dumps([p.model_dump(mode="json") for p in event.rejected_pins]),
+    )
+
+
+async def _round_failed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundFailed)
+    await connection.execute(
+        "UPDATE rounds SET status = 'failed', finished_at = $2, failure = $3 WHERE round_id = $1",
+        event.round_id,
+        event.failed_at,
+        event.reason,
+    )
+
+
 HANDLERS: dict[type[DomainEvent], EventHandler] = {
     PairProposed: _proposed,
     ProposalAccepted: _accepted,
@@ -151,16 +243,74 @@ HANDLERS: dict[type[DomainEvent], EventHandler] = {
     ProposalExpired: _closed,
     ProposalWithdrawn: _closed,
     PairEnded: _closed,
+    PairBecameInfeasible: _flagged,
+    PairingRoundStarted: _round_started,
+    PairingRoundCompleted: _round_completed,
+    PairingRoundFailed: _round_failed,
 }
 
-pairs_projection = Projection("pairs", read_schema=READ_SCHEMA, ddl=DDL, handlers=HANDLERS)
-"""Proposals and pairs by id, by round and by participant."""
+pairs_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, handlers=HANDLERS)
+"""Rounds, and proposals and pairs by id, by round and by participant."""
 
 
 def _view(row: asyncpg.Record) -> dict[str, Any]:
     view = dict(row)
     view["breakdown"] = json.loads(view["breakdown"])
+    view["violations"] = json.loads(view["violations"]) if view["violations"] is not None else []
     return view
+
+
+def _round(row: asyncpg.Record) -> dict[str, Any]:
+    found = dict(row)
+    for column in ("unmatched", "rejected_pins"):
+        found[column] = json.loads(found[column]) if found[column] is not None else []
+    return found
+
+
+async def round_view(pool: asyncpg.Pool, round_id: UUID) -> dict[str, Any] | None:
+    """The round as far as the read model has applied its events, or None if it has seen none yet."""
+    row = await pool.fetchrow(f"SELECT * FROM {READ_SCHEMA}.rounds WHERE round_id = $1", round_id)
+    return _round(row) if row is not None else None
+
+
+def _cursor(started_at: datetime, round_id: UUID) -> str:
+    return base64.urlsafe_b64encode(json.dumps([started_at.isoformat(), str(round_id)]).encode()).decode()
+
+
+def _after(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        started_at, round_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(started_at), UUID(round_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise DomainError("not a cursor this listing handed out", field="cursor") from None
+
+
+async def rounds_of_program(
+    pool: asyncpg.Pool, program_id: UUID, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the program's rounds, oldest first, and the cursor of the next page (None: the last)."""
+    after = _after(cursor) if cursor else None
+    rows = await pool.fetch(
+        f"SELECT * FROM {READ_SCHEMA}.rounds WHERE program_id = $1"
+        " AND ($2::timestamptz IS NULL OR (started_at, round_id) > ($2, $3)) ORDER BY started_at, round_id LIMIT $4",
+        program_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    page = [_round(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return page, _cursor(page[-1]["started_at"], page[-1]["round_id"]) if more else None
+
+
+async def flagged_pairs(pool: asyncpg.Pool, program_id: UUID) -> list[dict[str, Any]]:
+    """The program's active pairs found breaking hard rules, longest flagged first."""
+    rows = await pool.fetch(
+        f"SELECT * FROM {READ_SCHEMA}.proposals WHERE program_id = $1 AND status = 'active'"
+        " AND violations IS NOT NULL ORDER BY infeasible_since, pair_id",
+        program_id,
+    )
+    return [_view(row) for row in rows]
 
 
 async def pair_view(pool: asyncpg.Pool, pair_id: UUID) -> dict[str, Any] | None:

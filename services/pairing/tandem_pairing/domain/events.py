@@ -33,6 +33,7 @@ __all__ = [
     "EndReason",
     "ForbiddenPairAllowed",
     "PairActivated",
+    "PairBecameInfeasible",
     "PairEnded",
     "PairEvent",
     "PairForbidden",
@@ -302,6 +303,15 @@ class PairEnded(PairEvent, type="pairing.PairEnded", version=1):
     left_participant_id: UUID | None = None
 
 
+class PairBecameInfeasible(PairEvent, type="pairing.PairBecameInfeasible", version=1):
+    """An active pair now breaks hard rules (`violations`, as `Violation` values), after a profile
+    changed: a manager line appeared, the two no longer share a language or a session's overlap.
+    The pair goes on until someone ends it; the program's admin sees it flagged."""
+
+    violations: tuple[str, ...]
+    detected_at: datetime
+
+
 PAIRING_EVENTS: tuple[type[DomainEvent], ...] = (
     PairingSettingsChanged,
     PairPinned,
@@ -319,5 +329,6 @@ PAIRING_EVENTS: tuple[type[DomainEvent], ...] = (
     ProposalExpired,
     ProposalWithdrawn,
     PairEnded,
+    PairBecameInfeasible,
 )
 """Every event pairing writes: register them with `EventRegistry(PAIRING_EVENTS)`."""

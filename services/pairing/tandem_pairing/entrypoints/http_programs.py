@@ -9,10 +9,18 @@ from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, StoreDep
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
+from tandem_pairing.adapters import read_model
 from tandem_pairing.application import compatibility, program_settings
 from tandem_pairing.domain.events import ProgramPairingSettings
 from tandem_pairing.entrypoints.dependencies import NowDep
-from tandem_pairing.entrypoints.schemas import CompatibilityPublic, PairRule, PoolPublic, SettingsPublic
+from tandem_pairing.entrypoints.schemas import (
+    CompatibilityPublic,
+    FlaggedPairs,
+    PairRule,
+    PoolPublic,
+    ProposalPublic,
+    SettingsPublic,
+)
 
 __all__ = ["programs_router"]
 
@@ -23,7 +31,8 @@ programs_router = APIRouter(prefix="/programs/{program_id}", tags=["program pair
 async def get_pool(program_id: UUID, store: StoreDep) -> PoolPublic:
     terms = await program_settings.program_terms(store, program_id)
     found = await pool_table.counts(store.pool, program_id)
-    return PoolPublic(program_id=program_id, closed=terms.closed, juniors=found["junior"], seniors=found["senior"])
+    pool = {"program_id": program_id, "closed": terms.closed, "juniors": found["junior"], "seniors": found["senior"]}
+    return PoolPublic.model_validate(pool)
 
 
 @programs_router.get("/pairing-settings", summary="The program's pairing settings, pins and forbidden pairs")
@@ -79,6 +88,16 @@ async def allow(
 ) -> Response:
     await program_settings.allow(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
     return Response(status_code=204)
+
+
+@programs_router.get(
+    "/flagged-pairs",
+    summary="Active pairs that break hard rules since a profile changed (a manager line, no shared language…)",
+)
+async def flagged_pairs(program_id: UUID, store: StoreDep) -> FlaggedPairs:
+    await program_settings.program_terms(store, program_id)
+    found = await read_model.flagged_pairs(store.pool, program_id)
+    return FlaggedPairs(program_id=program_id, items=[ProposalPublic.model_validate(row) for row in found])
 
 
 @programs_router.get(

@@ -1,4 +1,9 @@
-"""Rounds over HTTP: request one (202, it runs in the background) and follow it."""
+"""Rounds over HTTP: request one (202, it runs in the background), follow it, list a program's rounds.
+
+A round and its proposals are read from one source, the read model: once it shows a round completed,
+it shows all of its proposals. A round accepted a moment ago that the read model has not seen yet is
+answered from the write side as `running`, without an outcome.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,15 @@ from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import read_model
 from tandem_pairing.adapters import rounds as rounds_table
-from tandem_pairing.application import rounds
+from tandem_pairing.application import program_settings, rounds
 from tandem_pairing.entrypoints.dependencies import NowDep, RoundRunnerDep
-from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPublic, RoundRequest
+from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPage, RoundPublic, RoundRequest
 
 __all__ = ["rounds_router"]
 
 rounds_router = APIRouter(tags=["rounds"], route_class=StrictJSONRoute)
+
+_NOT_SEEN_YET = ("finished_at", "failure", "pool_size", "matched", "unmatched_count", "rotated_pairs", "total_score")
 
 
 @rounds_router.post(
@@ -53,8 +60,24 @@ async def get_round(
     after: Annotated[UUID | None, Query(description="the last pair id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RoundPublic:
-    found = await rounds_table.find(pool, round_id)
+    found = await read_model.round_view(pool, round_id)
     if found is None:
-        raise NotFound("no such round")
+        accepted = await rounds_table.find(pool, round_id)
+        if accepted is None:
+            raise NotFound("no such round")
+        # Accepted a moment ago: the read model has not seen it yet, so neither its outcome nor proposals.
+        found = {**accepted, **dict.fromkeys(_NOT_SEEN_YET), "status": "running", "unmatched": [], "rejected_pins": []}
     proposals = await read_model.proposals_of_round(pool, round_id, after, limit)
     return RoundPublic.of(found, proposals, limit)
+
+
+@rounds_router.get("/programs/{program_id}/rounds", summary="A program's rounds, oldest first, page by page")
+async def list_rounds(
+    program_id: UUID,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
+) -> RoundPage:
+    await program_settings.program_terms(store, program_id)
+    items, next_cursor = await read_model.rounds_of_program(store.pool, program_id, cursor, limit)
+    return RoundPage.model_validate({"items": items, "next_cursor": next_cursor})
