@@ -28,12 +28,12 @@ from tandem_enrollment.domain.terms import ProgramTerms
 from tandem_enrollment.domain.values import (
     EmployeeId,
     KnownCountryCode,
+    KnownTimeZoneName,
     Languages,
     MeetingPreference,
     ObjectiveCatalogue,
     ObjectiveCodes,
     Role,
-    TimeZoneName,
     ValueObject,
     WeeklyAvailability,
     WithdrawalReason,
@@ -80,12 +80,15 @@ class EnrollParticipant(ParticipantProfile):
     program_id: UUID
     employee_id: EmployeeId
     role: Role
+    # Languages and objectives must come from the program's own (`languages`, `objectives[].code` of
+    # GET /programs/{id}): the decide functions check them against the program.
     # Must be true; left to `decide_enroll` so a refusal is a DomainError on `consent`.
     consent: bool
     display_name: DisplayName
     email: EmailAddress
     personal_goals: PersonalGoals | None = None
     country: KnownCountryCode
+    time_zone: KnownTimeZoneName
     skills_offered: KnownSkillRatings = ()
     skills_wanted: KnownSkillRatings = ()
 
@@ -109,7 +112,7 @@ class UpdateParticipantProfile(ValueObject):
     department: OrgUnit | None = None
     site: OrgUnit | None = None
     country: KnownCountryCode | None = None
-    time_zone: TimeZoneName | None = None
+    time_zone: KnownTimeZoneName | None = None
     job_level: JobLevel | None = None
     years_in_company: YearsInCompany | None = None
     manager_employee_id: EmployeeId | None = None

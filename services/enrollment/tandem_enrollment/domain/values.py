@@ -17,7 +17,7 @@ from enum import StrEnum
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
 from annotated_types import Interval, Len
@@ -37,10 +37,12 @@ from pydantic import (
 __all__ = [
     "COUNTRIES",
     "EMPLOYEE_ID_PATTERN",
+    "TIME_ZONES",
     "AvailabilityWindow",
     "CountryCode",
     "EmployeeId",
     "KnownCountryCode",
+    "KnownTimeZoneName",
     "LanguageCode",
     "Languages",
     "MeetingPreference",
@@ -190,6 +192,12 @@ TimeZoneName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_time_zone)
 ]
 """An IANA time zone name known to `zoneinfo`, e.g. `Europe/Paris`."""
+
+TIME_ZONES: tuple[str, ...] = tuple(sorted(available_timezones() - {"localtime", "Factory", "posixrules"}))
+"""The IANA time zones to choose from (`GET /vocabulary/time-zones`)."""
+
+KnownTimeZoneName = Annotated[TimeZoneName, WithJsonSchema({"type": "string", "enum": list(TIME_ZONES)})]
+"""A time zone as commands accept it; the schema lists them."""
 
 
 class Objective(ValueObject):
