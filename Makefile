@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-quick bench lint clean
+.PHONY: install run test test-quick fuzz bench lint clean
 
 install: $(INSTALLED)
 
@@ -26,6 +26,10 @@ test: install  ## the whole suite, slow fault and fuzz runs included
 
 test-quick: install  ## the suite without the slow, bounded fault and fuzz runs
 	$(BIN)/python -m pytest -q -m "not slow"
+
+FUZZ_EXAMPLES ?= 100
+fuzz: install  ## both HTTP APIs against their OpenAPI documents, with a larger budget (FUZZ_EXAMPLES per operation)
+	TANDEM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/fuzz
 
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py

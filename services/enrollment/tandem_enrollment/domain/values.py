@@ -258,7 +258,16 @@ def _time_of_day(value: Any) -> Any:
 
 _LAX_TIME: TypeAdapter[time] = TypeAdapter(time)
 
-TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+# As written out (serialization), a time has no offset: JSON Schema's "format": "time" (RFC 3339)
+# would demand one, so answers say what they hold. What is accepted keeps "format": "time".
+TimeOfDay = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"},
+        mode="serialization",
+    ),
+]
 """A wall-clock time, `HH:MM` (or `HH:MM:SS`)."""
 
 

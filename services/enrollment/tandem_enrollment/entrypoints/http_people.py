@@ -9,18 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_enrollment.adapters import import_jobs, queries
 from tandem_enrollment.application import people
 from tandem_enrollment.domain.values import EMPLOYEE_ID_PATTERN
-from tandem_enrollment.entrypoints.schemas import PROBLEMS, EnrollmentChanged, PersonErased, PersonPublic
+from tandem_enrollment.entrypoints.schemas import EnrollmentChanged, PersonErased, PersonPublic
 
 __all__ = ["people_router"]
 
-people_router = APIRouter(
-    prefix="/people/{employee_id}", tags=["people"], responses=PROBLEMS, route_class=StrictJSONRoute
-)
+people_router = APIRouter(prefix="/people/{employee_id}", tags=["people"], route_class=StrictJSONRoute)
 
 EmployeeIdPath = Annotated[
     str,
@@ -37,6 +36,7 @@ EmployeeIdPath = Annotated[
     summary="Everything enrollment holds about one person, in every program",
     description="The right of access: each enrollment with its profile and status, and the import report rows "
     "naming them. `?download=true` answers the same JSON as a file to save.",
+    responses=problems(404),
 )
 async def get_person(
     employee_id: EmployeeIdPath,
@@ -61,6 +61,7 @@ async def get_person(
     description="Withdraws each of their enrollments if needed and shreds their keys: name, email and goals become "
     "unreadable in every stored and published event, and pairing forgets their profiles. Ids, roles and statuses "
     "remain, so counts do not change. Erasing again changes nothing.",
+    responses=problems(404, 409),
 )
 async def erase_person(
     employee_id: EmployeeIdPath, store: StoreDep, metadata: MetadataDep, key: IdempotencyKeyDep

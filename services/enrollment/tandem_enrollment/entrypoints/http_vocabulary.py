@@ -32,14 +32,17 @@ class CountryPublic(BaseModel):
 
 @vocabulary_router.get("/skills", summary="The skills vocabulary: every code an enrollment may rate")
 async def skills() -> list[SkillPublic]:
+    """Every skill code with its title and area, for `skills_offered` and `skills_wanted`."""
     return [SkillPublic(code=skill.code, title=skill.title, area=skill.area) for skill in SKILLS.values()]
 
 
 @vocabulary_router.get("/time-zones", summary="The IANA time zones an enrollment may give (`time_zone`)")
 async def time_zones() -> list[str]:
+    """Every IANA time zone name accepted as `time_zone` (availability is in the participant's own zone)."""
     return list(TIME_ZONES)
 
 
 @vocabulary_router.get("/countries", summary="The ISO 3166-1 countries an enrollment may give (`country`)")
 async def countries() -> list[CountryPublic]:
+    """Every ISO 3166-1 alpha-2 code accepted as `country`, with the country's name."""
     return [CountryPublic(code=code, name=name) for code, name in sorted(COUNTRIES.items())]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from tandem_kernel.commands import CommandResult
 
 from tandem_enrollment.domain import (
@@ -26,17 +26,16 @@ from tandem_enrollment.domain import (
     Role,
     WithdrawalReason,
 )
+from tandem_enrollment.domain.commands import ENROLLMENT_EXAMPLE
 from tandem_enrollment.domain.values import ValueObject
 
 __all__ = [
-    "PROBLEMS",
     "EnrollmentChanged",
     "EnrollmentCreate",
     "ImportJobPublic",
     "ImportRowPublic",
     "ParticipantPage",
     "ParticipantPublic",
-    "Problem",
     "ProgramChanged",
     "ProgramCounts",
     "ProgramPage",
@@ -44,31 +43,13 @@ __all__ = [
 ]
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem document, as every error is answered (`application/problem+json`)."""
+class _EnrollmentBody(ValueObject):
+    model_config = ConfigDict(json_schema_extra={"examples": [ENROLLMENT_EXAMPLE]})
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str | None = None
-    errors: list[dict[str, Any]] | None = None
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
-
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: _problem("No such program, enrollment or import job"),
-    409: _problem("Not allowed in the current state (code invalid-transition), or a concurrent change"),
-    422: _problem("Invalid input; `errors` names each field"),
-}
-"""The error answers of every route, for the OpenAPI document."""
 
 EnrollmentCreate: type[ValueObject] = create_model(  # type: ignore[call-overload]
     "EnrollmentCreate",
-    __base__=ValueObject,
+    __base__=_EnrollmentBody,
     __doc__="Enroll an employee in the program of the URL (see `EnrollParticipant`).",
     **{
         name: (field.annotation, field)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from tandem_kernel.api import PoolDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
@@ -35,6 +36,7 @@ EmployeeIdPath = Annotated[
     summary="Everything pairing holds about one person, in every program",
     description="The right of access: each pool membership with the profile pairing matches on, and every "
     "proposal and pair. `?download=true` answers the same JSON as a file to save.",
+    responses=problems(404),
 )
 async def get_person(
     employee_id: EmployeeIdPath,

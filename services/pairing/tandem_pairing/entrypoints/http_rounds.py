@@ -13,13 +13,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from tandem_kernel.api import IdempotencyKeyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import read_model
 from tandem_pairing.adapters import rounds as rounds_table
 from tandem_pairing.application import program_settings, rounds
+from tandem_pairing.entrypoints.bodies import RoundRequest
 from tandem_pairing.entrypoints.dependencies import NowDep, RoundRunnerDep
-from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPage, RoundPublic, RoundRequest
+from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPage, RoundPublic
 
 __all__ = ["rounds_router"]
 
@@ -32,6 +34,7 @@ _NOT_SEEN_YET = ("finished_at", "failure", "pool_size", "matched", "unmatched_co
     "/programs/{program_id}/rounds",
     status_code=202,
     summary="Start a round (full, incremental or rotation); follow it at the Location given",
+    responses=problems(404, 409),
 )
 async def request_round(
     program_id: UUID,
@@ -43,6 +46,8 @@ async def request_round(
     idempotency_key: IdempotencyKeyDep,
     now: NowDep,
 ) -> RoundAccepted:
+    """Record the round and run it in the background (202); follow it at `Location`. A program has one round running at
+    a time; a full round needs no open proposals or pairs."""
     round_id, new = await rounds.request(
         store, program_id, body.kind, now=now, metadata=metadata, idempotency_key=idempotency_key
     )
@@ -53,13 +58,19 @@ async def request_round(
     return RoundAccepted(round_id=round_id, program_id=program_id, status=found["status"] if found else "running")
 
 
-@rounds_router.get("/rounds/{round_id}", summary="A round: its status, outcome, unmatched people and proposals")
+@rounds_router.get(
+    "/rounds/{round_id}",
+    summary="A round: its status, outcome, unmatched people and proposals",
+    responses=problems(404),
+)
 async def get_round(
     round_id: UUID,
     pool: PoolDep,
     after: Annotated[UUID | None, Query(description="the last pair id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RoundPublic:
+    """The round's status and outcome, who was left unmatched and why, and its proposals page by page (`after`,
+    `limit`)."""
     found = await read_model.round_view(pool, round_id)
     if found is None:
         accepted = await rounds_table.find(pool, round_id)
@@ -71,13 +82,16 @@ async def get_round(
     return RoundPublic.of(found, proposals, limit)
 
 
-@rounds_router.get("/programs/{program_id}/rounds", summary="A program's rounds, oldest first, page by page")
+@rounds_router.get(
+    "/programs/{program_id}/rounds", summary="A program's rounds, oldest first, page by page", responses=problems(404)
+)
 async def list_rounds(
     program_id: UUID,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
 ) -> RoundPage:
+    """Every round of the program, oldest first, without their proposals; follow `next_cursor`."""
     await program_settings.program_terms(store, program_id)
     items, next_cursor = await read_model.rounds_of_program(store.pool, program_id, cursor, limit)
     return RoundPage.model_validate({"items": items, "next_cursor": next_cursor})

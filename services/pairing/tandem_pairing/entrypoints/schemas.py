@@ -1,4 +1,4 @@
-"""Request and response bodies of pairing's HTTP API, split by purpose."""
+"""Response bodies of pairing's HTTP API (requests are in `bodies`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tandem_pairing.application.compatibility import Explanation
 from tandem_pairing.domain.events import (
-    DeclineReason,
     ProgramPairingSettings,
     RejectedPinRecord,
     RoundKind,
@@ -21,12 +20,10 @@ from tandem_pairing.domain.events import (
 from tandem_pairing.domain.pair import Pair
 from tandem_pairing.domain.participants import Role
 from tandem_pairing.domain.program_rules import ProgramRules, ProgramTerms, effective_settings
+from tandem_pairing.entrypoints.bodies import PairRule
 
 __all__ = [
-    "Answer",
     "CompatibilityPublic",
-    "Decline",
-    "EndPair",
     "FlaggedPairs",
     "PairPublic",
     "PairRule",
@@ -36,36 +33,9 @@ __all__ = [
     "RoundAccepted",
     "RoundPage",
     "RoundPublic",
-    "RoundRequest",
     "RoundSummary",
     "SettingsPublic",
 ]
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RoundRequest(_Request):
-    kind: RoundKind = RoundKind.FULL
-
-
-class Answer(_Request):
-    participant_id: UUID
-
-
-class Decline(Answer):
-    reason: DeclineReason
-
-
-class EndPair(_Request):
-    # The other reasons (participant_left, program_closed, rotated) are pairing's own to give.
-    reason: Literal["not_a_good_fit", "other"]
-
-
-class PairRule(_Request):
-    junior_id: UUID
-    senior_id: UUID
 
 
 class RoundAccepted(BaseModel):
