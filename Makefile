@@ -18,8 +18,10 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 		$(foreach p,$(PACKAGES),-e $(p)) --config-settings editable_mode=compat
 	touch $@
 
+# make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 DEMO=0 (no demo data)
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
-	$(BIN)/tandem run
+	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
+		$(if $(filter 0 no false,$(DEMO)),--no-demo)
 
 test: install  ## the whole suite, slow fault and fuzz runs included
 	$(BIN)/python -m pytest -q
