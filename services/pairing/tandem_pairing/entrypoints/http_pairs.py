@@ -11,7 +11,7 @@ from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
-from tandem_pairing.adapters import read_model
+from tandem_pairing.adapters import read_queries
 from tandem_pairing.application import pairs
 from tandem_pairing.domain.events import EndReason
 from tandem_pairing.entrypoints.bodies import Answer, Decline, EndPair
@@ -79,7 +79,7 @@ async def end(
 async def get_pair(pair_id: UUID, pool: PoolDep) -> ProposalPublic:
     """The proposal or pair as the read model has it: score breakdown, answers, and the hard rules an active pair
     breaks since a profile changed."""
-    found = await read_model.pair_view(pool, pair_id)
+    found = await read_queries.pair_view(pool, pair_id)
     if found is None:
         raise NotFound("no such proposal or pair")
     return ProposalPublic.model_validate(found)
@@ -90,7 +90,9 @@ async def get_pair(pair_id: UUID, pool: PoolDep) -> ProposalPublic:
 )
 async def participant_pairs(participant_id: UUID, pool: PoolDep) -> ParticipantPairs:
     """The participant's current (proposed, active) and past proposals and pairs."""
-    found = [ProposalPublic.model_validate(row) for row in await read_model.pairs_of_participant(pool, participant_id)]
+    found = [
+        ProposalPublic.model_validate(row) for row in await read_queries.pairs_of_participant(pool, participant_id)
+    ]
     if not found and await pool_table.load_member(pool, participant_id) is None:
         raise NotFound("no such participant")
     return ParticipantPairs(

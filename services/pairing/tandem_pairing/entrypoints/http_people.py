@@ -14,7 +14,7 @@ from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
-from tandem_pairing.adapters import read_model
+from tandem_pairing.adapters import read_queries
 from tandem_pairing.entrypoints.schemas import PersonPublic
 
 __all__ = ["people_router"]
@@ -48,7 +48,7 @@ async def get_person(
     members = await pool_table.members_of_employee(pool, canonical)
     if not members:
         raise NotFound("pairing holds nothing about this employee")
-    pairs = await read_model.pairs_of_participants(pool, [member.participant_id for member in members])
+    pairs = await read_queries.pairs_of_participants(pool, [member.participant_id for member in members])
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="tandem-pairing-{canonical}.json"'
     memberships = [asdict(member) for member in members]

@@ -10,7 +10,7 @@ from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_pairing.adapters import pool as pool_table
-from tandem_pairing.adapters import read_model
+from tandem_pairing.adapters import read_queries
 from tandem_pairing.application import compatibility, program_settings
 from tandem_pairing.entrypoints.bodies import PairingSettingsBody, PairRule
 from tandem_pairing.entrypoints.dependencies import NowDep
@@ -128,7 +128,7 @@ async def allow(
 async def flagged_pairs(program_id: UUID, store: StoreDep) -> FlaggedPairs:
     """The program's active pairs that break hard rules since a profile changed, for the admin to act on."""
     await program_settings.program_terms(store, program_id)
-    found = await read_model.flagged_pairs(store.pool, program_id)
+    found = await read_queries.flagged_pairs(store.pool, program_id)
     return FlaggedPairs(program_id=program_id, items=[ProposalPublic.model_validate(row) for row in found])
 
 

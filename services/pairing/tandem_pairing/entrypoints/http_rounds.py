@@ -16,7 +16,7 @@ from tandem_kernel.errors import NotFound
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
-from tandem_pairing.adapters import read_model
+from tandem_pairing.adapters import read_queries
 from tandem_pairing.adapters import rounds as rounds_table
 from tandem_pairing.application import program_settings, rounds
 from tandem_pairing.entrypoints.bodies import RoundRequest
@@ -71,14 +71,14 @@ async def get_round(
 ) -> RoundPublic:
     """The round's status and outcome, who was left unmatched and why, and its proposals page by page (`after`,
     `limit`)."""
-    found = await read_model.round_view(pool, round_id)
+    found = await read_queries.round_view(pool, round_id)
     if found is None:
         accepted = await rounds_table.find(pool, round_id)
         if accepted is None:
             raise NotFound("no such round")
         # Accepted a moment ago: the read model has not seen it yet, so neither its outcome nor proposals.
         found = {**accepted, **dict.fromkeys(_NOT_SEEN_YET), "status": "running", "unmatched": [], "rejected_pins": []}
-    proposals = await read_model.proposals_of_round(pool, round_id, after, limit)
+    proposals = await read_queries.proposals_of_round(pool, round_id, after, limit)
     return RoundPublic.of(found, proposals, limit)
 
 
@@ -93,5 +93,5 @@ async def list_rounds(
 ) -> RoundPage:
     """Every round of the program, oldest first, without their proposals; follow `next_cursor`."""
     await program_settings.program_terms(store, program_id)
-    items, next_cursor = await read_model.rounds_of_program(store.pool, program_id, cursor, limit)
+    items, next_cursor = await read_queries.rounds_of_program(store.pool, program_id, cursor, limit)
     return RoundPage.model_validate({"items": items, "next_cursor": next_cursor})
