@@ -135,6 +135,11 @@ class TestHardConstraints:
 
         assert assess(*pair, settings()).violations == (Violation.MANAGER_LINE,)
 
+    def test_a_manager_is_known_whatever_the_case_their_id_was_typed_in(self) -> None:
+        boss, report = senior(employee_id="p-j2w"), junior(manager_employee_id="P-J2W")
+
+        assert assess(report, boss, settings()).violations == (Violation.MANAGER_LINE,)
+
     def test_forbidden_pairs_are_impossible(self) -> None:
         ana, bob = junior(), senior()
 
