@@ -13,7 +13,7 @@ them, strict validation accepts only the real thing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -32,11 +32,12 @@ def _is_json(request: Request) -> bool:
 class StrictJSONRoute(APIRoute):
     """An `APIRoute` whose JSON body is validated in pydantic's strict mode before FastAPI's own pass."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None:
+        annotation = self.body_field.field_info.annotation if self.body_field is not None else None
+        if annotation is None:
             return handler
-        adapter: TypeAdapter[Any] = TypeAdapter(self.body_field.field_info.annotation)
+        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
 
         async def strictly(request: Request) -> Response:
             if _is_json(request) and (raw := await request.body()).strip():

@@ -138,8 +138,8 @@ class ProgramPlaces:
             for e in events
             if isinstance(e, ParticipantVetted)
         ]
-        # Programs without a capacity keep no ledger: nobody ever waits there.
         done = [e.participant_id for e in events if isinstance(e, ParticipantApproved | ParticipantWithdrew)]
+        # Without a connection there is no capacity, so nobody ever waits: nothing to record.
         if (vetted or done) and self.connection is not None:
             await ledger.vetting_changed(self.connection, self.program.program_id, vetted=vetted, done=done)
 
