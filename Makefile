@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-quick bench lint clean
+.PHONY: install run test test-quick fuzz bench lint clean
 
 install: $(INSTALLED)
 
@@ -18,14 +18,20 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 		$(foreach p,$(PACKAGES),-e $(p)) --config-settings editable_mode=compat
 	touch $@
 
+# make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 DEMO=0 (no demo data)
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
-	$(BIN)/tandem run
+	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
+		$(if $(filter 0 no false,$(DEMO)),--no-demo)
 
 test: install  ## the whole suite, slow fault and fuzz runs included
 	$(BIN)/python -m pytest -q
 
 test-quick: install  ## the suite without the slow, bounded fault and fuzz runs
 	$(BIN)/python -m pytest -q -m "not slow"
+
+FUZZ_EXAMPLES ?= 100
+fuzz: install  ## both HTTP APIs against their OpenAPI documents, with a larger budget (FUZZ_EXAMPLES per operation)
+	TANDEM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/fuzz
 
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py

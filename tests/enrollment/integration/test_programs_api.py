@@ -145,3 +145,23 @@ async def test_what_a_client_just_created_is_readable_at_its_location_at_once(ht
         assert found.status_code == 200 and found.json()["version"] == 1
         opened = await http.post(f"{created.headers['location']}/open")
         assert (await http.get(created.headers["location"])).json()["status"] == opened.json()["status"] == "open"
+
+
+async def test_a_client_can_discover_every_value_an_enrollment_is_checked_against(http: httpx.AsyncClient) -> None:
+    program_id = await open_program(http)
+
+    skills = (await http.get("/vocabulary/skills")).json()
+    zones = (await http.get("/vocabulary/time-zones")).json()
+    countries = (await http.get("/vocabulary/countries")).json()
+    program = await eventually_ok(http, f"/programs/{program_id}")
+    schema = (await http.get("/openapi.json")).json()["components"]["schemas"]["EnrollmentCreate"]["properties"]
+
+    assert {"code": "prompt_engineering", "title": "Writing effective prompts", "area": "ai"} in skills
+    assert "Australia/Sydney" in zones and "Mars/Olympus" not in zones
+    assert {"code": "FR", "name": "France"} in countries and "ZZ" not in {c["code"] for c in countries}
+    assert program["languages"] == DEMO_PROGRAM["languages"]
+    assert [o["code"] for o in program["objectives"]] == [o["code"] for o in DEMO_PROGRAM["objectives"]]
+    # Closed lists are enums in the schema too.
+    assert schema["skills_offered"]["items"]["properties"]["skill"]["enum"] == sorted(s["code"] for s in skills)
+    assert schema["time_zone"]["enum"] == zones
+    assert schema["country"]["enum"] == [c["code"] for c in countries]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from tandem_enrollment.domain import (
     Participant,
     ParticipantApproved,
     ParticipantStatus,
+    ParticipantVetted,
     ParticipantWaitlisted,
     ParticipantWithdrew,
     Program,
@@ -82,23 +84,59 @@ def test_an_applicant_approved_into_a_full_program_is_waitlisted_instead(
     program = open_program(capacity=2)
     applicant = enrolled(request_to_enroll(), program, 1, now)
 
-    [waitlisted] = decide_approve(applicant, program=program, approved_count=2)
+    waitlisted, vetted = decide_approve(applicant, program=program, approved_count=2)
 
-    assert isinstance(waitlisted, ParticipantWaitlisted)
+    assert isinstance(waitlisted, ParticipantWaitlisted) and isinstance(vetted, ParticipantVetted)
     assert waitlisted.enrolled_at == applicant.enrolled_at
+    assert replay_participant([waitlisted, vetted], applicant) == replace(
+        applicant, status=ParticipantStatus.WAITLISTED, vetted=True
+    )
 
 
-def test_a_waitlisted_participant_is_approved_once_a_place_frees_up(
+def test_a_vetted_waiting_participant_is_approved_once_a_place_frees_up(
     request_to_enroll: Enroll, open_program: OpenProgram, now: datetime
 ) -> None:
     program = open_program(capacity=2)
     waiting = enrolled(request_to_enroll(), program, 2, now)
+    [vetted] = decide_approve(waiting, program=program, approved_count=2)
+    waiting = replay_participant([vetted], waiting)
 
     with pytest.raises(InvalidTransition):
         decide_approve(waiting, program=program, approved_count=2)
     [approved] = decide_approve(waiting, program=program, approved_count=1, automatic=True)
 
+    assert isinstance(vetted, ParticipantVetted)
     assert isinstance(approved, ParticipantApproved) and approved.automatic
+
+
+def test_waiting_for_a_place_is_not_being_approved(
+    request_to_enroll: Enroll, open_program: OpenProgram, now: datetime
+) -> None:
+    program = open_program(capacity=2)
+    waiting = enrolled(request_to_enroll(), program, 2, now)
+
+    assert (waiting.status, waiting.vetted) == (ParticipantStatus.WAITLISTED, False)
+    with pytest.raises(InvalidTransition, match="HR's approval"):
+        decide_approve(waiting, program=program, approved_count=1, automatic=True)
+    # HR may approve them when a place is free: approved outright.
+    [approved] = decide_approve(waiting, program=program, approved_count=1)
+    assert isinstance(approved, ParticipantApproved) and not approved.automatic
+
+
+def test_an_auto_approving_program_vets_everyone_it_waitlists(
+    request_to_enroll: Enroll, open_program: OpenProgram, now: datetime
+) -> None:
+    program = open_program(capacity=2, auto_approve=True)
+    waiting = enrolled(request_to_enroll(), program, 2, now)
+
+    assert (waiting.status, waiting.vetted) == (ParticipantStatus.WAITLISTED, True)
+
+
+def test_admissions_pass_over_people_nobody_approved() -> None:
+    unvetted = WaitingParticipant(UUID(int=1), datetime(2026, 3, 2, 9), vetted=False)
+    vetted = WaitingParticipant(UUID(int=2), datetime(2026, 3, 2, 10), vetted=True)
+
+    assert admissions([unvetted, vetted], capacity=2, approved_count=1) == (vetted.participant_id,)
 
 
 def test_approving_twice_or_after_withdrawal_is_an_invalid_transition(
@@ -141,7 +179,7 @@ def test_an_approved_withdrawal_says_a_place_is_free_again(
 
 
 def waiting(number: int, minutes_after: int, now: datetime) -> WaitingParticipant:
-    return WaitingParticipant(UUID(int=number), now + timedelta(minutes=minutes_after))
+    return WaitingParticipant(UUID(int=number), now + timedelta(minutes=minutes_after), vetted=True)
 
 
 def test_the_waitlist_is_served_in_enrollment_order(now: datetime) -> None:

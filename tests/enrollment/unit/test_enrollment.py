@@ -59,7 +59,7 @@ def test_enrolling_records_the_whole_profile_so_subscribers_never_call_back(
     assert [(window.weekday, window.start) for window in enrolled.availability] == [(0, time(9)), (2, time(14))]
     assert enrolled.meeting_preference == "remote"
     assert enrolled.enrolled_at == now
-    assert enrolled.data_subject() == str(enrolled.participant_id)
+    assert enrolled.data_subject() == "employee-E1001"  # the person, across programs
 
 
 def test_an_applicant_waits_for_a_manager_unless_the_program_auto_approves(

@@ -58,7 +58,9 @@ def one_of_each(
     participant = replay_participant(participant_events)
     participant_events += decide_withdraw(participant, WithdrawParticipant())
     participant_events += decide_erase(replay_participant(participant_events))
-    waitlisted = decide_enroll(None, enroll, program=open_program(capacity=1), approved_count=1, now=now)[1:]
+    waitlisted = decide_enroll(
+        None, enroll, program=open_program(capacity=1, auto_approve=True), approved_count=1, now=now
+    )[1:]
     return program_events + participant_events + waitlisted
 
 

@@ -99,7 +99,7 @@ def test_any_sequence_of_enrollment_commands_keeps_every_enrollment_possible(
 
     def admit() -> list[tuple[str, list[DomainEvent]]]:
         waitlist = [
-            WaitingParticipant(participant.participant_id, participant.enrolled_at)
+            WaitingParticipant(participant.participant_id, participant.enrolled_at, participant.vetted)
             for participant in enrollments.values()
             if participant.status is WAITLISTED
         ]
@@ -130,6 +130,12 @@ def test_any_sequence_of_enrollment_commands_keeps_every_enrollment_possible(
                 before = enrollments.get(who)
                 after = evolve_participant(before, event)
                 assert (before and before.status, after.status) in POSSIBLE_STEPS
+                # Nobody takes a place without HR's approval, or the program's own.
+                assert (
+                    after.status is not APPROVED
+                    or (before and before.status) is APPROVED
+                    or (auto_approve or action == "approve" or (before is not None and before.vetted))
+                )
                 assert after.participant_id == enrollment_id(program.program_id, who)
                 assert not after.erased or (after.status is WITHDRAWN and after.profile.email is None)
                 enrollments[who] = after

@@ -118,7 +118,7 @@ def test_personal_fields_change_like_the_others_and_stay_marked_personal(
     applicant: Participant, program: Program
 ) -> None:
     [updated] = decide_update_profile(applicant, UpdateParticipantProfile(display_name="Ada M."), program=program)
-    assert updated.data_subject() == str(applicant.participant_id)
+    assert updated.data_subject() == f"employee-{applicant.employee_id}"
 
 
 def test_required_fields_may_be_left_out_but_not_cleared() -> None:

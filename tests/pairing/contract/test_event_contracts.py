@@ -50,7 +50,7 @@ def test_every_pair_event_names_the_program_and_both_people() -> None:
     definitions = contracts().events["$defs"]
     pair_events = [model for model in PAIRING_EVENTS if issubclass(model, PairEvent)]
 
-    assert len(pair_events) == 8
+    assert len(pair_events) == 9
     for model in pair_events:
         required = set(definitions[model.__name__]["required"])
         assert {"pair_id", "program_id", "junior_id", "senior_id"} <= required, model.event_type

@@ -106,6 +106,9 @@ async def test_bad_input_names_the_field(http: httpx.AsyncClient, feed: Enrollme
         (await http.post(f"/pairs/{proposal['pair_id']}/end", json={"reason": "rotated"}), "reason"),
         (await http.put(f"/programs/{program_id}/pairing-settings", json={"senior_capacity": 0}), "senior_capacity"),
         (await http.put(f"/programs/{program_id}/pairing-settings", json={"weights": _zero_weights()}), "weights"),
+        # Nothing is coerced: a number sent as text, or a boolean as a number, is refused.
+        (await http.put(f"/programs/{program_id}/pairing-settings", json={"senior_capacity": "2"}), "senior_capacity"),
+        (await http.put(f"/programs/{program_id}/pairing-settings", json={"junior_capacity": True}), "junior_capacity"),
         (await http.post(f"/programs/{program_id}/pins", json={"junior_id": str(senior), "senior_id": str(junior)}),
          "junior_id"),
         (await http.get(f"/programs/{program_id}/candidates/{junior}/{junior}/compatibility"), "senior_id"),
@@ -168,4 +171,29 @@ async def test_an_early_end_frees_both_for_the_next_incremental_round(
     again = await completed_round(http, program_id, "incremental")
     assert again["pool_size"] == 2 and again["matched"] == 0  # their only other options are in active pairs
     assert {u["participant_id"] for u in again["unmatched"]} == {ended["junior_id"], ended["senior_id"]}
-    assert set(juniors) | set(seniors) >= {ended["junior_id"], ended["senior_id"]}
+    still_active = first["proposals"][1]
+    assert (await http.get(f"/pairs/{still_active['pair_id']}")).json()["status"] == "active"
+    assert {still_active["junior_id"], ended["junior_id"]} == set(juniors)
+    assert {still_active["senior_id"], ended["senior_id"]} == set(seniors)
+
+
+async def test_a_proposed_pair_is_explained_against_the_rules_it_was_proposed_under(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior")
+    senior = await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    fit = (await http.get(f"/programs/{program_id}/candidates/{junior}/{senior}/compatibility")).json()
+
+    # The proposal is not its own "previous partner", nor a forbidden pair.
+    assert fit["feasible"] is True and fit["violations"] == [] and fit["forbidden_because"] == []
+    assert fit["score"] == pytest.approx(proposal["score"], abs=1e-3)
+    basis = fit["basis"]
+    assert (basis["kind"], basis["pair_id"], basis["round_id"]) == (
+        "proposal",
+        proposal["pair_id"],
+        proposal["round_id"],
+    )
+    assert basis["as_of"] == proposal["proposed_at"] and basis["pair_status"] == "proposed"

@@ -11,6 +11,7 @@ import pytest
 from pairing.integration.conftest import Pairing, completed_round, finished, proposals_of
 from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.testing import eventually
+from tandem_pairing.adapters.read_model import pairs_projection
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
 
@@ -29,7 +30,9 @@ async def test_only_approved_participants_are_in_the_pool_and_the_round_pairs_th
     left = await feed.participant(program_id, "senior")
     await feed.withdraw(program_id, left, "senior")
     pool = (await http.get(f"/programs/{program_id}/pool")).json()
-    assert pool["juniors"] == {"approved": 1, "enrolled": 1} and pool["seniors"] == {"approved": 1, "withdrawn": 1}
+    # Enrollment's words for the statuses: the same counts read the same in both services.
+    assert pool["juniors"] == {"applied": 1, "approved": 1, "waitlisted": 0, "withdrawn": 0}
+    assert pool["seniors"] == {"applied": 0, "approved": 1, "waitlisted": 0, "withdrawn": 1}
 
     round_ = await completed_round(http, program_id)
 
@@ -92,9 +95,10 @@ async def test_a_declined_proposal_is_repaired_by_an_incremental_round_leaving_a
     # never the one who declined (previous partners are not paired again).
     assert again["pool_size"] == 3
     [repaired] = again["proposals"]
-    assert repaired["junior_id"] == declined["junior_id"]
-    assert repaired["senior_id"] not in (declined["senior_id"], kept["senior_id"])
-    assert repaired["senior_id"] in map(str, seniors) and repaired["junior_id"] in map(str, juniors)
+    [left_alone] = first["unmatched"]
+    assert (repaired["junior_id"], repaired["senior_id"]) == (declined["junior_id"], left_alone["participant_id"])
+    assert {declined["junior_id"], kept["junior_id"]} == set(map(str, juniors))
+    assert {declined["senior_id"], kept["senior_id"], left_alone["participant_id"]} == set(map(str, seniors))
     assert [(u["participant_id"], u["reason"]) for u in again["unmatched"]] == [
         (declined["senior_id"], "no_feasible_partner")
     ]
@@ -234,3 +238,55 @@ async def test_a_round_key_answers_one_request_and_a_round_of_another_kind_under
     assert other_kind.status_code == 422
     assert other_kind.json()["errors"][0]["field"] == "Idempotency-Key"
     await finished(http, first.json()["round_id"])
+
+
+async def test_a_programs_rounds_are_listed_page_by_page(http: httpx.AsyncClient, feed: EnrollmentFeed) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    first = await completed_round(http, program_id)
+    second = await completed_round(http, program_id, "incremental")
+    url = f"/programs/{program_id}/rounds"
+
+    page = (await http.get(url, params={"limit": 1})).json()
+    rest = (await http.get(url, params={"limit": 1, "cursor": page["next_cursor"]})).json()
+
+    assert [r["round_id"] for r in page["items"] + rest["items"]] == [first["round_id"], second["round_id"]]
+    assert [(r["kind"], r["status"], r["matched"]) for r in page["items"] + rest["items"]] == [
+        ("full", "completed", 1),
+        ("incremental", "completed", 0),
+    ]
+    assert rest["next_cursor"] is None
+    assert (await http.get(url, params={"cursor": "garbage"})).status_code == 422
+    assert (await http.get("/programs/00000000-0000-4000-8000-00000000abcd/rounds")).status_code == 404
+
+
+async def test_a_round_never_shows_completed_without_its_proposals(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    for _ in range(2):
+        await feed.participant(program_id, "junior")
+        await feed.participant(program_id, "senior")
+    checkpoint = pairs_projection.checkpoint_name
+
+    async def projected_once() -> bool:
+        return bool(await service.pool.fetchval("SELECT true FROM pairing.checkpoints WHERE name = $1", checkpoint))
+
+    await eventually(projected_once)
+    async with service.pool.acquire() as held, held.transaction():
+        # The read model stands still while this transaction holds its checkpoint.
+        await held.execute("SELECT 1 FROM pairing.checkpoints WHERE name = $1 FOR UPDATE", checkpoint)
+        requested = (await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"})).json()
+
+        async def completed_on_the_write_side() -> bool:
+            status = await service.pool.fetchval(
+                "SELECT status FROM pairing.rounds WHERE round_id = $1", UUID(requested["round_id"])
+            )
+            return bool(status == "completed")
+
+        await eventually(completed_on_the_write_side, timeout=20)
+        seen = (await http.get(f"/rounds/{requested['round_id']}")).json()
+        assert seen["status"] != "completed" or len(seen["proposals"]) == seen["matched"], seen
+    done = await finished(http, requested["round_id"])
+    assert done["matched"] == 2 and len(done["proposals"]) == 2

@@ -101,14 +101,16 @@ async def test_enrollment_events_over_kafka_fill_the_pool_and_pairings_events_ar
         await eventually(pool_filled, timeout=20)
         round_ = await completed_round(http, program_id)
         assert round_["matched"] == 2
-        pair_id = round_["proposals"][0]["pair_id"]
 
         published = await pairing_events(
             own_broker.bootstrap_servers, {"pairing.PairingRoundStarted", "pairing.PairProposed"}
         )
 
-        assert published["pairing.PairProposed"]["payload"]["program_id"] == str(program_id)  # type: ignore[index]
-        assert pair_id in {p["pair_id"] for p in round_["proposals"]}
+        proposed: dict[str, str] = published["pairing.PairProposed"]["payload"]  # type: ignore[assignment]
+        assert proposed["program_id"] == str(program_id)
+        # What went out on the broker is what the API lists, and it pairs people enrollment announced.
+        assert proposed["pair_id"] in {p["pair_id"] for p in round_["proposals"]}
+        assert {proposed["junior_id"], proposed["senior_id"]} <= set(map(str, people))
     connection = await asyncpg.connect(database_url)
     try:
         assert await connection.fetchval("SELECT count(*) FROM pairing.dead_letters") == 0

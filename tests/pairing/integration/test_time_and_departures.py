@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pairing.integration.conftest import Pairing, completed_round, finished, proposals_of
 from pairing.integration.enrollment_feed import EnrollmentFeed
+from tandem_kernel.testing import eventually
 from tandem_pairing.application import scheduler
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
@@ -144,3 +145,67 @@ async def test_a_profile_update_changes_what_the_next_round_sees(http: httpx.Asy
 
     assert (await http.get(url)).json()["feasible"] is True
     assert (await completed_round(http, program_id))["matched"] == 1
+
+
+async def test_an_admin_sees_what_pairing_holds_about_a_person_and_an_erasure_forgets_their_profile(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior", employee_id="PP-1", department="IT")
+    await feed.participant(program_id, "senior")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    held = (await http.get("/people/pp-1")).json()
+    await feed.withdraw(program_id, junior, "junior", erase=True)
+    forgotten = await http.get("/people/PP-1", params={"download": "true"})
+
+    [membership] = held["memberships"]
+    assert held["employee_id"] == "PP-1" and membership["participant_id"] == str(junior)
+    assert membership["profile"]["department"] == "IT" and membership["status"] == "approved"
+    assert [pair["pair_id"] for pair in held["pairs"]] == [proposal["pair_id"]]
+    assert forgotten.json()["memberships"][0]["profile"] is None
+    assert forgotten.headers["content-disposition"] == 'attachment; filename="tandem-pairing-PP-1.json"'
+    assert (await http.get("/people/nobody")).status_code == 404
+
+
+async def test_a_manager_line_that_appears_after_the_proposal_refuses_its_acceptance(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    junior = await feed.participant(program_id, "junior", employee_id="ML-J")
+    await feed.participant(program_id, "senior", employee_id="ML-S")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+
+    await feed.update(program_id, junior, "junior", manager_employee_id="ML-S")
+
+    for side in ("junior_id", "senior_id"):
+        refused = await http.post(f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": proposal[side]})
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "pair-infeasible" and "manager_line" in refused.json()["detail"]
+    assert [type(p).__name__ for p in await payloads(service, proposal["pair_id"])] == ["PairProposed"]
+
+
+async def test_an_active_pair_that_becomes_infeasible_is_flagged_to_the_admin(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior", employee_id="FL-J")
+    senior = await feed.participant(program_id, "senior", employee_id="FL-S")
+    [proposal] = (await completed_round(http, program_id))["proposals"]
+    await activate(http, proposal)
+
+    await feed.update(program_id, senior, "senior", manager_employee_id="FL-J")
+
+    flagged = (await payloads(service, proposal["pair_id"]))[-1]
+    assert flagged.event_type == "pairing.PairBecameInfeasible" and flagged.violations == ("manager_line",)
+    listed: dict[str, Any] = {}
+
+    async def listed_for_the_admin() -> bool:
+        listed.update((await http.get(f"/programs/{program_id}/flagged-pairs")).json())
+        return bool(listed["items"])
+
+    await eventually(listed_for_the_admin, timeout=10)
+    [item] = listed["items"]
+    assert (item["pair_id"], item["status"], item["violations"]) == (proposal["pair_id"], "active", ["manager_line"])
+    assert (await http.get(f"/pairs/{proposal['pair_id']}")).json()["violations"] == ["manager_line"]

@@ -14,8 +14,8 @@ from tandem_pairing.domain import (
     MeetingPreference,
     PairingSettings,
     Role,
-    ScoringWeights,
     SitePreference,
+    Weights,
 )
 
 WINTER_WEEK = date(2026, 1, 5)  # a Monday with standard time in Europe and North America
@@ -91,14 +91,14 @@ def _window(weekday: int, start: int, length: int) -> AvailabilityWindow:
 # so that windows meet often; a Monday in the east still wraps to Sunday in UTC.
 windows = st.builds(_window, st.integers(0, 2), st.integers(0, 1439), st.integers(1, 1440))
 
-weights = st.builds(ScoringWeights, *(st.floats(0, 10, allow_nan=False) for _ in range(7))).filter(
+weights = st.builds(Weights, **{name: st.floats(0, 10, allow_nan=False) for name in Weights.model_fields}).filter(
     lambda w: w.junior_teaches + w.availability > 0
 )
 
 program_settings = st.builds(
     PairingSettings,
     reference_week=st.sampled_from(WEEKS),
-    weights=weights | st.just(ScoringWeights()),
+    weights=weights | st.just(Weights()),
     session_minutes=st.integers(30, 60),
     site_preference=st.sampled_from(SitePreference),
 )

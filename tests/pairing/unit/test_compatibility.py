@@ -6,9 +6,9 @@ import pytest
 from tandem_pairing.domain import (
     MeetingPreference,
     Role,
-    ScoringWeights,
     SitePreference,
     Violation,
+    Weights,
     assess,
     skill_value,
 )
@@ -79,7 +79,7 @@ class TestOtherComponents:
         assert (same.points.site > 0, other.points.site > 0) == (same_site_earns, other_site_earns)
 
     def test_an_indifferent_program_gives_the_site_no_weight_at_all(self) -> None:
-        program = settings(site_preference=SitePreference.INDIFFERENT, weights=ScoringWeights(site=50))
+        program = settings(site_preference=SitePreference.INDIFFERENT, weights=Weights(site=50))
 
         assert program.max_points.site == 0
         assert assess(junior(site="Lyon"), senior(site="Lyon"), program).points.site == 0
@@ -134,6 +134,11 @@ class TestHardConstraints:
         pair = (report, boss) if junior_reports_to_senior else (boss, report)
 
         assert assess(*pair, settings()).violations == (Violation.MANAGER_LINE,)
+
+    def test_a_manager_is_known_whatever_the_case_their_id_was_typed_in(self) -> None:
+        boss, report = senior(employee_id="p-j2w"), junior(manager_employee_id="P-J2W")
+
+        assert assess(report, boss, settings()).violations == (Violation.MANAGER_LINE,)
 
     def test_forbidden_pairs_are_impossible(self) -> None:
         ana, bob = junior(), senior()

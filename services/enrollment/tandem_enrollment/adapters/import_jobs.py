@@ -17,7 +17,19 @@ import asyncpg
 from tandem_enrollment.application.bulk import ChunkReport
 from tandem_enrollment.domain import FieldError
 
-__all__ = ["create", "fail", "file", "finish", "forget_file", "get", "keep_file", "problems", "record", "start"]
+__all__ = [
+    "create",
+    "fail",
+    "file",
+    "finish",
+    "forget_file",
+    "get",
+    "keep_file",
+    "mentions",
+    "problems",
+    "record",
+    "start",
+]
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -137,3 +149,14 @@ async def problems(pool: asyncpg.Pool, job_id: UUID, *, after_row: int, limit: i
         limit,
     )
     return [{**dict(row), "row": row["row_number"], "errors": json.loads(row["errors"])} for row in rows]
+
+
+async def mentions(pool: asyncpg.Pool, employee_id: str) -> list[dict[str, Any]]:
+    """The import report rows that name `employee_id` (canonical), whatever case the file used."""
+    rows = await pool.fetch(
+        "SELECT r.job_id, j.program_id, r.row_number AS row, r.outcome, r.errors::text AS errors, j.created_at"
+        " FROM import_job_rows AS r JOIN import_jobs AS j USING (job_id)"
+        " WHERE upper(r.employee_id) = $1 ORDER BY j.created_at, r.row_number",
+        employee_id,
+    )
+    return [{**dict(row), "errors": json.loads(row["errors"])} for row in rows]

@@ -1,4 +1,5 @@
-"""The places ledger: how many people each capacity-limited program has approved, kept exactly.
+"""The places ledger: how many people each capacity-limited program has approved, kept exactly, and
+which of the people waiting HR approved (vetted) while the program was full.
 
 Every append that approves someone or frees a place runs in one transaction with `take` and `add`,
 and `take` locks the program's row first. Two such appends in one program therefore run one after
@@ -8,11 +9,14 @@ not in the ledger and never wait (capacity cannot change after creation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
 
-__all__ = ["add", "take"]
+from tandem_enrollment.domain import WaitingParticipant
+
+__all__ = ["add", "take", "vetted_waiting", "vetting_changed"]
 
 
 async def take(connection: asyncpg.Connection, program_id: UUID) -> int:
@@ -32,3 +36,28 @@ async def add(connection: asyncpg.Connection, program_id: UUID, delta: int) -> N
         await connection.execute(
             "UPDATE program_places SET approved = approved + $2 WHERE program_id = $1", program_id, delta
         )
+
+
+async def vetting_changed(
+    connection: asyncpg.Connection, program_id: UUID, *, vetted: Sequence[WaitingParticipant], done: Sequence[UUID]
+) -> None:
+    """Record who waits vetted (in their transaction), and who no longer waits (`done`: approved or gone)."""
+    if vetted:
+        await connection.execute(
+            "INSERT INTO vetted_waiting (participant_id, program_id, enrolled_at)"
+            " SELECT participant_id, $1, enrolled_at FROM unnest($2::uuid[], $3::timestamptz[])"
+            " AS vetted (participant_id, enrolled_at) ON CONFLICT (participant_id) DO NOTHING",
+            program_id,
+            [waiting.participant_id for waiting in vetted],
+            [waiting.enrolled_at for waiting in vetted],
+        )
+    if done:
+        await connection.execute("DELETE FROM vetted_waiting WHERE participant_id = ANY($1::uuid[])", list(done))
+
+
+async def vetted_waiting(executor: asyncpg.Pool | asyncpg.Connection, program_id: UUID) -> list[WaitingParticipant]:
+    """`program_id`'s vetted waiting participants, exactly (see `vetting_changed`)."""
+    rows = await executor.fetch(
+        "SELECT participant_id, enrolled_at FROM vetted_waiting WHERE program_id = $1", program_id
+    )
+    return [WaitingParticipant(row["participant_id"], row["enrolled_at"], vetted=True) for row in rows]

@@ -27,17 +27,21 @@ __all__ = [
     "ParticipantFilters",
     "WaitlistEntry",
     "enrolled_employees",
+    "enrollments_of_employee",
     "participant",
     "participants",
+    "person",
     "program",
     "program_exists",
+    "program_ids",
     "programs",
     "waitlist",
 ]
 
 _PROGRAM_COLUMNS = "program_id, status, terms::text AS terms, created_at, updated_at, version"
 _PARTICIPANT_COLUMNS = """participant_id, program_id, employee_id, role, status, department, site, display_name,
-    email, personal_goals, profile::text AS profile, withdrawal_reason, erased, enrolled_at, updated_at, version"""
+    email, personal_goals, profile::text AS profile, withdrawal_reason, erased, vetted, enrolled_at, updated_at,
+    version"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class WaitlistEntry:
     employee_id: str
     role: Role
     enrolled_at: datetime
+    vetted: bool
     version: int
 
 
@@ -209,11 +214,36 @@ async def enrolled_employees(pool: asyncpg.Pool, program_id: UUID, employee_ids:
     return {row["employee_id"] for row in rows}
 
 
+async def program_ids(pool: asyncpg.Pool) -> list[UUID]:
+    """Every program the read model knows."""
+    return [row["program_id"] for row in await pool.fetch(f"SELECT program_id FROM {READ_SCHEMA}.programs")]
+
+
+async def enrollments_of_employee(pool: asyncpg.Pool, employee_id: str) -> list[UUID]:
+    """The enrollments of `employee_id` (canonical) the read model knows, whatever case they were typed in."""
+    rows = await pool.fetch(
+        f"SELECT participant_id FROM {READ_SCHEMA}.participants WHERE upper(employee_id) = $1", employee_id
+    )
+    return [row["participant_id"] for row in rows]
+
+
+async def person(pool: asyncpg.Pool, employee_id: str) -> list[dict[str, Any]]:
+    """Everything the read model holds of the employee: each enrollment, with its program's name and status."""
+    rows = await pool.fetch(
+        f"SELECT {_PARTICIPANT_COLUMNS}, (SELECT terms->>'name' FROM {READ_SCHEMA}.programs AS p"
+        "  WHERE p.program_id = participants.program_id) AS program_name"
+        f" FROM {READ_SCHEMA}.participants WHERE upper(employee_id) = $1 ORDER BY enrolled_at, participant_id",
+        employee_id,
+    )
+    return [_participant(row) for row in rows]
+
+
 async def waitlist(executor: asyncpg.Pool | asyncpg.Connection, program_id: UUID) -> list[WaitlistEntry]:
     """Who waits for a place in `program_id`, first come first, as far as the read model knows yet."""
     rows = await executor.fetch(
-        f"SELECT participant_id, program_id, employee_id, role, enrolled_at, version FROM {READ_SCHEMA}.participants"
-        " WHERE program_id = $1 AND status = 'waitlisted' ORDER BY enrolled_at, participant_id",
+        "SELECT participant_id, program_id, employee_id, role, enrolled_at, vetted, version"
+        f" FROM {READ_SCHEMA}.participants WHERE program_id = $1 AND status = 'waitlisted'"
+        " ORDER BY enrolled_at, participant_id",
         program_id,
     )
     return [WaitlistEntry(**{**dict(row), "role": Role(row["role"])}) for row in rows]

@@ -1,6 +1,6 @@
 """The read model: programs and participants as the GET endpoints serve them, folded from events.
 
-One projection (`participants`, schema `enrollment_read`), run by the kernel: each handler gets the
+One projection (`participants_v2`, schema `enrollment_read_v2`), run by the kernel: each handler gets the
 event (personal fields already opened by the store, or `None` once erased) and a connection whose
 `search_path` points at the schema being built, so the SQL names tables without a schema.
 Personal data sits in its own columns (`display_name`, `email`, `personal_goals`) so that
@@ -25,6 +25,7 @@ from tandem_enrollment.domain import (
     ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantStatus,
+    ParticipantVetted,
     ParticipantWaitlisted,
     ParticipantWithdrew,
     ProgramClosed,
@@ -38,7 +39,10 @@ from tandem_enrollment.domain import (
 
 __all__ = ["READ_SCHEMA", "participants_projection"]
 
-READ_SCHEMA = "enrollment_read"
+# The version is in the names: when the tables change, a new schema is built from the whole history
+# on first boot, beside the old one (drop it once nothing reads it).
+READ_SCHEMA = "enrollment_read_v2"
+PROJECTION = "participants_v2"
 
 DDL = """
 CREATE TABLE programs (
@@ -65,6 +69,7 @@ CREATE TABLE participants (
     profile         jsonb       NOT NULL,   -- the profile's other fields
     withdrawal_reason text,
     erased          boolean     NOT NULL DEFAULT false,
+    vetted          boolean     NOT NULL DEFAULT false,   -- HR approved them (or the program approves all)
     enrolled_at     timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
     version         integer     NOT NULL
@@ -163,11 +168,23 @@ async def _touch(envelope: EventEnvelope, connection: asyncpg.Connection, assign
     )
 
 
-def _participant_became(status: ParticipantStatus) -> EventHandler:
-    async def handle(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
-        await _touch(envelope, connection, "status = $4", status.value)
+async def _approved(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    await _touch(envelope, connection, "status = $4, vetted = true", ParticipantStatus.APPROVED.value)
 
-    return handle
+
+async def _waitlisted(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    # In an auto-approving program, everyone waiting is approved in principle by the program itself.
+    await _touch(
+        envelope,
+        connection,
+        "status = $4, vetted = vetted OR coalesce((SELECT (terms->>'auto_approve')::boolean FROM programs"
+        " WHERE programs.program_id = participants.program_id), false)",
+        ParticipantStatus.WAITLISTED.value,
+    )
+
+
+async def _vetted(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    await _touch(envelope, connection, "vetted = $4", True)
 
 
 async def _withdrew(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
@@ -199,7 +216,7 @@ async def _erased(envelope: EventEnvelope, connection: asyncpg.Connection) -> No
 
 
 participants_projection = Projection(
-    "participants",
+    PROJECTION,
     read_schema=READ_SCHEMA,
     ddl=DDL,
     handlers={
@@ -210,8 +227,9 @@ participants_projection = Projection(
         ProgramStarted: _program_became(ProgramStatus.RUNNING),
         ProgramClosed: _program_became(ProgramStatus.CLOSED),
         ParticipantEnrolled: _enrolled,
-        ParticipantApproved: _participant_became(ParticipantStatus.APPROVED),
-        ParticipantWaitlisted: _participant_became(ParticipantStatus.WAITLISTED),
+        ParticipantApproved: _approved,
+        ParticipantWaitlisted: _waitlisted,
+        ParticipantVetted: _vetted,
         ParticipantWithdrew: _withdrew,
         ParticipantProfileUpdated: _profile_updated,
         ParticipantErased: _erased,

@@ -4,7 +4,7 @@ domain and append; bulk imports; import jobs.
     outcome = await enrollments.enroll(store, command, metadata=metadata, idempotency=idempotency)
 """
 
-from tandem_enrollment.application import enrollments, imports, programs
+from tandem_enrollment.application import enrollments, imports, people, programs
 from tandem_enrollment.application.bulk import ChunkReport, RowOutcome, RowReport, import_rows
 from tandem_enrollment.application.imports import FileFormat, parse_file
 from tandem_enrollment.application.streams import PARTICIPANTS, PROGRAMS, load_program
@@ -21,5 +21,6 @@ __all__ = [
     "imports",
     "load_program",
     "parse_file",
+    "people",
     "programs",
 ]

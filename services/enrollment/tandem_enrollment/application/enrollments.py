@@ -141,7 +141,7 @@ async def erase(
     their key in one transaction. Their ids, role and status stay; their name, email and goals are
     unreadable everywhere from the commit on. Erasing twice changes nothing."""
     program = await load_program(store, program_id)
-    places = ProgramPlaces.needed(program, metadata, admit=True, erased=participant_id)
+    places = ProgramPlaces.needed(program, metadata, admit=True, erasing=True)
     return await execute(
         store,
         PARTICIPANTS,

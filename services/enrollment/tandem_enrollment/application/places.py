@@ -1,4 +1,4 @@
-"""A program's places: capacity kept exact, and freed places filled from the waitlist.
+"""A program's places: capacity kept exact, and freed places given to the vetted who wait.
 
 A command that may take or free a place runs with `ProgramPlaces` around it (the kernel's `Around`):
 in the command's unit of work, before deciding, it locks the program's row in the places ledger
@@ -6,18 +6,19 @@ in the command's unit of work, before deciding, it locks the program's row in th
 program take turns; after the append, the ledger changes in the same transaction. Programs without
 a capacity skip the ledger and never wait.
 
-When a place frees (a withdrawal, an erasure), the same transaction approves the earliest
-waitlisted people (`admissions` order) while places remain. It learns who waits from the read
-model, and appends each approval at the stream version the read model saw: if the read model was
-behind, that append fails and the next person in line is considered instead.
+Waiting for a place and being approved are separate facts: when a place frees (a withdrawal, an
+erasure), it goes to the earliest of the *vetted* waiting participants (`admissions`), never to one
+HR has not approved, in the same transaction as the freeing: each is loaded on the unit's
+connection and approved at the exact count. Who is vetted and waiting comes from the ledger,
+written with the vetting itself, so a vetting a moment earlier is never missed; waitlists older than
+the ledger come from the read model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID
 
-from tandem_kernel.errors import ConcurrencyError, InvalidTransition
+from tandem_kernel.errors import ConcurrencyError, DomainError
 from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
 from tandem_kernel.privacy import shred
 from tandem_kernel.store import UnitOfWork
@@ -25,16 +26,17 @@ from tandem_kernel.store import UnitOfWork
 from tandem_enrollment.adapters import ledger, queries
 from tandem_enrollment.application.streams import PARTICIPANTS
 from tandem_enrollment.domain import (
-    Participant,
     ParticipantApproved,
-    ParticipantProfile,
+    ParticipantErased,
     ParticipantStatus,
+    ParticipantVetted,
     ParticipantWithdrew,
     Program,
     WaitingParticipant,
     admissions,
     decide_approve,
     has_free_place,
+    person_subject,
 )
 
 __all__ = ["ProgramPlaces", "places_taken"]
@@ -56,31 +58,34 @@ class ProgramPlaces:
 
     After `before`, `approved` is the program's exact approved count (0 for a program without a
     capacity), its row locked until the command commits. `after` records the places taken or
-    freed, shreds `erased`'s key, and with `admit` fills freed places from the waitlist. Bulk work
-    decides many enrollments in one unit, `count`ing each decision.
+    freed and who waits vetted, shreds the keys of anyone erased, and with `admit` gives freed
+    places to the vetted who wait. Bulk work decides many enrollments in one unit, `count`ing each
+    decision.
     """
 
-    def __init__(
-        self, program: Program, metadata: EventMetadata, *, admit: bool = False, erased: UUID | None = None
-    ) -> None:
+    def __init__(self, program: Program, metadata: EventMetadata, *, admit: bool = False) -> None:
         self.program = program
         self.metadata = metadata
         self.approved = 0
         self._unrecorded = 0
         self._admit = admit
-        self._erased = erased
+        self._freed = False
+        self._decided: list[DomainEvent] = []
 
     @classmethod
     def needed(
-        cls, program: Program, metadata: EventMetadata, *, admit: bool = False, erased: UUID | None = None
+        cls, program: Program, metadata: EventMetadata, *, admit: bool = False, erasing: bool = False
     ) -> ProgramPlaces | None:
-        """Places to hold for a command, or None when it cannot take or free one that counts."""
-        if program.capacity is None and erased is None:
+        """Places to hold for a command, or None when it cannot take or free a place that counts
+        (an erasure always holds: the shredding must commit with it)."""
+        if program.capacity is None and not erasing:
             return None
-        return cls(program, metadata, admit=admit, erased=erased)
+        return cls(program, metadata, admit=admit)
 
     async def before(self, unit: UnitOfWork) -> None:
-        self.approved = self._unrecorded = 0  # a retried command holds again, from scratch
+        # A retried command holds again, from scratch.
+        self.approved = self._unrecorded = 0
+        self._freed, self._decided = False, []
         if self.program.capacity is not None:
             self.approved = await ledger.take(unit.connection, self.program.program_id)
 
@@ -89,52 +94,52 @@ class ProgramPlaces:
         taken = places_taken(events)
         self.approved += taken
         self._unrecorded += taken
+        self._freed = self._freed or taken < 0
+        self._decided.extend(events)
 
     async def after(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
         self.count(events)
         await self._record(unit)
-        if self._erased is not None:
-            await shred(unit.connection, str(self._erased))
-        if self._admit:
-            await self._admit_from_waitlist(unit)
+        for erased in (event for event in events if isinstance(event, ParticipantErased)):
+            # The person's key, and the enrollment's own from before people were the subjects.
+            await shred(unit.connection, person_subject(erased.employee_id))
+            await shred(unit.connection, str(erased.participant_id))
+        if self._admit and self._freed:
+            await self._admit_waiting(unit)
 
     async def _record(self, unit: UnitOfWork) -> None:
         if self._unrecorded and self.program.capacity is not None:
             await ledger.add(unit.connection, self.program.program_id, self._unrecorded)
         self._unrecorded = 0
+        vetted = [
+            WaitingParticipant(e.participant_id, e.enrolled_at, True)
+            for e in self._decided
+            if isinstance(e, ParticipantVetted)
+        ]
+        done = [e.participant_id for e in self._decided if isinstance(e, ParticipantApproved | ParticipantWithdrew)]
+        self._decided = []
+        if (vetted or done) and self.program.capacity is not None:
+            await ledger.vetting_changed(unit.connection, self.program.program_id, vetted=vetted, done=done)
 
-    async def _admit_from_waitlist(self, unit: UnitOfWork) -> None:
-        """Approve waitlisted people, earliest first, while the program has free places."""
+    async def _admit_waiting(self, unit: UnitOfWork) -> None:
+        """Give the program's free places to the vetted who wait, earliest first."""
         program = self.program
-        if program.capacity is None or not has_free_place(program.capacity, self.approved):
+        if program.capacity is None:
             return
-        waiting = {entry.participant_id: entry for entry in await queries.waitlist(unit.connection, program.program_id)}
-        line = [WaitingParticipant(entry.participant_id, entry.enrolled_at) for entry in waiting.values()]
-        for participant_id in admissions(line, capacity=None, approved_count=0):
+        line = {w.participant_id: w for w in await ledger.vetted_waiting(unit.connection, program.program_id)}
+        for entry in await queries.waitlist(unit.connection, program.program_id):  # waiting since before the ledger
+            if entry.vetted and entry.participant_id not in line:
+                line[entry.participant_id] = WaitingParticipant(entry.participant_id, entry.enrolled_at, vetted=True)
+        for participant_id in admissions(line.values(), capacity=None, approved_count=0):
             if not has_free_place(program.capacity, self.approved):
                 return
-            entry = waiting[participant_id]
-            # What deciding an approval needs of them; the version guards against a stale read model.
-            state = Participant(
-                participant_id=entry.participant_id,
-                program_id=entry.program_id,
-                employee_id=entry.employee_id,
-                role=entry.role,
-                status=ParticipantStatus.WAITLISTED,
-                enrolled_at=entry.enrolled_at,
-                profile=ParticipantProfile.model_construct(),
-            )
+            waiting = await PARTICIPANTS.load(unit, participant_id)
             try:
-                events = decide_approve(state, program=program, approved_count=self.approved, automatic=True)
+                events = decide_approve(waiting.state, program=program, approved_count=self.approved, automatic=True)
                 await unit.append(
-                    PARTICIPANTS.stream_id(participant_id),
-                    entry.version,
-                    [NewEvent(event) for event in events],
-                    metadata=self.metadata,
+                    waiting.stream_id, waiting.version, [NewEvent(event) for event in events], metadata=self.metadata
                 )
-            except ConcurrencyError:
-                continue  # they changed since the read model looked
-            except InvalidTransition:
-                return  # the program no longer approves anyone
+            except (ConcurrencyError, DomainError):  # they left or changed meanwhile: the next in line
+                continue
             self.count(events)
             await self._record(unit)

@@ -37,6 +37,7 @@ from tandem_enrollment.domain.events import (
     ParticipantErased,
     ParticipantEvent,
     ParticipantProfileUpdated,
+    ParticipantVetted,
     ParticipantWaitlisted,
     ParticipantWithdrew,
     ProgramClosed,
@@ -46,6 +47,7 @@ from tandem_enrollment.domain.events import (
     ProgramObjectivesChanged,
     ProgramOpened,
     ProgramStarted,
+    person_subject,
 )
 from tandem_enrollment.domain.participant import (
     Participant,
@@ -109,6 +111,7 @@ __all__ = [
     "ParticipantProfile",
     "ParticipantProfileUpdated",
     "ParticipantStatus",
+    "ParticipantVetted",
     "ParticipantWaitlisted",
     "ParticipantWithdrew",
     "Program",
@@ -151,6 +154,7 @@ __all__ = [
     "has_free_place",
     "parse_csv",
     "parse_jsonl",
+    "person_subject",
     "replay_participant",
     "replay_program",
 ]

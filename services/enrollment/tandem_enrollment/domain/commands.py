@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
 
 from tandem_enrollment.domain.eligibility import EligibilityRules
 from tandem_enrollment.domain.profile import (
@@ -26,20 +26,21 @@ from tandem_enrollment.domain.profile import (
 from tandem_enrollment.domain.skills import KnownSkillRatings
 from tandem_enrollment.domain.terms import ProgramTerms
 from tandem_enrollment.domain.values import (
-    CountryCode,
     EmployeeId,
+    KnownCountryCode,
+    KnownTimeZoneName,
     Languages,
     MeetingPreference,
     ObjectiveCatalogue,
     ObjectiveCodes,
     Role,
-    TimeZoneName,
     ValueObject,
     WeeklyAvailability,
     WithdrawalReason,
 )
 
 __all__ = [
+    "ENROLLMENT_EXAMPLE",
     "ChangeEligibilityRules",
     "ChangeProgramObjectives",
     "CreateProgram",
@@ -49,12 +50,39 @@ __all__ = [
 ]
 
 
+_OBJECTIVE = {"code": "ai", "title": "Use AI assistants day to day", "theme": "ai"}
+_WINDOW = {"weekday": "tue", "start": "09:00", "end": "11:00"}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    # For the API's readers and for generated tests; every example must be a valid body.
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class CreateProgram(ProgramTerms):
     """Create a program, in draft, on these terms. The caller chooses the new program's id."""
+
+    model_config = _examples(
+        {
+            "name": "Digital tandems 2026",
+            "objectives": [_OBJECTIVE],
+            "start_date": "2026-03-02",
+            "end_date": "2026-12-18",
+            "session_cadence_days": 14,
+            "session_minutes": 45,
+            "rotation_months": 3,
+            "capacity": 36,
+            "auto_approve": False,
+            "languages": ["en", "fr"],
+            "eligibility": {"junior": {"max_years_in_company": 6}, "senior": {"min_job_level": 5}},
+        }
+    )
 
 
 class ChangeProgramObjectives(ValueObject):
     """Replace the program's catalogue of objectives."""
+
+    model_config = _examples({"objectives": [_OBJECTIVE]})
 
     objectives: ObjectiveCatalogue
 
@@ -62,7 +90,31 @@ class ChangeProgramObjectives(ValueObject):
 class ChangeEligibilityRules(ValueObject):
     """Replace the program's eligibility rules."""
 
+    model_config = _examples({"eligibility": {"junior": {"max_job_level": 4}, "senior": {"min_job_level": 5}}})
+
     eligibility: EligibilityRules
+
+
+ENROLLMENT_EXAMPLE: dict[str, Any] = {
+    "employee_id": "E01001",
+    "role": "junior",
+    "consent": True,
+    "display_name": "Ada Martin",
+    "email": "ada.martin@example.com",
+    "department": "Finance",
+    "site": "Lyon",
+    "country": "FR",
+    "time_zone": "Europe/Paris",
+    "job_level": 2,
+    "years_in_company": 1.5,
+    "languages": ["fr", "en"],
+    "skills_offered": [{"skill": "generative_ai", "level": 4}],
+    "skills_wanted": [{"skill": "negotiation", "level": 2}],
+    "objectives": ["ai"],
+    "availability": [_WINDOW],
+    "meeting_preference": "remote",
+}
+"""A valid enrollment body (without the program id, which comes from the URL)."""
 
 
 class EnrollParticipant(ParticipantProfile):
@@ -80,11 +132,15 @@ class EnrollParticipant(ParticipantProfile):
     program_id: UUID
     employee_id: EmployeeId
     role: Role
+    # Languages and objectives must come from the program's own (`languages`, `objectives[].code` of
+    # GET /programs/{id}): the decide functions check them against the program.
     # Must be true; left to `decide_enroll` so a refusal is a DomainError on `consent`.
     consent: bool
     display_name: DisplayName
     email: EmailAddress
     personal_goals: PersonalGoals | None = None
+    country: KnownCountryCode
+    time_zone: KnownTimeZoneName
     skills_offered: KnownSkillRatings = ()
     skills_wanted: KnownSkillRatings = ()
 
@@ -102,13 +158,15 @@ class UpdateParticipantProfile(ValueObject):
     {'site': 'Paris', 'manager_employee_id': None}
     """
 
+    model_config = _examples({"site": "Lyon", "availability": [_WINDOW], "manager_employee_id": None})
+
     display_name: DisplayName | None = None
     email: EmailAddress | None = None
     personal_goals: PersonalGoals | None = None
     department: OrgUnit | None = None
     site: OrgUnit | None = None
-    country: CountryCode | None = None
-    time_zone: TimeZoneName | None = None
+    country: KnownCountryCode | None = None
+    time_zone: KnownTimeZoneName | None = None
     job_level: JobLevel | None = None
     years_in_company: YearsInCompany | None = None
     manager_employee_id: EmployeeId | None = None
@@ -134,6 +192,8 @@ class UpdateParticipantProfile(ValueObject):
 
 class WithdrawParticipant(ValueObject):
     """Leave the program, at any time, optionally saying why."""
+
+    model_config = _examples({"reason": "workload"})
 
     reason: WithdrawalReason = WithdrawalReason.NOT_GIVEN
 

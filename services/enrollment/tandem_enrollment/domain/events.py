@@ -50,6 +50,7 @@ __all__ = [
     "ParticipantErased",
     "ParticipantEvent",
     "ParticipantProfileUpdated",
+    "ParticipantVetted",
     "ParticipantWaitlisted",
     "ParticipantWithdrew",
     "ProgramClosed",
@@ -59,6 +60,7 @@ __all__ = [
     "ProgramObjectivesChanged",
     "ProgramOpened",
     "ProgramStarted",
+    "person_subject",
 ]
 
 # -- programs ----------------------------------------------------------------------------------
@@ -101,6 +103,15 @@ class ProgramClosed(ProgramEvent, type="enrollment.ProgramClosed", version=1):
 # -- participants ------------------------------------------------------------------------------
 
 
+def person_subject(employee_id: str) -> str:
+    """The data subject of an employee's personal data, across every program they enroll in.
+
+    Enrollments before this (their events say so in the store) were each their own subject, the
+    participant id: erasing a person shreds both.
+    """
+    return f"employee-{employee_id.upper()}"
+
+
 class ParticipantEvent(DomainEvent):
     """Base of the events of an enrollment's stream: who, in which program, on which side."""
 
@@ -119,7 +130,7 @@ class ParticipantEnrolled(ParticipantEvent, ParticipantProfile, type="enrollment
     enrolled_at: datetime
 
     def data_subject(self) -> str:
-        return str(self.participant_id)
+        return person_subject(self.employee_id)
 
 
 class ParticipantApproved(ParticipantEvent, type="enrollment.ParticipantApproved", version=1):
@@ -129,7 +140,19 @@ class ParticipantApproved(ParticipantEvent, type="enrollment.ParticipantApproved
 
 
 class ParticipantWaitlisted(ParticipantEvent, type="enrollment.ParticipantWaitlisted", version=1):
-    """The program was full; the participant waits, in `enrolled_at` order."""
+    """The program was full; the participant waits for a place, in `enrolled_at` order.
+
+    Waiting is not being approved: in a program that needs approval, only a participant HR approved
+    (`ParticipantVetted`) takes a place that frees; an auto-approving program approves everyone.
+    """
+
+    enrolled_at: datetime
+
+
+class ParticipantVetted(ParticipantEvent, type="enrollment.ParticipantVetted", version=1):
+    """The participant was approved while the program was full (by HR, or by the program's
+    auto-approval): they keep waiting, and the first place that frees in their turn is theirs.
+    Carries no place: `ParticipantApproved` will. `enrolled_at` is their turn."""
 
     enrolled_at: datetime
 
@@ -173,11 +196,14 @@ class ParticipantProfileUpdated(ParticipantEvent, type="enrollment.ParticipantPr
     meeting_preference: MeetingPreference | None = None
 
     def data_subject(self) -> str:
-        return str(self.participant_id)
+        return person_subject(self.employee_id)
 
 
 class ParticipantErased(ParticipantEvent, type="enrollment.ParticipantErased", version=1):
-    """The participant's personal data was erased (their key shredded). Carries no personal data."""
+    """The participant's personal data was erased (their key shredded). Carries no personal data.
+
+    Erasure concerns the person: every enrollment of the employee is erased together.
+    """
 
 
 ENROLLMENT_EVENTS: tuple[type[DomainEvent], ...] = (
@@ -190,6 +216,7 @@ ENROLLMENT_EVENTS: tuple[type[DomainEvent], ...] = (
     ParticipantEnrolled,
     ParticipantApproved,
     ParticipantWaitlisted,
+    ParticipantVetted,
     ParticipantWithdrew,
     ParticipantProfileUpdated,
     ParticipantErased,

@@ -27,6 +27,7 @@ from tandem_enrollment.domain.events import (
     ParticipantEnrolled,
     ParticipantErased,
     ParticipantProfileUpdated,
+    ParticipantVetted,
     ParticipantWaitlisted,
     ParticipantWithdrew,
 )
@@ -58,7 +59,12 @@ def enrollment_id(program_id: UUID, employee_id: str) -> UUID:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """An enrollment as decisions see it. After erasure the profile's personal fields are `None`."""
+    """An enrollment as decisions see it. After erasure the profile's personal fields are `None`.
+
+    `vetted`: HR approved them (an approved participant always is); a waitlisted participant may
+    be vetted or not, and only a vetted one (or anyone in an auto-approving program) is admitted
+    automatically when a place frees.
+    """
 
     participant_id: UUID
     program_id: UUID
@@ -68,6 +74,7 @@ class Participant:
     enrolled_at: datetime
     profile: ParticipantProfile
     erased: bool = False
+    vetted: bool = False
 
     def identity(self) -> dict[str, Any]:
         """The fields every participant event starts with."""
@@ -102,6 +109,12 @@ def _fits_program(program: Program, *, languages: Iterable[str], objectives: Ite
         raise DomainError(f"not objectives of this program: {', '.join(unknown)}", field="objectives")
 
 
+def _not_own_manager(employee_id: str, manager_employee_id: str | None) -> None:
+    # Ids are compared as the canonical (upper-case) spelling; older events may hold another.
+    if manager_employee_id is not None and manager_employee_id.upper() == employee_id.upper():
+        raise DomainError("an employee cannot be their own manager", field="manager_employee_id")
+
+
 def decide_enroll(
     state: Participant | None,
     command: EnrollParticipant,
@@ -123,6 +136,7 @@ def decide_enroll(
         raise InvalidTransition(f"the program is {program.status}, not open for enrollment")
     if not command.consent:
         raise DomainError("enrolling needs the employee's explicit consent", field="consent")
+    _not_own_manager(command.employee_id, command.manager_employee_id)
     program.eligibility.check(command.role, job_level=command.job_level, years_in_company=command.years_in_company)
     _fits_program(program, languages=command.languages, objectives=command.objectives)
     identity: dict[str, Any] = {
@@ -134,7 +148,10 @@ def decide_enroll(
     profile: dict[str, Any] = {name: getattr(command, name) for name in PROFILE_FIELDS}
     enrolled = ParticipantEnrolled(**identity, **profile, enrolled_at=now)
     if not has_free_place(program.capacity, approved_count):
-        return [enrolled, ParticipantWaitlisted(**identity, enrolled_at=now)]
+        waitlisted = ParticipantWaitlisted(**identity, enrolled_at=now)
+        # An auto-approving program approves everyone: waiting, they are vetted already.
+        vetted = ParticipantVetted(**identity, enrolled_at=now)
+        return [enrolled, waitlisted, vetted] if program.auto_approve else [enrolled, waitlisted]
     if program.auto_approve:
         return [enrolled, ParticipantApproved(**identity, automatic=True)]
     return [enrolled]
@@ -143,22 +160,29 @@ def decide_enroll(
 def decide_approve(
     state: Participant | None, *, program: Program, approved_count: int, automatic: bool = False
 ) -> list[DomainEvent]:
-    """Approve an applicant or a waitlisted participant while the program has room.
+    """Approve an applicant or a waitlisted participant: a place if one is free, else vetted to wait.
 
-    An applicant meeting a full program goes to the waitlist instead; a waitlisted participant
-    stays there (`InvalidTransition`). Which waitlisted people to approve first is `admissions`'
-    answer. `automatic` marks approvals made by policy rather than by a manager.
+    HR's approval (`automatic` false) vets: with a free place the participant is approved; in a
+    full program an applicant is waitlisted and vetted, a waitlisted participant vetted, and one
+    vetted already stays as they are (`InvalidTransition`). An `automatic` approval (a place freed,
+    see `admissions`) only admits someone vetted, or anyone in an auto-approving program.
     """
     participant = _active(state)
     if participant.status is ParticipantStatus.APPROVED:
         raise InvalidTransition("this participant is already approved")
     if program.status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
         raise InvalidTransition(f"the program is {program.status}: nobody can be approved")
+    vetted = participant.vetted or program.auto_approve
+    if automatic and not vetted:
+        raise InvalidTransition("this participant waits for HR's approval, not only for a place")
     if has_free_place(program.capacity, approved_count):
         return [ParticipantApproved(**participant.identity(), automatic=automatic)]
-    if participant.status is ParticipantStatus.WAITLISTED:
-        raise InvalidTransition("the program is full: the participant stays on the waitlist")
-    return [ParticipantWaitlisted(**participant.identity(), enrolled_at=participant.enrolled_at)]
+    if participant.status is ParticipantStatus.WAITLISTED and (vetted or automatic):
+        raise InvalidTransition("the program is full: the participant stays on the waitlist, approved")
+    events: list[DomainEvent] = []
+    if participant.status is not ParticipantStatus.WAITLISTED:
+        events.append(ParticipantWaitlisted(**participant.identity(), enrolled_at=participant.enrolled_at))
+    return [*events, ParticipantVetted(**participant.identity(), enrolled_at=participant.enrolled_at)]
 
 
 def decide_withdraw(state: Participant | None, command: WithdrawParticipant) -> list[DomainEvent]:
@@ -177,6 +201,7 @@ def decide_update_profile(
     """
     participant = _active(state)
     current = participant.profile
+    _not_own_manager(participant.employee_id, command.changes().get("manager_employee_id"))
     changes = {name: value for name, value in command.changes().items() if getattr(current, name) != value}
     if not changes:
         return []
@@ -220,7 +245,9 @@ def evolve_participant(state: Participant | None, event: DomainEvent) -> Partici
         raise ValueError(f"{type(event).__name__} before ParticipantEnrolled")
     match event:
         case ParticipantApproved():
-            return replace(state, status=ParticipantStatus.APPROVED)
+            return replace(state, status=ParticipantStatus.APPROVED, vetted=True)
+        case ParticipantVetted():
+            return replace(state, vetted=True)
         case ParticipantWaitlisted():
             return replace(state, status=ParticipantStatus.WAITLISTED)
         case ParticipantWithdrew():

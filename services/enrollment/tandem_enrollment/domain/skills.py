@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Annotated
 
 from annotated_types import Len
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from tandem_enrollment.domain.values import ValueObject, duplicates
 
@@ -167,5 +167,19 @@ def _known_skills(ratings: tuple[SkillRating, ...]) -> tuple[SkillRating, ...]:
 SkillRatings = Annotated[tuple[SkillRating, ...], Len(0, 30), AfterValidator(_one_rating_per_skill)]
 """Ratings as stored in events and state: the vocabulary may change, old events must still read."""
 
-KnownSkillRatings = Annotated[SkillRatings, AfterValidator(_known_skills)]
-"""Ratings as commands accept them: every code from today's vocabulary."""
+_KNOWN_RATINGS_SCHEMA = {
+    "type": "array",
+    "maxItems": 30,
+    "items": {
+        "type": "object",
+        "properties": {
+            "skill": {"type": "string", "enum": sorted(SKILLS), "description": "A code of `GET /vocabulary/skills`."},
+            "level": {"type": "integer", "minimum": 1, "maximum": 5, "description": "1 (curious) to 5 (can teach it)."},
+        },
+        "required": ["skill", "level"],
+        "additionalProperties": False,
+    },
+}
+
+KnownSkillRatings = Annotated[SkillRatings, AfterValidator(_known_skills), WithJsonSchema(_KNOWN_RATINGS_SCHEMA)]
+"""Ratings as commands accept them: every code from today's vocabulary (listed in the schema)."""

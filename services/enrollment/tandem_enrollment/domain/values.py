@@ -11,14 +11,16 @@ commands and decide functions, so that events stored under the old rules still d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import time
 from enum import StrEnum
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from annotated_types import Len
+import pycountry
+from annotated_types import Interval, Len
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,14 +28,21 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 __all__ = [
+    "COUNTRIES",
+    "EMPLOYEE_ID_PATTERN",
+    "TIME_ZONES",
     "AvailabilityWindow",
     "CountryCode",
     "EmployeeId",
+    "KnownCountryCode",
+    "KnownTimeZoneName",
     "LanguageCode",
     "Languages",
     "MeetingPreference",
@@ -149,8 +158,26 @@ Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_uniq
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 """An ISO 3166-1 alpha-2 country code, stored upper-case."""
 
-EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-"""The employer's own id for an employee (HR system key); compared exactly as given."""
+COUNTRIES: Mapping[str, str] = MappingProxyType({country.alpha_2: country.name for country in pycountry.countries})
+"""Every ISO 3166-1 country today, by alpha-2 code: the codes commands accept."""
+
+
+def _known_country(code: str) -> str:
+    if code not in COUNTRIES:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 country code (see GET /vocabulary/countries)")
+    return code
+
+
+KnownCountryCode = Annotated[
+    CountryCode, AfterValidator(_known_country), WithJsonSchema({"type": "string", "enum": sorted(COUNTRIES)})
+]
+"""A country code as commands accept it: one that exists today (stored events keep whatever they said)."""
+
+EMPLOYEE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=EMPLOYEE_ID_PATTERN)]
+"""The employer's own id for an employee (HR system key). Case does not tell people apart
+(`p-j2w` and `P-J2W` are one person): it is kept upper-case, the one canonical spelling."""
 
 
 def _known_time_zone(name: str) -> str:
@@ -165,6 +192,12 @@ TimeZoneName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_time_zone)
 ]
 """An IANA time zone name known to `zoneinfo`, e.g. `Europe/Paris`."""
+
+TIME_ZONES: tuple[str, ...] = tuple(sorted(available_timezones() - {"localtime", "Factory", "posixrules"}))
+"""The IANA time zones to choose from (`GET /vocabulary/time-zones`)."""
+
+KnownTimeZoneName = Annotated[TimeZoneName, WithJsonSchema({"type": "string", "enum": list(TIME_ZONES)})]
+"""A time zone as commands accept it; the schema lists them."""
 
 
 class Objective(ValueObject):
@@ -198,7 +231,16 @@ def _weekday_number(value: Any) -> Any:
     return value
 
 
-Weekday = Annotated[int, BeforeValidator(_weekday_number), Field(ge=0, le=6)]
+# Written out: bounds after a BeforeValidator reach the JSON schema as `ge`/`le`, which JSON
+# Schema does not know (validators and clients would ignore them). Day names are accepted too.
+Weekday = Annotated[
+    int,
+    BeforeValidator(_weekday_number),
+    Interval(ge=0, le=6),
+    WithJsonSchema(
+        {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday … 6 = Sunday (or `mon`, `tuesday`)."}
+    ),
+]
 """0 = Monday … 6 = Sunday; also accepts `mon`, `Tuesday`, …"""
 
 
@@ -206,9 +248,27 @@ def _minute_of_day(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
-def _midnight_as_24(value: Any) -> Any:
+def _time_of_day(value: Any) -> Any:
+    # Parsed here rather than after, so that strict validation (an HTTP body) reads "09:00" too.
     # "24:00" is how people write "until midnight"; `time` cannot hold it, 00:00 stands for it.
-    return "00:00" if isinstance(value, str) and value.strip() == "24:00" else value
+    if not isinstance(value, str):
+        return value
+    return time(0) if value.strip() == "24:00" else _LAX_TIME.validate_python(value.strip())
+
+
+_LAX_TIME: TypeAdapter[time] = TypeAdapter(time)
+
+# As written out (serialization), a time has no offset: JSON Schema's "format": "time" (RFC 3339)
+# would demand one, so answers say what they hold. What is accepted keeps "format": "time".
+TimeOfDay = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"},
+        mode="serialization",
+    ),
+]
+"""A wall-clock time, `HH:MM` (or `HH:MM:SS`)."""
 
 
 class AvailabilityWindow(ValueObject):
@@ -219,8 +279,8 @@ class AvailabilityWindow(ValueObject):
     """
 
     weekday: Weekday
-    start: time
-    end: Annotated[time, BeforeValidator(_midnight_as_24)]
+    start: TimeOfDay
+    end: Annotated[TimeOfDay, Field(description="`24:00` (or `00:00`) means midnight at the end of the day.")]
 
     @field_validator("end")
     @classmethod

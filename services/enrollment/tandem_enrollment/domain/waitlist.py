@@ -2,10 +2,11 @@
 
 A program with a `capacity` approves people until `approved count >= capacity`; after that,
 newcomers wait in the order they enrolled. When an approved participant withdraws, the application
-asks `admissions` who comes off the waitlist and approves them with `decide_approve`.
+asks `admissions` who comes off the waitlist and approves them with `decide_approve`. Waiting is not
+being approved: only the `vetted` (HR approved them, or the program approves everyone) are admitted.
 
->>> early = WaitingParticipant(UUID(int=1), datetime(2026, 3, 2, 9, 0))
->>> late = WaitingParticipant(UUID(int=2), datetime(2026, 3, 2, 9, 5))
+>>> early = WaitingParticipant(UUID(int=1), datetime(2026, 3, 2, 9, 0), vetted=True)
+>>> late = WaitingParticipant(UUID(int=2), datetime(2026, 3, 2, 9, 5), vetted=True)
 >>> admissions([late, early], capacity=10, approved_count=9)
 (UUID('00000000-0000-0000-0000-000000000001'),)
 """
@@ -27,6 +28,7 @@ class WaitingParticipant:
 
     participant_id: UUID
     enrolled_at: datetime
+    vetted: bool = False
 
 
 def free_places(capacity: int | None, approved_count: int) -> int | None:
@@ -45,10 +47,11 @@ def has_free_place(capacity: int | None, approved_count: int) -> bool:
 def admissions(
     waitlist: Iterable[WaitingParticipant], *, capacity: int | None, approved_count: int
 ) -> tuple[UUID, ...]:
-    """Who to approve from the waitlist now: the earliest enrolled, as many as places are free.
+    """Who to approve from the waitlist now: the earliest enrolled of the vetted, as many as places are free.
 
     Ties on `enrolled_at` break on the participant id, so every caller picks the same people.
     """
     places = free_places(capacity, approved_count)
-    ordered = sorted(waitlist, key=lambda waiting: (waiting.enrolled_at, waiting.participant_id))
+    vetted = (waiting for waiting in waitlist if waiting.vetted)
+    ordered = sorted(vetted, key=lambda waiting: (waiting.enrolled_at, waiting.participant_id))
     return tuple(waiting.participant_id for waiting in islice(ordered, places))

@@ -22,6 +22,8 @@ from tandem_enrollment.domain import ENROLLMENT_EVENTS
 from tandem_enrollment.entrypoints.demo import load_demo
 from tandem_enrollment.entrypoints.http import enrollments_router, programs_router
 from tandem_enrollment.entrypoints.http_imports import imports_router
+from tandem_enrollment.entrypoints.http_people import people_router
+from tandem_enrollment.entrypoints.http_vocabulary import vocabulary_router
 
 __all__ = ["create", "job_kinds", "registry", "service"]
 
@@ -50,7 +52,7 @@ service = ServiceSpec(
     description="Programs (cohorts) of reverse mentoring and the juniors and seniors who enroll in them.",
     registry=registry(),
     migrations=[Migrations("tandem_enrollment")],
-    routers=[programs_router, enrollments_router, imports_router],
+    routers=[programs_router, enrollments_router, imports_router, people_router, vocabulary_router],
     projections=[participants_projection],
     jobs=job_kinds,
     contracts_dir=Path(__file__).resolve().parents[2] / "contracts",

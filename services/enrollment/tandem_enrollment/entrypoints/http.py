@@ -13,9 +13,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.openapi import problems
+from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_enrollment.adapters import queries
-from tandem_enrollment.application import PARTICIPANTS, PROGRAMS, enrollments, programs
+from tandem_enrollment.application import PARTICIPANTS, PROGRAMS, enrollments, people, programs
 from tandem_enrollment.domain import (
     ChangeEligibilityRules,
     ChangeProgramObjectives,
@@ -27,7 +29,6 @@ from tandem_enrollment.domain import (
     WithdrawParticipant,
 )
 from tandem_enrollment.entrypoints.schemas import (
-    PROBLEMS,
     EnrollmentChanged,
     EnrollmentCreate,
     ParticipantPage,
@@ -40,8 +41,8 @@ from tandem_enrollment.entrypoints.schemas import (
 
 __all__ = ["enrollments_router", "programs_router"]
 
-programs_router = APIRouter(prefix="/programs", tags=["programs"], responses=PROBLEMS)
-enrollments_router = APIRouter(prefix="/programs/{program_id}", tags=["enrollments"], responses=PROBLEMS)
+programs_router = APIRouter(prefix="/programs", tags=["programs"], route_class=StrictJSONRoute)
+enrollments_router = APIRouter(prefix="/programs/{program_id}", tags=["enrollments"], route_class=StrictJSONRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
@@ -54,6 +55,7 @@ Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` 
 async def create_program(
     body: CreateProgram, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, response: Response
 ) -> ProgramChanged:
+    """Create a program on its terms, in draft; `Location` names it. Open it to take enrollments."""
     changed = ProgramChanged.of(await programs.create(store, body, metadata=metadata, idempotency=idempotency))
     response.headers["Location"] = f"/programs/{changed.program_id}"
     return changed
@@ -63,12 +65,15 @@ async def create_program(
 async def list_programs(
     pool: PoolDep, status: ProgramStatus | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> ProgramPage:
+    """Programs oldest first, optionally those in one status; follow `next_cursor` for the next page."""
     page = await queries.programs(pool, status=status, limit=limit, cursor=cursor)
     return ProgramPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
 
-@programs_router.get("/{program_id}", summary="A program, its terms and participant counts")
+@programs_router.get("/{program_id}", summary="A program, its terms and participant counts", responses=problems(404))
 async def get_program(program_id: UUID, pool: PoolDep, runtime: RuntimeDep) -> ProgramPublic:
+    """The program's terms (among them the `languages` and `objectives` an enrollment chooses from),
+    its status and its participants counted by status."""
     await runtime.read_models_include(PROGRAMS.stream_id(program_id))  # read your own writes
     found = await queries.program(pool, program_id)
     if found is None:
@@ -76,40 +81,49 @@ async def get_program(program_id: UUID, pool: PoolDep, runtime: RuntimeDep) -> P
     return ProgramPublic.model_validate(found)
 
 
-@programs_router.put("/{program_id}/objectives", summary="Replace the catalogue of objectives")
+@programs_router.put(
+    "/{program_id}/objectives", summary="Replace the catalogue of objectives", responses=problems(404, 409)
+)
 async def change_objectives(
     program_id: UUID, body: ChangeProgramObjectives, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
+    """Replace the catalogue of objectives while the program is a draft or open."""
     outcome = await programs.change_objectives(store, program_id, body, metadata=metadata, idempotency=idempotency)
     return ProgramChanged.of(outcome)
 
 
-@programs_router.put("/{program_id}/eligibility", summary="Replace the eligibility rules")
+@programs_router.put("/{program_id}/eligibility", summary="Replace the eligibility rules", responses=problems(404, 409))
 async def change_eligibility(
     program_id: UUID, body: ChangeEligibilityRules, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
+    """Replace the eligibility rules while the program is a draft or open; people enrolled stay."""
     outcome = await programs.change_eligibility(store, program_id, body, metadata=metadata, idempotency=idempotency)
     return ProgramChanged.of(outcome)
 
 
-@programs_router.post("/{program_id}/open", summary="Open a draft program for enrollment")
+@programs_router.post("/{program_id}/open", summary="Open a draft program for enrollment", responses=problems(404, 409))
 async def open_program(
     program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
+    """Open a draft for enrollment; it needs at least one objective (422 otherwise)."""
     return ProgramChanged.of(await programs.open_(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
-@programs_router.post("/{program_id}/start", summary="Start an open program: enrollment ends")
+@programs_router.post(
+    "/{program_id}/start", summary="Start an open program: enrollment ends", responses=problems(404, 409)
+)
 async def start_program(
     program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
+    """Start an open program: enrollment ends, sessions begin."""
     return ProgramChanged.of(await programs.start(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
-@programs_router.post("/{program_id}/close", summary="Close a running program")
+@programs_router.post("/{program_id}/close", summary="Close a running program", responses=problems(404, 409))
 async def close_program(
     program_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> ProgramChanged:
+    """Close a running program: pairing ends its pairs."""
     return ProgramChanged.of(await programs.close(store, program_id, metadata=metadata, idempotency=idempotency))
 
 
@@ -121,6 +135,7 @@ async def close_program(
     status_code=201,
     summary="Enroll an employee",
     description="The answer's `status` says whether they were approved at once, waitlisted or await approval.",
+    responses=problems(404, 409),
 )
 async def enroll(
     program_id: UUID,
@@ -136,10 +151,14 @@ async def enroll(
     return changed
 
 
-@enrollments_router.get("/enrollments/{participant_id}", summary="An enrollment, with the participant's profile")
+@enrollments_router.get(
+    "/enrollments/{participant_id}", summary="An enrollment, with the participant's profile", responses=problems(404)
+)
 async def get_enrollment(
     program_id: UUID, participant_id: UUID, pool: PoolDep, runtime: RuntimeDep
 ) -> ParticipantPublic:
+    """An enrollment as the read model has it: profile, status, and whether HR vetted them. Right
+    after a command, it waits (bounded) for the read model to include what the command wrote."""
     await runtime.read_models_include(PARTICIPANTS.stream_id(participant_id))  # read your own writes
     found = await queries.participant(pool, program_id, participant_id)
     if found is None:
@@ -147,7 +166,9 @@ async def get_enrollment(
     return ParticipantPublic.model_validate(found)
 
 
-@enrollments_router.patch("/enrollments/{participant_id}", summary="Change some profile fields")
+@enrollments_router.patch(
+    "/enrollments/{participant_id}", summary="Change some profile fields", responses=problems(404, 409)
+)
 async def update_profile(
     program_id: UUID,
     participant_id: UUID,
@@ -156,6 +177,7 @@ async def update_profile(
     metadata: MetadataDep,
     idempotency: IdempotencyDep,
 ) -> EnrollmentChanged:
+    """Change the fields sent, and only those; `null` clears `manager_employee_id` or `personal_goals`."""
     outcome = await enrollments.update_profile(
         store, program_id, participant_id, body, metadata=metadata, idempotency=idempotency
     )
@@ -167,6 +189,7 @@ async def update_profile(
     summary="Approve an applicant or a waitlisted participant",
     description="If the program is full, an applicant is waitlisted instead (see the answer's `status`); "
     "a waitlisted participant stays waitlisted (409). Places freed by withdrawals go to the waitlist by themselves.",
+    responses=problems(404, 409),
 )
 async def approve(
     program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
@@ -175,7 +198,9 @@ async def approve(
     return EnrollmentChanged.of(outcome)
 
 
-@enrollments_router.post("/enrollments/{participant_id}/withdraw", summary="Withdraw from the program")
+@enrollments_router.post(
+    "/enrollments/{participant_id}/withdraw", summary="Withdraw from the program", responses=problems(404, 409)
+)
 async def withdraw(
     program_id: UUID,
     participant_id: UUID,
@@ -184,6 +209,7 @@ async def withdraw(
     idempotency: IdempotencyDep,
     body: Annotated[WithdrawParticipant | None, Body()] = None,
 ) -> EnrollmentChanged:
+    """Withdraw from the program, with a reason from a closed list; a place freed goes to the vetted who wait."""
     command = body or WithdrawParticipant()
     outcome = await enrollments.withdraw(
         store, program_id, participant_id, command, metadata=metadata, idempotency=idempotency
@@ -193,18 +219,22 @@ async def withdraw(
 
 @enrollments_router.delete(
     "/enrollments/{participant_id}/personal-data",
-    summary="Erase the participant's personal data",
-    description="Withdraws them if needed and shreds their key: name, email and goals become unreadable in "
-    "every stored and published event. Ids, role and status remain, so counts do not change.",
+    summary="Erase the person who holds this enrollment (every program)",
+    description="The data subject is the person: this erases every enrollment of the employee, as "
+    "`DELETE /people/{employee_id}/personal-data` does, and answers with this one. Each is withdrawn if needed; "
+    "name, email and goals become unreadable in every stored and published event. Ids, role and status remain.",
+    responses=problems(404, 409),
 )
 async def erase(
     program_id: UUID, participant_id: UUID, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
 ) -> EnrollmentChanged:
-    outcome = await enrollments.erase(store, program_id, participant_id, metadata=metadata, idempotency=idempotency)
+    outcome = await people.erase_holder(store, program_id, participant_id, metadata=metadata, idempotency=idempotency)
     return EnrollmentChanged.of(outcome)
 
 
-@enrollments_router.get("/participants", summary="A program's participants, filtered, in enrollment order")
+@enrollments_router.get(
+    "/participants", summary="A program's participants, filtered, in enrollment order", responses=problems(404)
+)
 async def list_participants(
     program_id: UUID,
     pool: PoolDep,
@@ -215,6 +245,8 @@ async def list_participants(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ParticipantPage:
+    """A program's participants in enrollment order, filtered by role, status, department or site
+    (ignoring case), page by page."""
     if not await queries.program_exists(pool, program_id):
         raise NotFound("no such program")
     filters = queries.ParticipantFilters(role=role, status=status, department=department, site=site)

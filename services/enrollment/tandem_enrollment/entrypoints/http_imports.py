@@ -15,15 +15,16 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.datastructures import UploadFile
 from tandem_kernel.api import MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import DomainError, NotFound
+from tandem_kernel.openapi import problems
 from tandem_kernel.runtime import Runtime
 
 from tandem_enrollment.adapters import import_jobs
 from tandem_enrollment.application import FileFormat, imports
-from tandem_enrollment.entrypoints.schemas import PROBLEMS, ImportJobPublic
+from tandem_enrollment.entrypoints.schemas import ImportJobPublic
 
 __all__ = ["imports_router"]
 
-imports_router = APIRouter(tags=["imports"], responses=PROBLEMS)
+imports_router = APIRouter(tags=["imports"])
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -96,6 +97,7 @@ async def _job(
     description="Answers at once with the queued job; follow it at the `Location`. Valid rows are enrolled, "
     "invalid ones reported; importing the same file again enrolls nobody twice.",
     openapi_extra=_UPLOAD_DOCS,
+    responses=problems(400, 404, 409, 413, 415),
 )
 async def start_import(
     program_id: UUID,
@@ -117,7 +119,9 @@ async def start_import(
     return await _job(runtime, store.pool, job_id)
 
 
-@imports_router.get("/imports/{job_id}", summary="An import's progress and its report of rows not enrolled")
+@imports_router.get(
+    "/imports/{job_id}", summary="An import's progress and its report of rows not enrolled", responses=problems(404)
+)
 async def get_import(
     job_id: UUID,
     pool: PoolDep,
@@ -125,4 +129,5 @@ async def get_import(
     report_after_row: Annotated[int, Query(ge=0, description="Report rows after this row number.")] = 0,
     report_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> ImportJobPublic:
+    """How far an import got, its counts, and the rows not enrolled with why (page with `report_after_row`)."""
     return await _job(runtime, pool, job_id, after_row=report_after_row, limit=report_limit)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from tandem_kernel.commands import CommandResult
 
 from tandem_enrollment.domain import (
@@ -26,17 +26,16 @@ from tandem_enrollment.domain import (
     Role,
     WithdrawalReason,
 )
+from tandem_enrollment.domain.commands import ENROLLMENT_EXAMPLE
 from tandem_enrollment.domain.values import ValueObject
 
 __all__ = [
-    "PROBLEMS",
     "EnrollmentChanged",
     "EnrollmentCreate",
     "ImportJobPublic",
     "ImportRowPublic",
     "ParticipantPage",
     "ParticipantPublic",
-    "Problem",
     "ProgramChanged",
     "ProgramCounts",
     "ProgramPage",
@@ -44,31 +43,13 @@ __all__ = [
 ]
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem document, as every error is answered (`application/problem+json`)."""
+class _EnrollmentBody(ValueObject):
+    model_config = ConfigDict(json_schema_extra={"examples": [ENROLLMENT_EXAMPLE]})
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str | None = None
-    errors: list[dict[str, Any]] | None = None
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
-
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: _problem("No such program, enrollment or import job"),
-    409: _problem("Not allowed in the current state (code invalid-transition), or a concurrent change"),
-    422: _problem("Invalid input; `errors` names each field"),
-}
-"""The error answers of every route, for the OpenAPI document."""
 
 EnrollmentCreate: type[ValueObject] = create_model(  # type: ignore[call-overload]
     "EnrollmentCreate",
-    __base__=ValueObject,
+    __base__=_EnrollmentBody,
     __doc__="Enroll an employee in the program of the URL (see `EnrollParticipant`).",
     **{
         name: (field.annotation, field)
@@ -81,6 +62,12 @@ EnrollmentCreate: type[ValueObject] = create_model(  # type: ignore[call-overloa
 def enroll_command(program_id: UUID, body: ValueObject) -> EnrollParticipant:
     """The domain command for an `EnrollmentCreate` body sent to program `program_id`."""
     return EnrollParticipant.model_validate({**dict(body), "program_id": program_id})
+
+
+_VETTED = (
+    "HR approved them (an auto-approving program approves everyone): waiting for a place is not being approved. "
+    "A waitlisted participant who is vetted takes a place that frees; one who is not still needs HR's approval."
+)
 
 
 class ProgramChanged(BaseModel):
@@ -104,6 +91,9 @@ class EnrollmentChanged(BaseModel):
     employee_id: str
     role: Role
     status: ParticipantStatus
+    vetted: bool = Field(
+        description="HR approved them: a waitlisted participant who is vetted takes a place that frees."
+    )
     erased: bool
     version: int
 
@@ -111,7 +101,9 @@ class EnrollmentChanged(BaseModel):
     def of(cls, outcome: CommandResult[Participant]) -> EnrollmentChanged:
         state = outcome.state
         assert state is not None
-        return cls(**state.identity(), status=state.status, erased=state.erased, version=outcome.version)
+        return cls(
+            **state.identity(), status=state.status, vetted=state.vetted, erased=state.erased, version=outcome.version
+        )
 
 
 class ProgramCounts(BaseModel):
@@ -146,6 +138,9 @@ class ParticipantPublic(ParticipantProfile):
     status: ParticipantStatus
     withdrawal_reason: WithdrawalReason | None = None
     erased: bool
+    vetted: bool = Field(
+        description="HR approved them (or the program approves everyone): waiting is not being approved."
+    )
     enrolled_at: datetime
     updated_at: datetime
     version: int
@@ -194,3 +189,35 @@ class ImportJobPublic(BaseModel):
     finished_at: datetime | None
     readable: bool
     report: list[ImportRowPublic]
+
+
+class ImportMentionPublic(BaseModel):
+    """An import report row that names the employee: a row of a file that was not enrolled, and why."""
+
+    job_id: UUID
+    program_id: UUID
+    row: int
+    outcome: str
+    errors: list[dict[str, Any]]
+    created_at: datetime
+
+
+class EnrollmentOfPerson(ParticipantPublic):
+    """One of the person's enrollments, with the program's name."""
+
+    program_name: str | None
+
+
+class PersonPublic(BaseModel):
+    """Everything enrollment holds about one person, in every program (the right of access)."""
+
+    employee_id: str
+    enrollments: list[EnrollmentOfPerson]
+    import_reports: list[ImportMentionPublic]
+
+
+class PersonErased(BaseModel):
+    """The person's enrollments after their erasure: each withdrawn, personal data unreadable."""
+
+    employee_id: str
+    enrollments: list[EnrollmentChanged]

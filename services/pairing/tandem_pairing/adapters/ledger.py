@@ -20,6 +20,7 @@ __all__ = [
     "open_load",
     "open_pairs_in_program",
     "open_pairs_of",
+    "pairs_between",
     "partners",
     "programs_with_rotations_due",
     "reminders_due",
@@ -89,6 +90,17 @@ async def partners(executor: Executor, program_id: UUID) -> set[tuple[UUID, UUID
     """Every (junior, senior) ever proposed to each other in the program, whatever became of it."""
     rows = await executor.fetch("SELECT DISTINCT junior_id, senior_id FROM pairs WHERE program_id = $1", program_id)
     return {(row["junior_id"], row["senior_id"]) for row in rows}
+
+
+async def pairs_between(executor: Executor, program_id: UUID, junior_id: UUID, senior_id: UUID) -> list[UUID]:
+    """Every pair (proposal) the two ever had in the program."""
+    rows = await executor.fetch(
+        "SELECT pair_id FROM pairs WHERE program_id = $1 AND junior_id = $2 AND senior_id = $3",
+        program_id,
+        junior_id,
+        senior_id,
+    )
+    return [row["pair_id"] for row in rows]
 
 
 async def were_partners(executor: Executor, program_id: UUID, junior_id: UUID, senior_id: UUID) -> bool:

@@ -24,6 +24,7 @@ from tandem_pairing.domain import AvailabilityWindow, Candidate, MeetingPreferen
 from tandem_pairing.domain.program_rules import ProgramTerms
 
 __all__ = [
+    "POOL_STATUSES",
     "PROFILE_FIELDS",
     "Executor",
     "PoolMember",
@@ -35,6 +36,7 @@ __all__ = [
     "load_member",
     "load_terms",
     "lock_program",
+    "members_of_employee",
     "not_approved",
     "record_enrollment",
     "record_program",
@@ -57,6 +59,10 @@ PROFILE_FIELDS = (
     "meeting_preference",
 )
 """The enrollment profile fields pairing matches on (and keeps)."""
+
+
+POOL_STATUSES = ("applied", "approved", "waitlisted", "withdrawn")
+"""A pool member's status, in enrollment's words; only the approved are in rounds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +123,7 @@ async def record_enrollment(executor: Executor, event: ParticipantEnrolled) -> N
     profile = event.model_dump(mode="json", include=set(PROFILE_FIELDS))
     await executor.execute(
         "INSERT INTO pool_participants (participant_id, program_id, employee_id, role, status, profile)"
-        " VALUES ($1, $2, $3, $4, 'enrolled', $5::jsonb) ON CONFLICT (participant_id) DO UPDATE SET"
+        " VALUES ($1, $2, $3, $4, 'applied', $5::jsonb) ON CONFLICT (participant_id) DO UPDATE SET"
         " profile = excluded.profile, updated_at = now()",
         event.participant_id,
         event.program_id,
@@ -134,9 +140,10 @@ async def set_status(executor: Executor, participant_id: UUID, status: str) -> N
 
 
 async def erase(executor: Executor, participant_id: UUID) -> None:
-    """Forget the participant's profile; the id stays, so their pair history still reads."""
+    """Forget the participant's profile (they are withdrawn); the id stays, so their pair history still reads."""
     await executor.execute(
-        "UPDATE pool_participants SET status = 'erased', profile = NULL, updated_at = now() WHERE participant_id = $1",
+        "UPDATE pool_participants SET status = 'withdrawn', profile = NULL, updated_at = now()"
+        " WHERE participant_id = $1",
         participant_id,
     )
 
@@ -168,6 +175,15 @@ async def load_member(executor: Executor, participant_id: UUID) -> PoolMember | 
     return _member(row) if row is not None else None
 
 
+async def members_of_employee(executor: Executor, employee_id: str) -> list[PoolMember]:
+    """Every pool membership of the employee (`employee_id` canonical, upper-case), in every program."""
+    rows = await executor.fetch(
+        "SELECT * FROM pool_participants WHERE upper(employee_id) = $1 ORDER BY program_id, participant_id",
+        employee_id,
+    )
+    return [_member(row) for row in rows]
+
+
 async def load_approved(executor: Executor, program_id: UUID) -> list[PoolMember]:
     """Everyone approved in the program: its pool."""
     rows = await executor.fetch(
@@ -179,12 +195,12 @@ async def load_approved(executor: Executor, program_id: UUID) -> list[PoolMember
 
 
 async def counts(executor: Executor, program_id: UUID) -> dict[str, dict[str, int]]:
-    """How many of the program's participants pairing knows, by role and status."""
+    """How many of the program's participants pairing knows, by role and status (enrollment's words)."""
     rows = await executor.fetch(
         "SELECT role, status, count(*) AS n FROM pool_participants WHERE program_id = $1 GROUP BY role, status",
         program_id,
     )
-    found: dict[str, dict[str, int]] = {role.value: {} for role in Role}
+    found: dict[str, dict[str, int]] = {role.value: dict.fromkeys(POOL_STATUSES, 0) for role in Role}
     for row in rows:
         found[row["role"]][row["status"]] = row["n"]
     return found

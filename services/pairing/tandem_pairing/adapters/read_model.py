@@ -1,13 +1,15 @@
-"""The read model: proposals and pairs as the GET endpoints serve them, folded from pair events.
+"""The read model: rounds, proposals and pairs as the GET endpoints serve them, folded from events.
 
-One projection (`pairs`, schema `pairing_read`), run and rebuildable by the kernel; its handlers name
-tables without a schema (the runner sets `search_path`). Queries below read the live schema.
+One projection (`pairs_v2`, schema `pairing_read_v2`), run and rebuildable by the kernel; its handlers
+name tables without a schema (the runner sets `search_path`); `read_queries` reads the live schema.
+A round and its proposals come from here together: a round's proposals are appended in the
+transaction that completes it, so once this read model shows a round completed it shows every
+proposal of it too.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -17,7 +19,11 @@ from tandem_kernel.projections import Projection
 
 from tandem_pairing.domain.events import (
     PairActivated,
+    PairBecameInfeasible,
     PairEnded,
+    PairingRoundCompleted,
+    PairingRoundFailed,
+    PairingRoundStarted,
     PairProposed,
     ProposalAccepted,
     ProposalDeclined,
@@ -26,9 +32,12 @@ from tandem_pairing.domain.events import (
     ProposalWithdrawn,
 )
 
-__all__ = ["READ_SCHEMA", "pair_view", "pairs_of_participant", "pairs_projection", "proposals_of_round"]
+__all__ = ["READ_SCHEMA", "pairs_projection"]
 
-READ_SCHEMA = "pairing_read"
+# The version is in the names: when the tables change, a new schema is built from the whole history
+# on first boot, beside the old one (drop it once nothing reads it).
+READ_SCHEMA = "pairing_read_v2"
+PROJECTION = "pairs_v2"
 
 DDL = """
 CREATE TABLE proposals (
@@ -51,11 +60,32 @@ CREATE TABLE proposals (
     rotation_due_at     timestamptz,
     closed_at           timestamptz,
     closed_by           uuid,       -- who declined, or who left
-    reason              text
+    reason              text,
+    violations          jsonb,      -- hard rules an active pair was found breaking (PairBecameInfeasible)
+    infeasible_since    timestamptz
 );
 CREATE INDEX proposals_of_round ON proposals (round_id, pair_id);
 CREATE INDEX proposals_of_junior ON proposals (junior_id, proposed_at);
 CREATE INDEX proposals_of_senior ON proposals (senior_id, proposed_at);
+CREATE INDEX proposals_flagged ON proposals (program_id, infeasible_since, pair_id) WHERE violations IS NOT NULL;
+
+CREATE TABLE rounds (
+    round_id        uuid PRIMARY KEY,
+    program_id      uuid        NOT NULL,
+    kind            text        NOT NULL,
+    status          text        NOT NULL,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz,
+    pool_size       integer,
+    matched         integer,
+    unmatched_count integer,
+    rotated_pairs   integer,
+    total_score     double precision,
+    unmatched       jsonb,
+    rejected_pins   jsonb,
+    failure         text
+);
+CREATE INDEX rounds_of_program ON rounds (program_id, started_at, round_id);
 """
 
 
@@ -135,6 +165,60 @@ async def _closed(envelope: EventEnvelope, connection: asyncpg.Connection) -> No
     )
 
 
+async def _flagged(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairBecameInfeasible)
+    await connection.execute(
+        "UPDATE proposals SET violations = $2::jsonb, infeasible_since = coalesce(infeasible_since, $3)"
+        " WHERE pair_id = $1",
+        event.pair_id,
+        json.dumps(list(event.violations)),
+        event.detected_at,
+    )
+
+
+async def _round_started(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundStarted)
+    await connection.execute(
+        "INSERT INTO rounds (round_id, program_id, kind, status, started_at) VALUES ($1, $2, $3, 'running', $4)"
+        " ON CONFLICT (round_id) DO NOTHING",
+        event.round_id,
+        event.program_id,
+        event.kind.value,
+        event.started_at,
+    )
+
+
+async def _round_completed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundCompleted)
+    await connection.execute(
+        "UPDATE rounds SET status = 'completed', finished_at = $2, pool_size = $3, matched = $4, unmatched_count = $5,"
+        " rotated_pairs = $6, total_score = $7, unmatched = $8::jsonb, rejected_pins = $9::jsonb WHERE round_id = $1",
+        event.round_id,
+        event.completed_at,
+        event.pool_size,
+        event.matched,
+        event.unmatched_count,
+        event.rotated_pairs,
+        event.total_score,
+        json.dumps([u.model_dump(mode="json") for u in event.unmatched]),
+        json.dumps([p.model_dump(mode="json") for p in event.rejected_pins]),
+    )
+
+
+async def _round_failed(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    event = envelope.payload
+    assert isinstance(event, PairingRoundFailed)
+    await connection.execute(
+        "UPDATE rounds SET status = 'failed', finished_at = $2, failure = $3 WHERE round_id = $1",
+        event.round_id,
+        event.failed_at,
+        event.reason,
+    )
+
+
 HANDLERS: dict[type[DomainEvent], EventHandler] = {
     PairProposed: _proposed,
     ProposalAccepted: _accepted,
@@ -144,42 +228,11 @@ HANDLERS: dict[type[DomainEvent], EventHandler] = {
     ProposalExpired: _closed,
     ProposalWithdrawn: _closed,
     PairEnded: _closed,
+    PairBecameInfeasible: _flagged,
+    PairingRoundStarted: _round_started,
+    PairingRoundCompleted: _round_completed,
+    PairingRoundFailed: _round_failed,
 }
 
-pairs_projection = Projection("pairs", read_schema=READ_SCHEMA, ddl=DDL, handlers=HANDLERS)
-"""Proposals and pairs by id, by round and by participant."""
-
-
-def _view(row: asyncpg.Record) -> dict[str, Any]:
-    view = dict(row)
-    view["breakdown"] = json.loads(view["breakdown"])
-    return view
-
-
-async def pair_view(pool: asyncpg.Pool, pair_id: UUID) -> dict[str, Any] | None:
-    row = await pool.fetchrow(f"SELECT * FROM {READ_SCHEMA}.proposals WHERE pair_id = $1", pair_id)
-    return _view(row) if row is not None else None
-
-
-async def proposals_of_round(
-    pool: asyncpg.Pool, round_id: UUID, after: UUID | None, limit: int
-) -> list[dict[str, Any]]:
-    """A page of the round's proposals in pair id order, after `after`."""
-    rows = await pool.fetch(
-        f"SELECT * FROM {READ_SCHEMA}.proposals WHERE round_id = $1 AND ($2::uuid IS NULL OR pair_id > $2)"
-        " ORDER BY pair_id LIMIT $3",
-        round_id,
-        after,
-        limit,
-    )
-    return [_view(row) for row in rows]
-
-
-async def pairs_of_participant(pool: asyncpg.Pool, participant_id: UUID) -> list[dict[str, Any]]:
-    """Every proposal and pair the participant was part of, newest first."""
-    rows = await pool.fetch(
-        f"SELECT * FROM {READ_SCHEMA}.proposals WHERE junior_id = $1 OR senior_id = $1"
-        " ORDER BY proposed_at DESC, pair_id",
-        participant_id,
-    )
-    return [_view(row) for row in rows]
+pairs_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, handlers=HANDLERS)
+"""Rounds, and proposals and pairs by id, by round and by participant."""

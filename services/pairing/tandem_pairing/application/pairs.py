@@ -13,6 +13,7 @@ from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.store import EventStore
 
+from tandem_pairing.application import compatibility
 from tandem_pairing.application.streams import PAIRS
 from tandem_pairing.domain.events import DeclineReason, EndReason
 from tandem_pairing.domain.pair import (
@@ -47,12 +48,14 @@ async def accept(
     metadata: EventMetadata,
     idempotency: Idempotency | None = None,
 ) -> Pair:
-    """One side accepts; the second acceptance activates the pair."""
+    """One side accepts; the second acceptance activates the pair. Both need the pair to break no hard
+    rule with the profiles and HR's rules as they are now (`PairInfeasible` otherwise)."""
+    broken = await compatibility.rules_broken_now(store, await load(store, pair_id), now=now)
     loaded = await execute(
         store,
         PAIRS,
         pair_id,
-        lambda state: decide_accept(state, participant_id, now=now),
+        lambda state: decide_accept(state, participant_id, now=now, violations=broken),
         occurred_at=now,
         metadata=metadata,
         idempotency=idempotency,

@@ -1,8 +1,10 @@
 """How pairing reacts to enrollment: it keeps its own pool, and ends what a departure or a closure ends.
 
 - ProgramCreated → the program's terms (session length, rotation period, proposal expiry);
-- ParticipantEnrolled → stored with their profile; ParticipantApproved → in the pool;
-- ParticipantProfileUpdated → the profile fields pairing matches on are updated;
+- ParticipantEnrolled → stored with their profile (applied); ParticipantWaitlisted → waitlisted;
+  ParticipantApproved → in the pool (approved); the statuses are enrollment's words;
+- ParticipantProfileUpdated → the profile fields pairing matches on are updated, and an active pair
+  the change makes infeasible is flagged (`PairBecameInfeasible`);
 - ParticipantWithdrew / ParticipantErased → out of the pool (an erasure forgets the profile), their
   pending proposal withdrawn and their active pair ended (`participant_left`);
 - ProgramClosed → no more rounds; pending proposals withdrawn, active pairs ended (`program_closed`).
@@ -24,6 +26,7 @@ from tandem_kernel.store import EventStore
 
 from tandem_pairing.adapters import ledger
 from tandem_pairing.adapters import pool as pool_table
+from tandem_pairing.application import compatibility
 from tandem_pairing.application.streams import PAIRS
 from tandem_pairing.consumed import (
     ENROLLMENT_IGNORED_TYPES,
@@ -32,12 +35,19 @@ from tandem_pairing.consumed import (
     ParticipantEnrolled,
     ParticipantErased,
     ParticipantProfileUpdated,
+    ParticipantWaitlisted,
     ParticipantWithdrew,
     ProgramClosed,
     ProgramCreated,
     enrollment_registry,
 )
-from tandem_pairing.domain.pair import Pair, decide_participant_left, decide_program_closed
+from tandem_pairing.domain.pair import (
+    Pair,
+    PairStatus,
+    decide_flag_infeasible,
+    decide_participant_left,
+    decide_program_closed,
+)
 
 __all__ = ["SUBSCRIPTION_NAME", "enrollment_handlers", "enrollment_subscription"]
 
@@ -58,7 +68,7 @@ def enrollment_subscription(store: EventStore) -> Subscription:
     )
 
 
-async def _close_pairs(
+async def _decide_pairs(
     store: EventStore,
     envelope: EventEnvelope,
     connection: asyncpg.Connection,
@@ -90,7 +100,7 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
         await pool_table.lock_program(connection, event.program_id)
         await pool_table.close_program(connection, event.program_id)
         open_pairs = await ledger.open_pairs_in_program(connection, event.program_id)
-        await _close_pairs(
+        await _decide_pairs(
             store, envelope, connection, open_pairs, lambda pair: decide_program_closed(pair, now=envelope.occurred_at)
         )
 
@@ -102,13 +112,31 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
         assert isinstance(envelope.payload, ParticipantApproved)
         await pool_table.set_status(connection, envelope.payload.participant_id, "approved")
 
+    async def waitlisted(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+        assert isinstance(envelope.payload, ParticipantWaitlisted)
+        await pool_table.set_status(connection, envelope.payload.participant_id, "waitlisted")
+
     async def profile_updated(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
         event = envelope.payload
         assert isinstance(event, ParticipantProfileUpdated)
         values = event.model_dump(mode="json")
         changes = {name: values[name] for name in event.changed_fields if name in pool_table.PROFILE_FIELDS}
-        if changes:
-            await pool_table.update_profile(connection, event.participant_id, changes)
+        if not changes:
+            return
+        await pool_table.update_profile(connection, event.participant_id, changes)
+        # An active pair the change makes infeasible (a manager line, no shared language…) is flagged.
+        for pair_id in await ledger.open_pairs_of(connection, event.participant_id):
+            pair = (await PAIRS.load(store, pair_id)).state
+            if pair is None or pair.status is not PairStatus.ACTIVE:
+                continue
+            broken = await compatibility.rules_broken_now(store, pair, now=envelope.occurred_at, executor=connection)
+            await _decide_pairs(
+                store,
+                envelope,
+                connection,
+                [pair_id],
+                lambda state, broken=broken: decide_flag_infeasible(state, broken, now=envelope.occurred_at),  # type: ignore[misc]
+            )
 
     async def left(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
         event = envelope.payload
@@ -121,7 +149,7 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
         else:
             await pool_table.set_status(connection, event.participant_id, "withdrawn")
         open_pairs = await ledger.open_pairs_of(connection, event.participant_id)
-        await _close_pairs(
+        await _decide_pairs(
             store,
             envelope,
             connection,
@@ -134,6 +162,7 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
         ProgramClosed: program_closed,
         ParticipantEnrolled: enrolled,
         ParticipantApproved: approved,
+        ParticipantWaitlisted: waitlisted,
         ParticipantProfileUpdated: profile_updated,
         ParticipantWithdrew: left,
         ParticipantErased: left,

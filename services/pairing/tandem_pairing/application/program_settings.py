@@ -1,6 +1,6 @@
 """A program's pairing settings, pins and forbidden pairs: commands on its settings stream.
 
->>> rules = await program_settings.pin(store, (program, junior, senior), now=now, metadata=metadata)
+>>> rules = await program_settings.pin(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tandem_kernel.store import EventStore
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.adapters.pool import PoolMember
 from tandem_pairing.application.streams import SETTINGS
-from tandem_pairing.domain import Role
+from tandem_pairing.domain import PairKey, Role
 from tandem_pairing.domain.events import ProgramPairingSettings
 from tandem_pairing.domain.program_rules import (
     ProgramRules,
@@ -32,8 +32,6 @@ from tandem_pairing.domain.program_rules import (
 __all__ = ["allow", "change", "forbid", "participant", "pin", "program_terms", "rules", "unpin"]
 
 PairDecision = Callable[[ProgramRules | None, UUID, UUID, UUID], list[DomainEvent]]
-PairKey = tuple[UUID, UUID, UUID]
-"""(program id, junior id, senior id)"""
 
 
 async def program_terms(store: EventStore, program_id: UUID) -> ProgramTerms:
@@ -84,13 +82,14 @@ async def _pair_rule(
     store: EventStore,
     operation: str,
     decide: PairDecision,
+    program_id: UUID,
     pair: PairKey,
     *,
     now: datetime,
     metadata: EventMetadata,
     idempotency: Idempotency | None,
 ) -> ProgramRules:
-    program_id, junior_id, senior_id = pair
+    junior_id, senior_id = pair
     await program_terms(store, program_id)
     if operation in ("pin", "forbid"):  # removing a rule needs no live participants
         await participant(store, program_id, junior_id, Role.JUNIOR)
@@ -108,28 +107,60 @@ async def _pair_rule(
 
 
 async def pin(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
+    store: EventStore,
+    program_id: UUID,
+    pair: PairKey,
+    *,
+    now: datetime,
+    metadata: EventMetadata,
+    idempotency: Idempotency | None = None,
 ) -> ProgramRules:
-    """Pin `pair` = (program, junior, senior): paired in the next round if it breaks no hard rule."""
-    return await _pair_rule(store, "pin", decide_pin, pair, now=now, metadata=metadata, idempotency=idempotency)
+    """Pin `pair` = (junior, senior) in `program_id`: paired in the next round if it breaks no hard rule."""
+    return await _pair_rule(
+        store, "pin", decide_pin, program_id, pair, now=now, metadata=metadata, idempotency=idempotency
+    )
 
 
 async def unpin(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
+    store: EventStore,
+    program_id: UUID,
+    pair: PairKey,
+    *,
+    now: datetime,
+    metadata: EventMetadata,
+    idempotency: Idempotency | None = None,
 ) -> ProgramRules:
     """Remove a pin; `NotFound` if the pair is not pinned."""
-    return await _pair_rule(store, "unpin", decide_unpin, pair, now=now, metadata=metadata, idempotency=idempotency)
+    return await _pair_rule(
+        store, "unpin", decide_unpin, program_id, pair, now=now, metadata=metadata, idempotency=idempotency
+    )
 
 
 async def forbid(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
+    store: EventStore,
+    program_id: UUID,
+    pair: PairKey,
+    *,
+    now: datetime,
+    metadata: EventMetadata,
+    idempotency: Idempotency | None = None,
 ) -> ProgramRules:
-    """Forbid `pair` = (program, junior, senior) for good in the program (until allowed again)."""
-    return await _pair_rule(store, "forbid", decide_forbid, pair, now=now, metadata=metadata, idempotency=idempotency)
+    """Forbid `pair` = (junior, senior) in `program_id` for good in the program (until allowed again)."""
+    return await _pair_rule(
+        store, "forbid", decide_forbid, program_id, pair, now=now, metadata=metadata, idempotency=idempotency
+    )
 
 
 async def allow(
-    store: EventStore, pair: PairKey, *, now: datetime, metadata: EventMetadata, idempotency: Idempotency | None = None
+    store: EventStore,
+    program_id: UUID,
+    pair: PairKey,
+    *,
+    now: datetime,
+    metadata: EventMetadata,
+    idempotency: Idempotency | None = None,
 ) -> ProgramRules:
     """Lift a forbid; `NotFound` if the pair is not forbidden."""
-    return await _pair_rule(store, "allow", decide_allow, pair, now=now, metadata=metadata, idempotency=idempotency)
+    return await _pair_rule(
+        store, "allow", decide_allow, program_id, pair, now=now, metadata=metadata, idempotency=idempotency
+    )

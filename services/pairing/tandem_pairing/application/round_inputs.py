@@ -22,15 +22,13 @@ from tandem_kernel.store import EventStore
 from tandem_pairing.adapters import ledger
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import program_settings
-from tandem_pairing.domain import Candidate, PairingSettings, Role
+from tandem_pairing.domain import Candidate, PairingSettings, PairKey, Role
 from tandem_pairing.domain.pairing_round import PairingRound
 from tandem_pairing.domain.program_rules import scoring_settings
 
 __all__ = ["RoundInputs", "gather_inputs"]
 
 log = logging.getLogger("tandem.pairing.rounds")
-
-PairKey = tuple[UUID, UUID]
 
 
 @dataclass(frozen=True, slots=True)

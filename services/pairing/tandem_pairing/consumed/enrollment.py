@@ -27,6 +27,7 @@ __all__ = [
     "ParticipantEnrolled",
     "ParticipantErased",
     "ParticipantProfileUpdated",
+    "ParticipantWaitlisted",
     "ParticipantWithdrew",
     "ProgramClosed",
     "ProgramCreated",
@@ -97,6 +98,10 @@ class ParticipantApproved(_ParticipantEvent, type="enrollment.ParticipantApprove
     """The participant got a place: they join the pool."""
 
 
+class ParticipantWaitlisted(_ParticipantEvent, type="enrollment.ParticipantWaitlisted", version=1):
+    """The participant waits for a place: not in the pool (yet)."""
+
+
 class ParticipantWithdrew(_ParticipantEvent, type="enrollment.ParticipantWithdrew", version=1):
     """The participant left: out of the pool, their proposal withdrawn, their pair ended."""
 
@@ -126,6 +131,7 @@ ENROLLMENT_READERS: tuple[type[DomainEvent], ...] = (
     ProgramClosed,
     ParticipantEnrolled,
     ParticipantApproved,
+    ParticipantWaitlisted,
     ParticipantWithdrew,
     ParticipantErased,
     ParticipantProfileUpdated,
@@ -137,8 +143,8 @@ ENROLLMENT_IGNORED_TYPES = frozenset(
         "enrollment.ProgramEligibilityChanged",
         "enrollment.ProgramOpened",
         "enrollment.ProgramStarted",
-        # A waitlisted participant is simply not approved (yet): not in the pool.
-        "enrollment.ParticipantWaitlisted",
+        # Vetted while waiting for a place: in the pool once a place makes them approved.
+        "enrollment.ParticipantVetted",
     }
 )
 """Enrollment event types pairing chooses not to read."""

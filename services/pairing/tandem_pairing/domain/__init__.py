@@ -4,7 +4,8 @@
     >>> result = match_round(pool, PairingSettings(reference_week=date(2026, 3, 2)))
     >>> explanation = assess(junior, senior, settings)  # why these two are (not) a good match
 
-Layers, from facts to decisions: `participants` and `settings` (value objects), `availability` (one
+Layers, from facts to decisions: `participants`, `score` (the score's components, once) and
+`settings` (value objects), `availability` (one
 clock for every time zone), `compatibility` (the per-pair score and its breakdown, the reference
 definition), `candidate_graph` (the same score for whole pools, keeping each person's best partners),
 `matching` (the optimal assignment), `baselines` (greedy and exact references), `rounds` (pins,
@@ -21,7 +22,7 @@ from tandem_pairing.domain.candidate_graph import DEFAULT_TOP_K, CandidateGraph,
 from tandem_pairing.domain.compatibility import (
     Compatibility,
     ForbiddenPairs,
-    Points,
+    PairKey,
     SkillMatch,
     Violation,
     assess,
@@ -39,7 +40,8 @@ from tandem_pairing.domain.rounds import (
     UnmatchedReason,
     match_round,
 )
-from tandem_pairing.domain.settings import PairingSettings, ScoringWeights, SitePreference
+from tandem_pairing.domain.score import ScoreBreakdown, ScoreComponents, Weights
+from tandem_pairing.domain.settings import PairingSettings, SitePreference
 
 __all__ = [
     "DEFAULT_TOP_K",
@@ -52,14 +54,15 @@ __all__ = [
     "Compatibility",
     "ForbiddenPairs",
     "MeetingPreference",
+    "PairKey",
     "Pairing",
     "PairingSettings",
     "PinRejection",
-    "Points",
     "RejectedPin",
     "Role",
     "RoundResult",
-    "ScoringWeights",
+    "ScoreBreakdown",
+    "ScoreComponents",
     "SitePreference",
     "SkillLevels",
     "SkillMatch",
@@ -67,6 +70,7 @@ __all__ = [
     "UnmatchedReason",
     "Violation",
     "WeeklyIntervals",
+    "Weights",
     "assess",
     "build_candidate_graph",
     "exact_assignment",

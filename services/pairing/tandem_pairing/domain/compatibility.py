@@ -3,7 +3,8 @@
 This per-pair assessment is the reference definition of the score. `candidate_graph` computes the same
 numbers for whole pools at once, and a test holds the two to each other.
 
-The score is 0-100: each component earns a fraction (0..1) of its `PairingSettings.max_points`.
+The score is 0-100: each component (`score.ScoreComponents`) earns a fraction (0..1) of its
+`PairingSettings.max_points`.
 
 - junior_teaches / senior_teaches: for every skill one offers and the other wants, the offer is worth
   `skill_value(offered, wanted)`, which grows with the offer's headroom over the wanted level (4 for 1
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Set
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
 from tandem_pairing.domain.availability import overlap_minutes, utc_week_intervals
 from tandem_pairing.domain.participants import Candidate, MeetingPreference, Role, SkillLevels
+from tandem_pairing.domain.score import ScoreBreakdown
 from tandem_pairing.domain.settings import PairingSettings, SitePreference
 
 __all__ = [
@@ -33,7 +35,7 @@ __all__ = [
     "MAX_SKILL_VALUE",
     "Compatibility",
     "ForbiddenPairs",
-    "Points",
+    "PairKey",
     "SkillMatch",
     "Violation",
     "assess",
@@ -44,9 +46,11 @@ __all__ = [
 FULL_MARKS_SESSIONS = 4
 MAX_SKILL_VALUE = 6  # an offer at level 5 for a want at level 1
 
-ForbiddenPairs = Set[tuple[UUID, UUID]]
-"""(junior participant_id, senior participant_id) pairs that must not be matched: previous partners in
-the program and pairs HR forbade."""
+PairKey = tuple[UUID, UUID]
+"""A junior and a senior, by participant id, in that order: how every rule and round names a pair."""
+
+ForbiddenPairs = Set[PairKey]
+"""Pairs that must not be matched: previous partners in the program and pairs HR forbade."""
 
 
 class Violation(StrEnum):
@@ -69,24 +73,6 @@ class SkillMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class Points:
-    """Points earned by each component; they add up to the score."""
-
-    junior_teaches: float
-    senior_teaches: float
-    shared_objectives: float
-    different_departments: float
-    site: float
-    availability: float
-    meeting_mode: float
-
-    @property
-    def total(self) -> float:
-        """The score: the sum of every component's points."""
-        return float(sum(getattr(self, component.name) for component in fields(self)))
-
-
-@dataclass(frozen=True, slots=True)
 class Compatibility:
     """Why a junior and a senior are a good or a bad match: points, raw facts and broken constraints.
 
@@ -97,7 +83,7 @@ class Compatibility:
     junior_id: UUID
     senior_id: UUID
     score: float
-    points: Points
+    points: ScoreBreakdown
     violations: tuple[Violation, ...]
     shared_languages: frozenset[str]
     overlap_minutes: int
@@ -154,7 +140,7 @@ def assess(
     different_departments = junior.department != senior.department
     same_site = junior.site == senior.site
     modes = meeting_modes(junior, senior)
-    points = Points(
+    points = ScoreBreakdown(
         junior_teaches=top.junior_teaches * _coverage(junior_teaches, senior.skills_wanted),
         senior_teaches=top.senior_teaches * _coverage(senior_teaches, junior.skills_wanted),
         shared_objectives=top.shared_objectives * _objective_share(shared_objectives, junior, senior),

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tandem_kernel.events import DomainEvent
 
 from tandem_pairing.domain.participants import Role
+from tandem_pairing.domain.score import ScoreBreakdown, Weights
 from tandem_pairing.domain.settings import SitePreference
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "EndReason",
     "ForbiddenPairAllowed",
     "PairActivated",
+    "PairBecameInfeasible",
     "PairEnded",
     "PairEvent",
     "PairForbidden",
@@ -67,18 +69,6 @@ class _Value(BaseModel):
 # -- values carried by events --------------------------------------------------------------------
 
 
-class Weights(_Value):
-    """Relative weight of each compatibility component (see `domain.ScoringWeights`); only ratios matter."""
-
-    junior_teaches: float = Field(default=30.0, ge=0, le=1000)
-    senior_teaches: float = Field(default=15.0, ge=0, le=1000)
-    shared_objectives: float = Field(default=15.0, ge=0, le=1000)
-    different_departments: float = Field(default=10.0, ge=0, le=1000)
-    site: float = Field(default=5.0, ge=0, le=1000)
-    availability: float = Field(default=15.0, ge=0, le=1000)
-    meeting_mode: float = Field(default=10.0, ge=0, le=1000)
-
-
 class ProgramPairingSettings(_Value):
     """How a program pairs people. `None` for expiry or rotation: the program's own terms apply.
 
@@ -94,18 +84,6 @@ class ProgramPairingSettings(_Value):
     rotation_months: int | None = Field(default=None, ge=1, le=24)
 
 
-class ScoreBreakdown(_Value):
-    """The points each component earned (0-100 in total): why a pair scored what it did."""
-
-    junior_teaches: float
-    senior_teaches: float
-    shared_objectives: float
-    different_departments: float
-    site: float
-    availability: float
-    meeting_mode: float
-
-
 class RoundKind(StrEnum):
     """`full`: a program's first round, everyone; `incremental`: only people with room for a partner,
     active pairs untouched; `rotation`: active pairs end as rotated, then everyone pairs again."""
@@ -118,8 +96,8 @@ class RoundKind(StrEnum):
 class UnmatchedReason(StrEnum):
     """Why a participant of the round got no partner."""
 
-    NO_FEASIBLE_PARTNER = "no_feasible_partner"
-    CAPACITY = "capacity"
+    NO_FEASIBLE_PARTNER = "no_feasible_partner"  # every possible partner breaks a hard constraint
+    CAPACITY = "capacity"  # someone fitted, but the best overall assignment gave them to others
     PARTNER_LEFT = "partner_left"  # their partner withdrew while the round was computed
 
 
@@ -325,6 +303,15 @@ class PairEnded(PairEvent, type="pairing.PairEnded", version=1):
     left_participant_id: UUID | None = None
 
 
+class PairBecameInfeasible(PairEvent, type="pairing.PairBecameInfeasible", version=1):
+    """An active pair now breaks hard rules (`violations`, as `Violation` values), after a profile
+    changed: a manager line appeared, the two no longer share a language or a session's overlap.
+    The pair goes on until someone ends it; the program's admin sees it flagged."""
+
+    violations: tuple[str, ...]
+    detected_at: datetime
+
+
 PAIRING_EVENTS: tuple[type[DomainEvent], ...] = (
     PairingSettingsChanged,
     PairPinned,
@@ -342,5 +329,6 @@ PAIRING_EVENTS: tuple[type[DomainEvent], ...] = (
     ProposalExpired,
     ProposalWithdrawn,
     PairEnded,
+    PairBecameInfeasible,
 )
 """Every event pairing writes: register them with `EventRegistry(PAIRING_EVENTS)`."""

@@ -1,9 +1,13 @@
 """A pair's stream: a proposal, the answers of both sides, and the tandem it becomes until it ends.
 
     proposed ──both accept──▶ active ──end (not_a_good_fit, participant_left, program_closed, rotated)──▶ ended
-        ├──one declines──▶ declined
+        ├──one declines──▶ declined       │
         ├──nobody declined, not both accepted by expires_at──▶ expired
         └──a participant left, the program closed──▶ withdrawn
+                                          └──a profile change breaks a hard rule──▶ active, flagged infeasible
+
+Hard rules hold at every acceptance, not only when the round proposed the pair: the application
+passes the rules the pair breaks now (`violations`), and an acceptance is refused while it breaks any.
 
 Decide functions take the state and what the application knows (`now`, the program's rotation
 period) and return events; `evolve_pair` folds them. Nothing here does I/O.
@@ -15,7 +19,7 @@ period) and return events; `evolve_pair` folds them. Nothing here does I/O.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,6 +34,7 @@ from tandem_pairing.domain.events import (
     DeclineReason,
     EndReason,
     PairActivated,
+    PairBecameInfeasible,
     PairEnded,
     PairProposed,
     ProposalAccepted,
@@ -46,12 +51,14 @@ from tandem_pairing.domain.rounds import Pairing
 __all__ = [
     "REMINDER_LEAD",
     "Pair",
+    "PairInfeasible",
     "PairStatus",
     "add_months",
     "decide_accept",
     "decide_decline",
     "decide_end",
     "decide_expire",
+    "decide_flag_infeasible",
     "decide_participant_left",
     "decide_program_closed",
     "decide_remind",
@@ -99,6 +106,7 @@ class Pair:
     activated_at: datetime | None = None
     rotation_due_at: datetime | None = None
     reason: str | None = None  # why it was declined, withdrawn or ended
+    infeasible: tuple[str, ...] = ()  # the hard rules an active pair was found breaking
 
     def identity(self) -> dict[str, Any]:
         """The fields every event of this pair carries."""
@@ -174,12 +182,25 @@ def _answerable(state: Pair | None, participant_id: UUID, now: datetime) -> tupl
     return pair, role
 
 
-def decide_accept(state: Pair | None, participant_id: UUID, *, now: datetime) -> list[DomainEvent]:
-    """Accept for one side; the second acceptance activates the pair. Accepting twice changes nothing."""
+class PairInfeasible(InvalidTransition):
+    """The pair breaks hard rules now (a profile changed since it was proposed): it cannot be accepted."""
+
+    code = "pair-infeasible"
+
+
+def decide_accept(
+    state: Pair | None, participant_id: UUID, *, now: datetime, violations: Sequence[str] = ()
+) -> list[DomainEvent]:
+    """Accept for one side; the second acceptance activates the pair. Accepting twice changes nothing.
+
+    `violations` are the hard rules the pair breaks now: any refuses the acceptance (`PairInfeasible`).
+    """
     pair = _existing(state)
     if participant_id in pair.accepted and pair.status in (PairStatus.PROPOSED, PairStatus.ACTIVE):
         return []
     pair, role = _answerable(pair, participant_id, now)
+    if violations:
+        raise PairInfeasible(f"the pair breaks hard rules now ({', '.join(violations)}): it cannot be accepted")
     accepted = ProposalAccepted(**pair.identity(), participant_id=participant_id, role=role)
     if pair.accepted | {participant_id} != {pair.junior_id, pair.senior_id}:
         return [accepted]
@@ -228,6 +249,14 @@ def decide_rotate(state: Pair | None, *, now: datetime) -> list[DomainEvent]:
     if pair.status is not PairStatus.ACTIVE:
         return []
     return decide_end(pair, EndReason.ROTATED, now=now)
+
+
+def decide_flag_infeasible(state: Pair | None, violations: Sequence[str], *, now: datetime) -> list[DomainEvent]:
+    """Flag an active pair that breaks hard rules now; again only if the rules it breaks changed."""
+    pair = _existing(state)
+    if pair.status is not PairStatus.ACTIVE or not violations or tuple(violations) == pair.infeasible:
+        return []
+    return [PairBecameInfeasible(**pair.identity(), violations=tuple(violations), detected_at=now)]
 
 
 def decide_participant_left(state: Pair | None, participant_id: UUID, *, now: datetime) -> list[DomainEvent]:
@@ -289,6 +318,8 @@ def evolve_pair(state: Pair | None, event: DomainEvent) -> Pair:
             return replace(state, status=PairStatus.WITHDRAWN, reason=event.reason)
         case PairEnded():
             return replace(state, status=PairStatus.ENDED, reason=event.reason)
+        case PairBecameInfeasible():
+            return replace(state, infeasible=event.violations)
     raise TypeError(f"not a pair event: {type(event).__name__}")
 
 

@@ -20,7 +20,7 @@ from uuid import UUID, uuid5
 from tandem_kernel.errors import InvalidTransition, NotFound
 from tandem_kernel.events import DomainEvent
 
-from tandem_pairing.domain.compatibility import Points, assess
+from tandem_pairing.domain.compatibility import assess
 from tandem_pairing.domain.events import (
     PairingRoundCompleted,
     PairingRoundFailed,
@@ -29,7 +29,6 @@ from tandem_pairing.domain.events import (
     ProgramPairingSettings,
     RejectedPinRecord,
     RoundKind,
-    ScoreBreakdown,
     UnmatchedParticipant,
     UnmatchedReason,
 )
@@ -41,7 +40,6 @@ from tandem_pairing.domain.rounds import RoundResult
 __all__ = [
     "PairingRound",
     "RoundStatus",
-    "breakdown_of",
     "conclude_round",
     "decide_complete",
     "decide_fail",
@@ -106,19 +104,6 @@ def pair_id_for(round_id: UUID, junior_id: UUID, senior_id: UUID) -> UUID:
     return uuid5(_PAIRS, f"{round_id}/{junior_id}/{senior_id}")
 
 
-def breakdown_of(points: Points) -> ScoreBreakdown:
-    """The event form of a compatibility's points, rounded to what anyone reads."""
-    return ScoreBreakdown(
-        junior_teaches=round(points.junior_teaches, 4),
-        senior_teaches=round(points.senior_teaches, 4),
-        shared_objectives=round(points.shared_objectives, 4),
-        different_departments=round(points.different_departments, 4),
-        site=round(points.site, 4),
-        availability=round(points.availability, 4),
-        meeting_mode=round(points.meeting_mode, 4),
-    )
-
-
 def _running(state: PairingRound | None) -> PairingRound:
     if state is None:
         raise NotFound("no such round")
@@ -158,7 +143,7 @@ def conclude_round(
             ]
             continue
         pair_id = pair_id_for(round_.round_id, junior.participant_id, senior.participant_id)
-        breakdown = breakdown_of(assess(junior, senior, settings).points)
+        breakdown = assess(junior, senior, settings).points.rounded()
         proposals.append(
             propose(
                 pair_id,
@@ -172,7 +157,7 @@ def conclude_round(
             )
         )
     unmatched = [
-        UnmatchedParticipant(participant_id=u.participant_id, role=u.role, reason=UnmatchedReason(u.reason.value))
+        UnmatchedParticipant(participant_id=u.participant_id, role=u.role, reason=u.reason)
         for u in result.unmatched
         if u.participant_id not in gone
     ]

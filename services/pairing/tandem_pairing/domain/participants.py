@@ -142,6 +142,10 @@ class Candidate:
             _zone(self.time_zone)
         except (ValueError, ZoneInfoNotFoundError) as unknown:
             raise ValueError(f"unknown IANA time zone {self.time_zone!r}") from unknown
+        # Employee ids do not tell people apart by case (`p-j2w` is `P-J2W`); events older than that rule may differ.
+        object.__setattr__(self, "employee_id", self.employee_id.upper())
+        if self.manager_employee_id is not None:
+            object.__setattr__(self, "manager_employee_id", self.manager_employee_id.upper())
         object.__setattr__(self, "skills_offered", MappingProxyType(dict(self.skills_offered)))
         object.__setattr__(self, "skills_wanted", MappingProxyType(dict(self.skills_wanted)))
         object.__setattr__(self, "languages", frozenset(self.languages))

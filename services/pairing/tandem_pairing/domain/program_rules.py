@@ -19,6 +19,7 @@ from uuid import UUID
 from tandem_kernel.errors import DomainError, InvalidTransition, NotFound
 from tandem_kernel.events import DomainEvent
 
+from tandem_pairing.domain.compatibility import PairKey
 from tandem_pairing.domain.events import (
     ForbiddenPairAllowed,
     PairForbidden,
@@ -27,7 +28,7 @@ from tandem_pairing.domain.events import (
     PinRemoved,
     ProgramPairingSettings,
 )
-from tandem_pairing.domain.settings import PairingSettings, ScoringWeights
+from tandem_pairing.domain.settings import PairingSettings
 
 __all__ = [
     "ProgramRules",
@@ -43,9 +44,6 @@ __all__ = [
     "replay_rules",
     "scoring_settings",
 ]
-
-PairKey = tuple[UUID, UUID]
-"""(junior id, senior id)"""
 
 _A_MONDAY = date(2026, 1, 5)
 DEFAULT_SETTINGS = ProgramPairingSettings()
@@ -92,7 +90,7 @@ def scoring_settings(settings: ProgramPairingSettings, session_minutes: int, ref
     """The domain's scoring settings for a round: weights, session length, site rule, reference week."""
     return PairingSettings(
         reference_week=reference_week,
-        weights=ScoringWeights(**settings.weights.model_dump()),
+        weights=settings.weights,
         session_minutes=session_minutes,
         site_preference=settings.site_preference,
     )

@@ -15,7 +15,8 @@ from uuid import UUID
 import numpy as np
 
 from tandem_pairing.domain.candidate_graph import DEFAULT_TOP_K, CandidateGraph, build_candidate_graph
-from tandem_pairing.domain.compatibility import ForbiddenPairs, Violation, assess
+from tandem_pairing.domain.compatibility import ForbiddenPairs, PairKey, Violation, assess
+from tandem_pairing.domain.events import UnmatchedReason
 from tandem_pairing.domain.matching import Capacities, optimal_assignment
 from tandem_pairing.domain.participants import Candidate, Role
 from tandem_pairing.domain.settings import PairingSettings
@@ -29,13 +30,6 @@ __all__ = [
     "UnmatchedReason",
     "match_round",
 ]
-
-
-class UnmatchedReason(StrEnum):
-    """Why a participant got no partner this round."""
-
-    NO_FEASIBLE_PARTNER = "no_feasible_partner"  # every possible partner breaks a hard constraint
-    CAPACITY = "capacity"  # someone fitted, but the best overall assignment gave them to others
 
 
 class PinRejection(StrEnum):
@@ -94,7 +88,7 @@ def match_round(
     settings: PairingSettings,
     *,
     forbidden: ForbiddenPairs = frozenset(),
-    pins: Iterable[tuple[UUID, UUID]] = (),
+    pins: Iterable[PairKey] = (),
     top_k: int | None = DEFAULT_TOP_K,
 ) -> RoundResult:
     """Pair a program's pool for one round: HR pins first, then the best assignment of what is left.
@@ -131,7 +125,7 @@ def match_round(
 
 
 def _apply_pins(
-    pins: Iterable[tuple[UUID, UUID]],
+    pins: Iterable[PairKey],
     juniors: Sequence[Candidate],
     seniors: Sequence[Candidate],
     settings: PairingSettings,

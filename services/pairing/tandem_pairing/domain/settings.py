@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-__all__ = ["MAX_SESSION_MINUTES", "MIN_SESSION_MINUTES", "PairingSettings", "ScoringWeights", "SitePreference"]
+from tandem_pairing.domain.score import Weights
+
+__all__ = ["MAX_SESSION_MINUTES", "MIN_SESSION_MINUTES", "PairingSettings", "SitePreference"]
 
 MIN_SESSION_MINUTES, MAX_SESSION_MINUTES = 30, 60
 MAX_SCORE = 100.0
+DEFAULT_WEIGHTS = Weights()
 
 
 class SitePreference(StrEnum):
@@ -18,28 +21,6 @@ class SitePreference(StrEnum):
     SAME = "same"
     DIFFERENT = "different"
     INDIFFERENT = "indifferent"
-
-
-@dataclass(frozen=True, slots=True)
-class ScoringWeights:
-    """Relative weight of each compatibility component; only the ratios matter.
-
-    `junior_teaches` is what the junior offers against what the senior wants (the program's purpose);
-    `senior_teaches` is the experience flowing back, weighted lower by default.
-    """
-
-    junior_teaches: float = 30.0
-    senior_teaches: float = 15.0
-    shared_objectives: float = 15.0
-    different_departments: float = 10.0
-    site: float = 5.0
-    availability: float = 15.0
-    meeting_mode: float = 10.0
-
-    def __post_init__(self) -> None:
-        for component in fields(self):
-            if getattr(self, component.name) < 0:
-                raise ValueError(f"weight {component.name!r} must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +35,7 @@ class PairingSettings:
     """
 
     reference_week: date
-    weights: ScoringWeights = ScoringWeights()
+    weights: Weights = DEFAULT_WEIGHTS
     session_minutes: int = 45
     site_preference: SitePreference = SitePreference.INDIFFERENT
 
@@ -66,24 +47,19 @@ class PairingSettings:
                 f"session length must be {MIN_SESSION_MINUTES}..{MAX_SESSION_MINUTES} minutes, "
                 f"not {self.session_minutes}"
             )
-        if sum(_as_tuple(self._applicable_weights())) <= 0:
+        if self._applicable_weights().total <= 0:
             raise ValueError("at least one applicable weight must be positive")
 
     @property
-    def max_points(self) -> ScoringWeights:
+    def max_points(self) -> Weights:
         """The points each component is worth at most: the applicable weights scaled to sum to 100.
 
         The site component does not apply when the program is indifferent to sites.
         """
         applicable = self._applicable_weights()
-        scale = MAX_SCORE / sum(_as_tuple(applicable))
-        return ScoringWeights(*(weight * scale for weight in _as_tuple(applicable)))
+        return Weights(**applicable.scaled(MAX_SCORE / applicable.total))
 
-    def _applicable_weights(self) -> ScoringWeights:
+    def _applicable_weights(self) -> Weights:
         if self.site_preference is SitePreference.INDIFFERENT:
-            return replace(self.weights, site=0.0)
+            return self.weights.model_copy(update={"site": 0.0})
         return self.weights
-
-
-def _as_tuple(weights: ScoringWeights) -> tuple[float, ...]:
-    return tuple(getattr(weights, component.name) for component in fields(weights))

@@ -22,6 +22,7 @@ from tandem_pairing.application.jobs import job_kinds
 from tandem_pairing.domain.events import PAIRING_EVENTS
 from tandem_pairing.entrypoints.demo import load_demo
 from tandem_pairing.entrypoints.http_pairs import pairs_router
+from tandem_pairing.entrypoints.http_people import people_router
 from tandem_pairing.entrypoints.http_programs import programs_router
 from tandem_pairing.entrypoints.http_rounds import rounds_router
 
@@ -44,7 +45,7 @@ service = ServiceSpec(
     description="Who mentors whom: optimal, explainable junior-senior pairing rounds, proposals and rotations.",
     registry=registry(),
     migrations=[Migrations("tandem_pairing")],
-    routers=[rounds_router, pairs_router, programs_router],
+    routers=[rounds_router, pairs_router, programs_router, people_router],
     subscriptions=subscriptions,
     projections=[pairs_projection],
     jobs=job_kinds,

@@ -53,7 +53,7 @@ async def _pair(pairing: httpx.AsyncClient, program_id: str, approved: int) -> N
     if requested.status_code != 202:
         print(f"  program {program_id}: no round ({requested.json().get('detail')})")
         return
-    url = requested.headers["location"]
+    url = str(pairing.base_url.join(requested.headers["location"]))  # absolute: printed for people to open
     round_: dict[str, Any] = {}
 
     async def finished() -> bool:

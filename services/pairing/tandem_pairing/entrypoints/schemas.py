@@ -1,4 +1,4 @@
-"""Request and response bodies of pairing's HTTP API, split by purpose."""
+"""Response bodies of pairing's HTTP API (requests are in `bodies`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
 
 from tandem_pairing.application.compatibility import Explanation
 from tandem_pairing.domain.events import (
-    DeclineReason,
     ProgramPairingSettings,
     RejectedPinRecord,
     RoundKind,
@@ -19,50 +18,24 @@ from tandem_pairing.domain.events import (
     UnmatchedParticipant,
 )
 from tandem_pairing.domain.pair import Pair
-from tandem_pairing.domain.pairing_round import breakdown_of
+from tandem_pairing.domain.participants import Role
 from tandem_pairing.domain.program_rules import ProgramRules, ProgramTerms, effective_settings
+from tandem_pairing.entrypoints.bodies import PairRule
 
 __all__ = [
-    "Answer",
     "CompatibilityPublic",
-    "Decline",
-    "EndPair",
+    "FlaggedPairs",
     "PairPublic",
     "PairRule",
     "ParticipantPairs",
     "PoolPublic",
     "ProposalPublic",
     "RoundAccepted",
+    "RoundPage",
     "RoundPublic",
-    "RoundRequest",
+    "RoundSummary",
     "SettingsPublic",
 ]
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RoundRequest(_Request):
-    kind: RoundKind = RoundKind.FULL
-
-
-class Answer(_Request):
-    participant_id: UUID
-
-
-class Decline(Answer):
-    reason: DeclineReason
-
-
-class EndPair(_Request):
-    # The other reasons (participant_left, program_closed, rotated) are pairing's own to give.
-    reason: Literal["not_a_good_fit", "other"]
-
-
-class PairRule(_Request):
-    junior_id: UUID
-    senior_id: UUID
 
 
 class RoundAccepted(BaseModel):
@@ -94,6 +67,10 @@ class ProposalPublic(BaseModel):
     closed_at: datetime | None
     closed_by: UUID | None
     reason: str | None
+    violations: list[str] = Field(
+        description="Hard rules this active pair was found breaking after a profile changed (flagged to the admin)."
+    )
+    infeasible_since: datetime | None
 
 
 class RoundPublic(BaseModel):
@@ -121,6 +98,35 @@ class RoundPublic(BaseModel):
         return cls.model_validate({**row, "proposals": page, "next_after": next_after})
 
 
+class RoundSummary(BaseModel):
+    """A round in a program's list of rounds: its outcome, without its proposals."""
+
+    round_id: UUID
+    program_id: UUID
+    kind: RoundKind
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    failure: str | None
+    pool_size: int | None
+    matched: int | None
+    unmatched_count: int | None
+    rotated_pairs: int | None
+    total_score: float | None
+
+
+class RoundPage(BaseModel):
+    items: list[RoundSummary]
+    next_cursor: str | None
+
+
+class FlaggedPairs(BaseModel):
+    """The program's active pairs that break hard rules since a profile changed: for the admin to act on."""
+
+    program_id: UUID
+    items: list[ProposalPublic]
+
+
 class PairPublic(BaseModel):
     """A proposal or pair as its stream stands right after a command."""
 
@@ -137,6 +143,7 @@ class PairPublic(BaseModel):
     activated_at: datetime | None
     rotation_due_at: datetime | None
     reason: str | None
+    infeasible: list[str]
 
     @classmethod
     def of(cls, pair: Pair) -> PairPublic:
@@ -154,6 +161,7 @@ class PairPublic(BaseModel):
             activated_at=pair.activated_at,
             rotation_due_at=pair.rotation_due_at,
             reason=pair.reason,
+            infeasible=list(pair.infeasible),
         )
 
 
@@ -185,13 +193,22 @@ class SettingsPublic(BaseModel):
         )
 
 
+class PoolCounts(BaseModel):
+    """Participants of one role by status, in enrollment's words; only the approved are paired."""
+
+    applied: int
+    approved: int
+    waitlisted: int
+    withdrawn: int
+
+
 class PoolPublic(BaseModel):
     """The program's pool as pairing knows it: participants by role and status (approved: in the pool)."""
 
     program_id: UUID
     closed: bool
-    juniors: dict[str, int]
-    seniors: dict[str, int]
+    juniors: PoolCounts
+    seniors: PoolCounts
 
 
 class SkillMatchPublic(BaseModel):
@@ -201,8 +218,20 @@ class SkillMatchPublic(BaseModel):
     value: int
 
 
+class BasisPublic(BaseModel):
+    """What the pair was assessed against: `next_round` (never proposed to each other: the program's
+    rules now) or `proposal` (the rules their latest proposal was made under: the round's settings and
+    week, HR's forbidden pairs then, earlier partnerships). Profiles are always as they are now."""
+
+    kind: Literal["next_round", "proposal"]
+    as_of: datetime
+    pair_id: UUID | None
+    round_id: UUID | None
+    pair_status: str | None
+
+
 class CompatibilityPublic(BaseModel):
-    """Why this junior and senior are (not) a good match, as a round started now would see them."""
+    """Why this junior and senior are (not) a good match, and against which rules (`basis`)."""
 
     program_id: UUID
     junior_id: UUID
@@ -222,6 +251,7 @@ class CompatibilityPublic(BaseModel):
     meeting_modes: list[str]
     junior_in_pool: bool
     senior_in_pool: bool
+    basis: BasisPublic
 
     @classmethod
     def of(cls, program_id: UUID, explanation: Explanation) -> CompatibilityPublic:
@@ -232,7 +262,7 @@ class CompatibilityPublic(BaseModel):
             senior_id=fit.senior_id,
             score=round(fit.score, 4),
             feasible=fit.feasible,
-            breakdown=breakdown_of(fit.points),
+            breakdown=fit.points.rounded(),
             violations=[v.value for v in fit.violations],
             forbidden_because=list(explanation.forbidden_because),
             shared_languages=sorted(fit.shared_languages),
@@ -245,4 +275,23 @@ class CompatibilityPublic(BaseModel):
             meeting_modes=sorted(m.value for m in fit.meeting_modes),
             junior_in_pool=explanation.junior_in_pool,
             senior_in_pool=explanation.senior_in_pool,
+            basis=BasisPublic.model_validate(asdict(explanation.basis)),
         )
+
+
+class PoolMembershipPublic(BaseModel):
+    """The person in one program's pool: what pairing keeps of their profile (`null` once erased)."""
+
+    participant_id: UUID
+    program_id: UUID
+    role: Role
+    status: str
+    profile: dict[str, Any] | None
+
+
+class PersonPublic(BaseModel):
+    """Everything pairing holds about one person, in every program (the right of access)."""
+
+    employee_id: str
+    memberships: list[PoolMembershipPublic]
+    pairs: list[ProposalPublic]

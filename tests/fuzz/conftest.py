@@ -1,0 +1,124 @@
+"""Both services running as they do in production — separate processes, real PostgreSQL, the real
+broker — with a little data to reach past 404s: an open program, two enrolled people, a round and
+its proposal. Generated requests (schemathesis) go to them over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
+from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.testing import fresh_database
+
+SERVICES = ("enrollment", "pairing")
+
+
+@dataclass
+class Platform:
+    """Where each service listens, and ids of the data made for the fuzzing to reach."""
+
+    urls: dict[str, str]
+    seeded: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _wait(check: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+            if found:
+                return found
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} after {timeout:.0f}s")
+
+
+def _seed(platform: Platform) -> None:
+    enrollment = httpx.Client(base_url=platform.urls["enrollment"], timeout=30)
+    pairing = httpx.Client(base_url=platform.urls["pairing"], timeout=30)
+    program_id = enrollment.post("/programs", json={**DEMO_PROGRAM, "capacity": None}).json()["program_id"]
+    enrollment.post(f"/programs/{program_id}/open").raise_for_status()
+    junior, senior = sample_people(2)
+    for person in (junior, senior):
+        person.update(languages=["en"], availability=[{"weekday": "tue", "start": "09:00", "end": "12:00"}])
+        person.update(time_zone="Europe/Paris", meeting_preference="remote", manager_employee_id=None)
+    # The demo program approves everyone: both are in pairing's pool once it hears of them.
+    enrolled = [enrollment.post(f"/programs/{program_id}/enrollments", json=p).json() for p in (junior, senior)]
+
+    def pooled() -> bool:
+        found = pairing.get(f"/programs/{program_id}/pool")
+        pool = found.json() if found.status_code == 200 else None
+        return pool is not None and pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0) == 2
+
+    _wait(pooled, "pairing did not hear of the seeded people")
+    round_id = pairing.post(f"/programs/{program_id}/rounds", json={"kind": "full"}).json()["round_id"]
+    proposals = _wait(lambda: pairing.get(f"/rounds/{round_id}").json()["proposals"], "the seeded round ran")
+    junior_id, senior_id = enrolled[0]["participant_id"], enrolled[1]["participant_id"]
+    platform.seeded = {
+        "enrollment": {
+            "path.program_id": program_id,
+            "path.participant_id": junior_id,
+            "path.employee_id": junior["employee_id"],
+        },
+        "pairing": {
+            "path.program_id": program_id,
+            "path.junior_id": junior_id,
+            "path.senior_id": senior_id,
+            "path.participant_id": junior_id,
+            "path.round_id": round_id,
+            "path.pair_id": proposals[0]["pair_id"],
+            "path.employee_id": junior["employee_id"],
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def platform(broker: DevBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Enrollment and pairing, each in its own process and database, on the session's broker."""
+    databases = {name: fresh_database(f"tandem_fuzz_{name}") for name in SERVICES}
+    logs = tmp_path_factory.mktemp("fuzz-logs")
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, str] = {}
+    try:
+        for name, database in databases.items():
+            dsn = asyncio.run(database.__aenter__())
+            port = free_port()
+            env = {
+                **os.environ,
+                "SERVICE_NAME": name,
+                "DATABASE_URL": dsn,
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "HTTP_PORT": str(port),
+                "LOG_FORMAT": "text",
+                "RELAY_POLL_SECONDS": "0.2",
+            }
+            log = open(Path(logs) / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child process
+            command = [sys.executable, "-m", "tandem_kernel.cli", "serve", name]
+            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
+            urls[name] = f"http://127.0.0.1:{port}"
+        for url in urls.values():
+            _wait(lambda url=url: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, f"{url} not ready")
+        platform = Platform(urls)
+        _seed(platform)
+        yield platform
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for database in databases.values():
+            asyncio.run(database.__aexit__())
