@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+SERVICES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PACKAGES := shared $(SERVICES)
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test test-quick bench lint clean
@@ -15,7 +16,7 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt \
-		$(foreach p,$(PACKAGES),-e $(p)) --config-settings editable_mode=compat
+		-e 'shared[dev]' $(foreach p,$(SERVICES),-e $(p)) --config-settings editable_mode=compat
 	touch $@
 
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
