@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 SERVICES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 PACKAGES := shared $(SERVICES)
 INSTALLED := $(VENV)/.installed
+DEPLOY_TOOLS := .tandem/deploy-tools.installed
 
-.PHONY: install run test test-quick bench lint clean
+.PHONY: install deploy-tools run test test-quick image-test bench lint wheelhouse image helm clean
 
 install: $(INSTALLED)
 
@@ -19,23 +20,44 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 		-e 'shared[dev]' $(foreach p,$(SERVICES),-e $(p)) --config-settings editable_mode=compat
 	touch $@
 
+# Docker, debootstrap, promtool (Debian), the CRD schemas (npm), checkov: for the image and chart checks.
+deploy-tools: $(DEPLOY_TOOLS)
+
+$(DEPLOY_TOOLS): ops/install-tools.sh ops/crds/package-lock.json ops/checkov-constraints.txt
+	PYTHON=$(PYTHON) ops/install-tools.sh
+	@mkdir -p $(@D) && touch $@
+
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
 	$(BIN)/tandem run
 
-test: install  ## the whole suite, slow fault and fuzz runs included
+test: install deploy-tools  ## the whole suite: slow fault and fuzz runs and the image build-and-boot included
 	$(BIN)/python -m pytest -q
 
-test-quick: install  ## the suite without the slow, bounded fault and fuzz runs
+test-quick: install deploy-tools  ## the suite without the slow, bounded runs (fault, fuzz, images)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+image-test: install deploy-tools  ## only the images: build each installed service's, boot it, stop it
+	$(BIN)/python -m pytest -q tests/deploy/test_image.py
+
+wheelhouse: install  ## build/wheelhouse: every pinned wheel the images install
+	$(BIN)/python -m ops.image wheelhouse
+
+image: install deploy-tools  ## tandem-<service>:dev for each installed service, on a local Debian base
+	$(BIN)/python -m ops.image build
+
+helm: install  ## the chart rendered with default, staging and production values, into build/helm/
+	$(BIN)/python -m ops.chart build/helm
 
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py
 	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
 
 lint: install
-	$(BIN)/ruff format --check shared services tests bench
-	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check shared services tests bench ops
+	$(BIN)/ruff check shared services tests bench ops
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/mypy shared/tandem_kernel
+	$(BIN)/mypy -p ops
 
 clean:
 	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache

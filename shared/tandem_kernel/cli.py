@@ -25,7 +25,11 @@ from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor
 
-__all__ = ["load_service", "main", "services"]
+__all__ = ["HTTP_DRAIN_SECONDS", "load_service", "main", "services"]
+
+# On SIGTERM, how long uvicorn lets in-flight requests finish before the lifespan shuts the
+# service down (consumers then get CONSUMER_DRAIN_SECONDS). The Helm chart's grace period covers both.
+HTTP_DRAIN_SECONDS = 20
 
 
 def services() -> dict[str, ServiceSpec]:
@@ -151,7 +155,7 @@ def _serve(name: str) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
 
 

@@ -20,9 +20,19 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from tandem_kernel.consumers import IncomingMessage, MessageProcessor
 from tandem_kernel.settings import ServiceSettings
 
-__all__ = ["broker_security", "build_broker", "dead_letter_publisher", "ensure_topics", "subscribe"]
+__all__ = [
+    "CONSUMER_DRAIN_SECONDS",
+    "broker_security",
+    "build_broker",
+    "dead_letter_publisher",
+    "ensure_topics",
+    "subscribe",
+]
 
 log = logging.getLogger("tandem.kafka")
+
+# On shutdown, how long in-flight message handlers may run before the broker stops anyway.
+CONSUMER_DRAIN_SECONDS = 15.0
 
 _SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
 
@@ -60,7 +70,7 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"tandem.{settings.service_name}.broker"),
         log_level=logging.DEBUG,
-        graceful_timeout=15.0,
+        graceful_timeout=CONSUMER_DRAIN_SECONDS,
     )
 
 
