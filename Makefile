@@ -60,4 +60,5 @@ lint: install
 	$(BIN)/mypy -p ops
 
 clean:
-	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache
+	-$(BIN)/python -m ops.engine stop
+	rm -rf $(VENV) .tandem build .pytest_cache .mypy_cache .ruff_cache
