@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -320,3 +321,31 @@ def test_disabled_services_render_nothing() -> None:
     manifests = tuple(render(values))
     components = {m["metadata"]["labels"].get("app.kubernetes.io/component") for m in manifests}
     assert components - {None, "test"} == {"enrollment", "enrollment-migration"}
+
+
+def test_the_rendered_settings_and_secret_files_boot_a_production_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a production pod reads (its ConfigMap as the environment, its Secrets as files) passes the
+    settings' production checks: no crash loop on install."""
+    manifests = rendered("production")
+    configs = {c["metadata"]["name"]: c["data"] for c in of_kind(manifests, "ConfigMap") if "SERVICE_NAME" in c["data"]}
+    for deployment in of_kind(manifests, "Deployment"):
+        spec = pod_spec(deployment)
+        secrets = tmp_path / deployment["metadata"]["name"]
+        secrets.mkdir()
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "secrets"]
+        for source in volume["projected"]["sources"]:
+            for item in source["secret"]["items"]:
+                (secrets / item["path"]).write_text(f"a real {item['path']} from {source['secret']['name']}\n")
+        with monkeypatch.context() as patch:
+            for key, value in configs[spec["containers"][0]["envFrom"][0]["configMapRef"]["name"]].items():
+                patch.setenv(key, value)
+            settings = ServiceSettings(_secrets_dir=secrets)  # type: ignore[call-arg]
+        service = settings.service_name
+        assert settings.environment == "production" and settings.kafka_idempotent_producer
+        assert settings.database_url == f"a real database_url from tandem-{service}-db-app"
+        assert settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_sasl_username == f"tandem-{service}"
+        assert settings.kafka_sasl_password is not None
+        assert settings.kafka_sasl_password.get_secret_value() == f"a real kafka_sasl_password from tandem-{service}"
+        assert settings.http_host == "0.0.0.0" and settings.topic == service_topic(service)
