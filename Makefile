@@ -2,45 +2,72 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+SERVICES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PACKAGES := shared $(SERVICES)
 INSTALLED := $(VENV)/.installed
+DEPLOY_TOOLS := .tandem/deploy-tools.installed
 
-.PHONY: install run test test-quick fuzz bench lint clean
+.PHONY: install deploy-tools run test test-quick fuzz image-test bench lint wheelhouse image helm clean
 
 install: $(INSTALLED)
 
 # Reinstall whenever a package's dependencies or the pinned constraints change.
-$(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+# The development OpenID provider (Node's oidc-provider) comes with it: tests and `make run` sign in there.
+$(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES)) deploy/dev-identity/package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the development OpenID provider"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt \
-		$(foreach p,$(PACKAGES),-e $(p)) --config-settings editable_mode=compat
+		-e 'shared[dev]' $(foreach p,$(SERVICES),-e $(p)) --config-settings editable_mode=compat
+	cd deploy/dev-identity && npm ci --no-audit --no-fund --silent
 	touch $@
+
+# Docker, debootstrap, promtool (Debian), the CRD schemas (npm), checkov: for the image and chart checks.
+deploy-tools: $(DEPLOY_TOOLS)
+
+$(DEPLOY_TOOLS): ops/install-tools.sh ops/crds/package-lock.json ops/checkov-constraints.txt
+	PYTHON=$(PYTHON) ops/install-tools.sh
+	@mkdir -p $(@D) && touch $@
 
 # make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 DEMO=0 (no demo data)
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
 	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
 		$(if $(filter 0 no false,$(DEMO)),--no-demo)
 
-test: install  ## the whole suite, slow fault and fuzz runs included
+test: install deploy-tools  ## the whole suite: slow fault and fuzz runs and the image build-and-boot included
 	$(BIN)/python -m pytest -q
 
-test-quick: install  ## the suite without the slow, bounded fault and fuzz runs
+test-quick: install deploy-tools  ## the suite without the slow, bounded runs (fault, fuzz, images)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 FUZZ_EXAMPLES ?= 100
 fuzz: install  ## both HTTP APIs against their OpenAPI documents, with a larger budget (FUZZ_EXAMPLES per operation)
 	TANDEM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/fuzz
 
+image-test: install deploy-tools  ## only the images: build each installed service's, boot it, stop it
+	$(BIN)/python -m pytest -q tests/deploy/test_image.py
+
+wheelhouse: install  ## build/wheelhouse: every pinned wheel the images install
+	$(BIN)/python -m ops.image wheelhouse
+
+image: install deploy-tools  ## tandem-<service>:dev for each installed service, on a local Debian base
+	$(BIN)/python -m ops.image build
+
+helm: install  ## the chart rendered with default, staging and production values, into build/helm/
+	$(BIN)/python -m ops.chart build/helm
+
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py
 	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
 
 lint: install
-	$(BIN)/ruff format --check shared services tests bench
-	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check shared services tests bench ops
+	$(BIN)/ruff check shared services tests bench ops
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/mypy shared/tandem_kernel
+	$(BIN)/mypy -p ops
 
 clean:
-	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache
+	-$(BIN)/python -m ops.engine stop
+	rm -rf $(VENV) .tandem build .pytest_cache .mypy_cache .ruff_cache

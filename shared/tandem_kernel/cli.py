@@ -1,7 +1,8 @@
 """`tandem`: serve a service, and the ops commands that work on any of them.
 
 tandem serve enrollment                  run one service (settings from the environment)
-tandem migrate enrollment                apply its migrations
+tandem serve                             run the service SERVICE_NAME names (a service's image sets it)
+tandem migrate enrollment                apply its migrations (without a name: SERVICE_NAME's)
 tandem republish enrollment              publish its whole history again (a fresh dev broker)
 tandem deadletters list enrollment       what its consumers gave up on
 tandem deadletters replay enrollment [ID ...] [--all]
@@ -25,7 +26,11 @@ from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor
 
-__all__ = ["load_service", "main", "services"]
+__all__ = ["HTTP_DRAIN_SECONDS", "load_service", "main", "services"]
+
+# On SIGTERM, how long uvicorn lets in-flight requests finish before the lifespan shuts the
+# service down (consumers then get CONSUMER_DRAIN_SECONDS). The Helm chart's grace period covers both.
+HTTP_DRAIN_SECONDS = 20
 
 
 def services() -> dict[str, ServiceSpec]:
@@ -135,6 +140,11 @@ def _contracts(name: str, *, check: bool) -> int:
     return 0
 
 
+def _named(service: str | None) -> str:
+    """The service named on the command line, else the one SERVICE_NAME names."""
+    return service or ServiceSettings().service_name  # type: ignore[call-arg]  # SERVICE_NAME or a clear error
+
+
 def _serve(name: str) -> None:
     import uvicorn
 
@@ -147,15 +157,19 @@ def _serve(name: str) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run one service").add_argument("service")
-    commands.add_parser("migrate", help="apply a service's migrations").add_argument("service")
+    commands.add_parser("serve", help="run one service").add_argument(
+        "service", nargs="?", help="default: SERVICE_NAME"
+    )
+    commands.add_parser("migrate", help="apply a service's migrations").add_argument(
+        "service", nargs="?", help="default: SERVICE_NAME"
+    )
     commands.add_parser("republish", help="publish a service's whole history again").add_argument("service")
     dead = commands.add_parser("deadletters", help="list or replay dead letters")
     dead.add_argument("action", choices=["list", "replay"])
@@ -177,11 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        _serve(args.service)
+        _serve(_named(args.service))
     elif args.command == "migrate":
         from tandem_kernel.database import migrate
 
-        spec = load_service(args.service)
+        spec = load_service(_named(args.service))
         settings = ServiceSettings(service_name=spec.name)
         applied = asyncio.run(migrate(settings.database_url, settings.schema_name, spec.migrations))
         print(f"{spec.name}: applied {len(applied)} migration(s)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,36 +14,83 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.messages import IncomingMessage
 from tandem_kernel.settings import ServiceSettings
 
-__all__ = ["build_broker", "dead_letter_publisher", "ensure_topics", "subscribe"]
+__all__ = [
+    "CONSUMER_DRAIN_SECONDS",
+    "broker_security",
+    "build_broker",
+    "dead_letter_publisher",
+    "ensure_topics",
+    "subscribe",
+]
 
 log = logging.getLogger("tandem.kafka")
 
+# On shutdown, how long in-flight message handlers may run before the broker stops anyway.
+CONSUMER_DRAIN_SECONDS = 15.0
+
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """How the service authenticates to the cluster and checks its certificates (None: plaintext).
+
+    >>> broker_security(ServiceSettings(service_name="enrollment"))  # PLAINTEXT by default
+    """
+    protocol = settings.kafka_security_protocol
+    tls = protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if tls else None
+    if protocol.startswith("SASL_"):
+        # the settings refuse SASL without a mechanism, a username and a password
+        assert settings.kafka_sasl_mechanism and settings.kafka_sasl_username and settings.kafka_sasl_password
+        return _SASL[settings.kafka_sasl_mechanism](
+            settings.kafka_sasl_username,
+            settings.kafka_sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=tls,
+        )
+    return BaseSecurity(ssl_context=context, use_ssl=True) if tls else None
+
 
 def build_broker(settings: ServiceSettings) -> KafkaBroker:
-    """The service's broker: acks from all replicas, telemetry in headers, idempotence per settings."""
+    """The service's broker: acks from all replicas, telemetry in headers, idempotence and security
+    per settings."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"tandem-{settings.service_name}",
+        security=broker_security(settings),
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         request_timeout_ms=10_000,
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"tandem.{settings.service_name}.broker"),
         log_level=logging.DEBUG,
-        graceful_timeout=15.0,
+        graceful_timeout=CONSUMER_DRAIN_SECONDS,
     )
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], partitions: int, replication_factor: int = 1
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    partitions: int,
+    replication_factor: int = 1,
+    *,
+    security: BaseSecurity | None = None,
 ) -> None:
-    """Create `topics` (and their dead-letter topics) if missing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    """Create `topics` (and their dead-letter topics) if missing.
+
+    Where an operator owns the topics (Strimzi `KafkaTopic`s), they exist already and nothing is
+    created; a service whose user may not create topics keeps retrying until they appear.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **parse_security(security)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -32,7 +32,7 @@ from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
-from tandem_kernel.kafka import build_broker, dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.kafka import broker_security, build_broker, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.relay import OutboxRelay
@@ -254,6 +254,7 @@ class Runtime:
             sorted(topics),
             self.settings.kafka_topic_partitions,
             self.settings.kafka_replication_factor,
+            security=broker_security(self.settings),
         )
         try:
             await self.broker.start()

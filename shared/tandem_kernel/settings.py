@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ServiceSettings", "service_topic"]
+__all__ = ["SECRETS_DIR", "ServiceSettings", "service_topic"]
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+# Where Kubernetes mounts a service's secrets, one file per setting named after it
+# (`database_url`, `personal_data_master_key`, ...): files stay out of the process environment,
+# which child processes, crash reports and `/proc/<pid>/environ` would see. An environment
+# variable of the same name wins over its file.
+SECRETS_DIR = Path("/run/secrets/tandem")
 
 
 def service_topic(service_name: str) -> str:
@@ -24,7 +31,9 @@ class ServiceSettings(BaseSettings):
     >>> settings = ServiceSettings(service_name="enrollment")  # DATABASE_URL etc. from the environment
     """
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None
+    )
 
     service_name: str = Field(description="Which service this process runs, e.g. enrollment.")
     environment: Literal["development", "test", "production"] = "development"
@@ -38,6 +47,13 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1)
     # Real Kafka in production: on. The development broker (Tansu) refuses InitProducerId: off.
     kafka_idempotent_producer: bool = False
+    # How to reach a secured cluster (Strimzi: SASL_SSL with SCRAM-SHA-512 and the cluster CA).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # CA bundle that signed the brokers' certificates; the system's CAs when unset.
+    kafka_ssl_cafile: str | None = None
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1)
@@ -80,6 +96,18 @@ class ServiceSettings(BaseSettings):
         if value is not None and not _IDENTIFIER.match(value):
             raise ValueError("must be a lowercase identifier (letters, digits, underscores)")
         return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_"):
+            missing = [
+                name.upper()
+                for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> ServiceSettings:
