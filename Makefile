@@ -30,10 +30,11 @@ $(DEPLOY_TOOLS): ops/install-tools.sh ops/crds/package-lock.json ops/checkov-con
 	PYTHON=$(PYTHON) ops/install-tools.sh
 	@mkdir -p $(@D) && touch $@
 
-# make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 DEMO=0 (no demo data)
+# make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 IDENTITY_PORT=19400
+#          DEMO=0 (no demo data)
 run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
 	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
-		$(if $(filter 0 no false,$(DEMO)),--no-demo)
+		$(if $(IDENTITY_PORT),--identity-port $(IDENTITY_PORT)) $(if $(filter 0 no false,$(DEMO)),--no-demo)
 
 test: install deploy-tools  ## the whole suite: slow fault and fuzz runs and the image build-and-boot included
 	$(BIN)/python -m pytest -q

@@ -22,7 +22,7 @@ also written into each operation's OpenAPI description, with the bearer security
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -42,18 +42,22 @@ __all__ = [
     "PARTICIPANT",
     "PROGRAM_ADMIN",
     "REPORTING_READER",
+    "SIGNED_IN",
     "AccessDenied",
     "Authenticated",
+    "Endpoint",
     "Grant",
     "NotAuthenticated",
     "Rule",
     "allow",
     "authenticated",
     "describe_rules",
+    "endpoints",
     "install_access_problems",
     "public",
     "rule_of",
     "rules_by_route",
+    "sees_program",
     "service",
 ]
 
@@ -84,16 +88,31 @@ class Grant:
     scope: str | None = None
 
     def admits(self, caller: Principal) -> bool:
+        if self.role == _ANY:
+            return True
         return caller.has(self.role) and (self.scope is None or self.scope in caller.scopes)
 
     def __str__(self) -> str:
+        if self.role == _ANY:
+            return "anyone signed in"
         return f"{self.role} ({self.scope})" if self.scope else self.role
+
+
+_ANY = "*"
 
 
 PROGRAM_ADMIN = Grant(Roles.PROGRAM_ADMIN)
 PARTICIPANT = Grant(Roles.PARTICIPANT)
 REPORTING_READER = Grant(Roles.REPORTING_READER)
 OPERATOR = Grant(Roles.OPERATOR)
+SIGNED_IN = Grant(_ANY)
+"""Any caller with a valid token, whatever its role: for what is not anybody's data (vocabularies)."""
+
+
+def sees_program(caller: Principal, program_id: object) -> bool:
+    """Whether a caller admitted to a route may see `program_id`'s data there: a program admin
+    limited to some programs sees only those; platforms and unlimited admins see all."""
+    return caller.programs is None or caller.has(Roles.SERVICE) or caller.administers(program_id)
 
 
 def service(scope: str) -> Grant:
@@ -173,20 +192,82 @@ def _rules(dependant: Dependant) -> Iterator[Rule]:
         yield from _rules(dependency)
 
 
-def rule_of(route: APIRoute) -> Rule | None:
+@dataclass(frozen=True)
+class Endpoint:
+    """A route as the app serves it: full path, methods, and everything it depends on."""
+
+    path: str
+    methods: frozenset[str]
+    dependant: Dependant
+
+
+def endpoints(app: FastAPI) -> Iterator[Endpoint]:
+    """Every route of the app, those of included routers too (with their prefix)."""
+
+    def walk(routes: Sequence[Any]) -> Iterator[Endpoint]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield Endpoint(route.path, frozenset(route.methods or ()), route.dependant)
+            elif hasattr(route, "effective_candidates"):  # an included router (FastAPI >= 0.160)
+                for candidate in route.effective_candidates():
+                    if hasattr(candidate, "effective_candidates"):
+                        yield from walk([candidate])
+                    elif hasattr(candidate, "dependant"):
+                        yield Endpoint(candidate.path, frozenset(candidate.methods or ()), candidate.dependant)
+
+    yield from walk(app.routes)
+
+
+def rule_of(endpoint: Endpoint | APIRoute) -> Rule | None:
     """The rule a route declares; None if it declares none (a defect: every route must)."""
-    found = list(_rules(route.dependant))
+    found = list(_rules(endpoint.dependant))
     if len(found) > 1:
-        raise ValueError(f"{route.path} declares {len(found)} rules: one per route")
+        raise ValueError(f"{endpoint.path} declares {len(found)} rules: one per route")
     return found[0] if found else None
 
 
+def rules_by_route(app: FastAPI) -> dict[tuple[str, str], Rule | None]:
+    """Every (method, path) of the app and its rule: what the route walk test reads."""
+    return {
+        (method, endpoint.path): rule_of(endpoint)
+        for endpoint in endpoints(app)
+        for method in sorted(endpoint.methods - {"HEAD"})
+    }
+
+
 def describe_rules(app: FastAPI) -> None:
-    """Write each route's rule into its OpenAPI description (the docs say who may call what)."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and (rule := rule_of(route)) is not None:
+    """Say in the OpenAPI document who may call each operation, and require the bearer token where
+    one is needed (so the docs' Authorize button sends it)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        for (method, path), rule in rules_by_route(app).items():
+            operation = document.get("paths", {}).get(path, {}).get(method.lower())
+            if operation is None or rule is None:
+                continue
             note = f"**Who may call:** {rule}."
-            route.description = f"{route.description}\n\n{note}".strip() if route.description else note
+            operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
+            if rule.public:
+                operation["security"] = []
+            else:
+                operation["security"] = [{"HTTPBearer": []}]
+                operation.setdefault("responses", {}).setdefault(
+                    "401", {"description": "No valid bearer token", "content": _problem_content()}
+                )
+                operation["responses"].setdefault(
+                    "403", {"description": "The token does not grant this", "content": _problem_content()}
+                )
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_content() -> dict[str, Any]:
+    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 def install_access_problems(app: FastAPI, *, realm: str = "tandem") -> None:
@@ -212,13 +293,3 @@ def install_access_problems(app: FastAPI, *, realm: str = "tandem") -> None:
         return problem(
             403, "Forbidden", error.detail, type_="https://tandem.example/problems/forbidden", code="forbidden"
         )
-
-
-def rules_by_route(app: FastAPI) -> dict[tuple[str, str], Rule | None]:
-    """Every (method, path) of the app and its rule: what the route walk test reads."""
-    found: dict[tuple[str, str], Rule | None] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            for method in sorted(route.methods or ()):
-                found[(method, route.path)] = rule_of(route)
-    return found

@@ -21,9 +21,18 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from tandem_kernel.access import OPERATOR, Authenticated, allow, describe_rules, install_access_problems, public
+from tandem_kernel.access import (
+    OPERATOR,
+    PROGRAM_ADMIN,
+    Authenticated,
+    allow,
+    describe_rules,
+    install_access_problems,
+    public,
+)
 from tandem_kernel.commands import Idempotency
 from tandem_kernel.docs import serve_docs
+from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
 from tandem_kernel.identity import Principal
@@ -212,6 +221,59 @@ async def jobs_view(
     return [JobPublic(**asdict(job)) for job in await list_jobs(pool, state=state, kind=kind, limit=limit)]
 
 
+class AuditEntry(BaseModel):
+    """One thing that happened: which event, to what, when, and who did it, in which role, through
+    which client."""
+
+    event_id: UUID
+    event_type: str
+    stream_id: str
+    position: int
+    occurred_at: datetime
+    actor: str | None
+    actor_role: str | None
+    actor_client: str | None
+    correlation_id: UUID | None
+    causation_id: UUID | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_after: int | None
+
+
+@ops.get("/audit", summary="Who did what to a program or a participant, in order", tags=["audit"])
+async def audit(
+    pool: PoolDep,
+    caller: Annotated[Principal, allow(PROGRAM_ADMIN)],
+    program_id: Annotated[UUID, Query(description="The program whose trail to read.")],
+    participant_id: Annotated[
+        UUID | None, Query(description="Only what concerns this participant (either side of a pair).")
+    ] = None,
+    after: Annotated[int | None, Query(ge=0, description="`next_after` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> AuditPage:
+    """This service's events about the program (or one participant of it), oldest first, with the
+    authenticated subject, role and client that caused each. No personal data: the trail names ids."""
+    if not caller.administers(program_id):
+        raise NotFound("no such program")
+    rows = await pool.fetch(_AUDIT, str(program_id), str(participant_id) if participant_id else None, after, limit + 1)
+    items = [AuditEntry(**dict(row)) for row in rows[:limit]]
+    return AuditPage(items=items, next_after=items[-1].position if len(rows) > limit else None)
+
+
+_AUDIT = """
+SELECT event_id, event_type, stream_id, position, occurred_at, actor, actor_role, actor_client,
+       correlation_id, causation_id
+FROM events
+WHERE payload->>'program_id' = $1
+  AND ($2::text IS NULL OR $2 IN (payload->>'participant_id', payload->>'junior_id', payload->>'senior_id'))
+  AND ($3::bigint IS NULL OR position > $3)
+ORDER BY position
+LIMIT $4
+"""
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     """The FastAPI app of a service: its routers, the ops endpoints, problem+json errors, access
     rules, tracing, and the runtime started and stopped in the lifespan."""
@@ -241,8 +303,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         app.include_router(router)
     install_problem_handlers(app)
     install_access_problems(app)
-    describe_rules(app)
     document_problems(app)
+    describe_rules(app)  # after document_problems: it adds to the document that one makes
     serve_docs(app)
     app.add_middleware(RequestGuard)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

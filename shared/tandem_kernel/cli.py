@@ -9,7 +9,7 @@ tandem deadletters replay enrollment [ID ...] [--all]
 tandem projections rebuild enrollment.participants
 tandem contracts enrollment [--check]    write (or check) its published event contracts
 tandem broker [--port 9092]              the development broker, in the foreground
-tandem run [--first-port 8001] [--broker-port 9092] [--no-demo]
+tandem run [--first-port 8001] [--broker-port 9092] [--identity-port 9400] [--no-demo]
                                          the whole platform locally (see devrun; make run PORT= BROKER_PORT= DEMO=0)
 """
 
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo program")
     run.add_argument("--first-port", type=int, default=8001, help="services listen from this port up")
     run.add_argument("--broker-port", type=int, default=9092, help="the development broker's port")
+    run.add_argument("--identity-port", type=int, default=9400, help="the development OpenID provider's port")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -216,7 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         from tandem_kernel.devrun import run_platform
 
-        return run_platform(demo=not args.no_demo, first_port=args.first_port, broker_port=args.broker_port)
+        return run_platform(
+            demo=not args.no_demo,
+            first_port=args.first_port,
+            broker_port=args.broker_port,
+            identity_port=args.identity_port,
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ it (another `make run`, most likely), instead of loading the demo into whatever 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -28,10 +30,12 @@ import psutil
 
 from tandem_kernel.cli import services
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 
 __all__ = ["ports_in_the_way", "run_platform"]
 
 STATE = Path(".tandem")
+DEV_IDENTITY_NOTE = "Node's certified oidc-provider, the same one the tests sign in with"
 FIRST_HTTP_PORT = 8001
 
 
@@ -113,20 +117,51 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90.
     raise SystemExit(f"{url} was not ready after {timeout:.0f}s; see .tandem/logs")
 
 
-def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker_port: int = 9092) -> int:
+# Who the demo signs in as, and what they may do (see devidentity). People from the demo data
+# (a junior, a senior) are added once the demo loaders say who they are.
+DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
+    "hr.admin": {"roles": ["program_admin"], "employee_id": "HR-0001"},
+    "ops": {"roles": ["operator"], "employee_id": "OPS-0001"},
+    "reporting": {"roles": ["reporting_reader"], "employee_id": "REP-0001"},
+}
+
+
+def _start_identity(port: int, logs: Path) -> DevIdentity:
+    """The development OpenID provider, with the demo's people; 8-hour tokens for exploring."""
+    provider = DevIdentity(port, state_dir=STATE / "identity", ttl_seconds=8 * 3600, log_file=logs / "identity.log")
+    provider.start()
+    for login, account in DEMO_ACCOUNTS.items():
+        provider.add_account(login, **account)
+    return provider
+
+
+async def _demo_tokens(provider: DevIdentity, people: dict[str, str]) -> dict[str, str]:
+    """Ready-to-use bearer tokens: HR, an operator, a reporting reader, an internal platform, and
+    the demo's people (`people`: label -> employee id)."""
+    for label, employee_id in people.items():
+        provider.add_account(label, roles=["participant"], employee_id=employee_id)
+    tokens = {login: await provider.token(login) for login in [*DEMO_ACCOUNTS, *people]}
+    tokens["platform"] = await provider.service_token("platform")
+    return tokens
+
+
+def run_platform(
+    *, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker_port: int = 9092, identity_port: int = 9400
+) -> int:
     logs = STATE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     specs = services()
     if not specs:
         raise SystemExit("no services installed (make install)")
     wanted = {name: first_port + offset for offset, name in enumerate(sorted(specs))}
-    in_the_way = ports_in_the_way({**wanted, "the broker": broker_port})
+    in_the_way = ports_in_the_way({**wanted, "the broker": broker_port, "the OpenID provider": identity_port})
     if in_the_way:
         print("Tandem cannot start: " + "; ".join(in_the_way) + ".", file=sys.stderr)
         print("Stop it, or choose other ports: make run PORT=9001 BROKER_PORT=19092", file=sys.stderr)
         return 2
     database_url = _database_url()
     broker = DevBroker(port=broker_port, log_file=logs / "broker.log").start()
+    identity = _start_identity(identity_port, logs)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
     stopping = False
@@ -145,6 +180,8 @@ def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker
                 "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                 "HTTP_PORT": str(port),
                 "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+                "OIDC_ISSUER": identity.issuer,
+                "OIDC_AUDIENCE": identity.audience,
             }
             log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
             processes[name] = subprocess.Popen(
@@ -153,16 +190,24 @@ def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker
             urls[name] = f"http://127.0.0.1:{port}"
         for name, url in urls.items():
             _wait_ready(url, processes[name])
+        hr_token = asyncio.run(identity.token("hr.admin"))
+        people: dict[str, str] = {}
         if demo:
             for name, spec in sorted(specs.items()):
                 loader = spec.extras.get("demo")
                 if loader is not None:
                     print(f"loading demo data into {name}…")
-                    asyncio.run(loader(urls))
+                    people.update(asyncio.run(loader(urls, hr_token)) or {})
+        tokens = asyncio.run(_demo_tokens(identity, people))
+        (STATE / "tokens.json").write_text(json.dumps(tokens, indent=2))
         print(f"\nTandem is running (database {database_url}, broker {broker.bootstrap_servers}):")
         for name, url in urls.items():
             print(f"  {name:<12} {url}   API docs: {url}/docs")
-        print(f"Logs in {logs}/. Ctrl-C stops everything.")
+        print(f"\nSigned in through the development OpenID provider at {identity.issuer} ({DEV_IDENTITY_NOTE}).")
+        print("Bearer tokens, valid 8 hours (paste one into a /docs page's Authorize button):")
+        for who, token in tokens.items():
+            print(f"  {who:<12} {token}")
+        print(f"They are in {STATE}/tokens.json too. Logs in {logs}/. Ctrl-C stops everything.")
         while not stopping:
             for name, process in processes.items():
                 if process.poll() is not None:
@@ -182,4 +227,5 @@ def run_platform(*, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker
             except subprocess.TimeoutExpired:
                 process.kill()
         broker.stop()
+        identity.stop()
     return 0

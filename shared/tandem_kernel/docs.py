@@ -11,11 +11,14 @@ not load Google Fonts: nothing leaves the machine.
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import Annotated
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from tandem_kernel.access import public
 
 __all__ = ["ASSETS_PATH", "serve_docs"]
 
@@ -29,7 +32,7 @@ def serve_docs(app: FastAPI) -> None:
     openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
+    async def swagger_ui(_: Annotated[None, public()]) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} — API",
@@ -40,7 +43,7 @@ def serve_docs(app: FastAPI) -> None:
         )
 
     @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
+    async def redoc(_: Annotated[None, public()]) -> HTMLResponse:
         return get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} — API",

@@ -29,6 +29,7 @@ __all__ = [
     "identity",
     "own_broker",
     "serving",
+    "signed_in_settings",
     "tokens",
 ]
 
@@ -108,6 +109,11 @@ class TokenBook:
         self.provider.add_account(login, roles=roles, employee_id=employee_id, programs=programs)
         self._made.pop(("person", login), None)
         return login
+
+
+def signed_in_settings(identity: DevIdentity) -> dict[str, str]:
+    """The settings that make a service trust the test provider."""
+    return {"oidc_issuer": identity.issuer, "oidc_audience": identity.audience}
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
-"""Across services, through their real HTTP APIs and the real broker: HR opens a program in
-enrollment, a junior and a senior enroll, pairing hears of them over Kafka, a round proposes them,
-both accept, and PairActivated is published on pairing's topic."""
+"""Across services, through their real HTTP APIs, the real broker and the real OpenID provider: HR
+opens a program in enrollment, a junior and a senior enroll themselves, pairing hears of them over
+Kafka, a round proposes them, each accepts as themselves, and PairActivated is published on
+pairing's topic."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from tandem_enrollment.entrypoints.app import service as enrollment
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.api import create_app
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.settings import ServiceSettings
-from tandem_kernel.testing import eventually, fresh_database, serving
+from tandem_kernel.testing import TokenBook, eventually, fresh_database, serving, signed_in_settings
 from tandem_pairing.entrypoints.app import service as pairing
 
 pytestmark = pytest.mark.broker
 
 
-def settings(name: str, database_url: str, broker: DevBroker) -> ServiceSettings:
+def settings(name: str, database_url: str, broker: DevBroker, identity: DevIdentity) -> ServiceSettings:
     return ServiceSettings(
         service_name=name,
         environment="test",
@@ -32,6 +34,7 @@ def settings(name: str, database_url: str, broker: DevBroker) -> ServiceSettings
         kafka_topic_partitions=2,
         relay_poll_seconds=0.2,
         log_format="text",
+        **signed_in_settings(identity),
     )
 
 
@@ -62,16 +65,24 @@ async def pairing_events(bootstrap: str, wanted: str, timeout: float = 30) -> li
 
 
 async def test_enroll_through_the_api_pair_accept_both_sides_and_see_the_pair_activated_on_the_broker(
-    database_url: str, own_broker: DevBroker
+    database_url: str, own_broker: DevBroker, identity: DevIdentity, tokens: TokenBook
 ) -> None:
+    people = a_matching_pair()
+    signed_in = {
+        person["role"]: await tokens.headers(
+            tokens.person(f"e2e-{person['role']}", roles=["participant"], employee_id=person["employee_id"])
+        )
+        for person in people
+    }
     async with fresh_database() as pairing_database:
-        enrollment_app = create_app(enrollment, settings("enrollment", database_url, own_broker))
-        pairing_app = create_app(pairing, settings("pairing", pairing_database, own_broker))
+        enrollment_app = create_app(enrollment, settings("enrollment", database_url, own_broker, identity))
+        pairing_app = create_app(pairing, settings("pairing", pairing_database, own_broker, identity))
+        hr_headers = await tokens.headers("hr-admin")
         async with (
             serving(enrollment_app) as enrollment_url,
             serving(pairing_app) as pairing_url,
-            httpx.AsyncClient(base_url=enrollment_url, headers={"X-Actor": "hr:e2e"}) as hr,
-            httpx.AsyncClient(base_url=pairing_url, headers={"X-Actor": "hr:e2e"}) as matching,
+            httpx.AsyncClient(base_url=enrollment_url, headers=hr_headers) as hr,
+            httpx.AsyncClient(base_url=pairing_url, headers=hr_headers) as matching,
         ):
             await eventually(lambda: _ready(hr))
             await eventually(lambda: _ready(matching))
@@ -79,8 +90,10 @@ async def test_enroll_through_the_api_pair_accept_both_sides_and_see_the_pair_ac
             program_id = program["program_id"]
             assert (await hr.post(f"/programs/{program_id}/open")).status_code == 200
             participants = {}
-            for person in a_matching_pair():
-                enrolled = await hr.post(f"/programs/{program_id}/enrollments", json=person)
+            for person in people:  # each enrolls themselves
+                enrolled = await hr.post(
+                    f"/programs/{program_id}/enrollments", json=person, headers=signed_in[person["role"]]
+                )
                 assert enrolled.status_code == 201, enrolled.text
                 assert enrolled.json()["status"] == "approved"
                 participants[person["role"]] = enrolled.json()["participant_id"]
@@ -99,9 +112,11 @@ async def test_enroll_through_the_api_pair_accept_both_sides_and_see_the_pair_ac
             assert proposal["score"] == pytest.approx(sum(proposal["breakdown"].values()), abs=0.05)
             assert proposal["score"] > 0
 
-            for side in ("junior", "senior"):
+            for side in ("junior", "senior"):  # each accepts as themselves
                 answered = await matching.post(
-                    f"/proposals/{proposal['pair_id']}/accept", json={"participant_id": participants[side]}
+                    f"/proposals/{proposal['pair_id']}/accept",
+                    json={"participant_id": participants[side]},
+                    headers=signed_in[side],
                 )
                 assert answered.status_code == 200, answered.text
 

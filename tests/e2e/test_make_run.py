@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 import pytest
 from tandem_kernel.devbroker import free_port
 
 pytestmark = pytest.mark.slow
+
+
+class Lines:
+    """A process's output, read in a thread: waiting for a line can time out (a readline cannot)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            self._queue.put(line)
+
+    def until(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.seen):
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} after {timeout:.0f}s:\n" + "".join(self.seen)
+            try:
+                self.seen.append(self._queue.get(timeout=min(left, 1.0)))
+            except queue.Empty:
+                continue
 
 
 def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(database_url: str, tmp_path: Path) -> None:
@@ -29,6 +55,8 @@ def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(data
             str(first_port),
             "--broker-port",
             str(free_port()),
+            "--identity-port",
+            str(free_port()),
         ],
         cwd=tmp_path,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "text"},
@@ -36,31 +64,33 @@ def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(data
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output: list[str] = []
+    assert process.stdout is not None
+    lines = Lines(process.stdout)
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 120
-        while not any("Ctrl-C stops everything" in line for line in output):
-            assert time.monotonic() < deadline, "".join(output)
-            line = process.stdout.readline()
-            assert line or process.poll() is None, "".join(output)
-            output.append(line)
+        lines.until("Ctrl-C stops everything", timeout=150)
+        output = lines.seen
 
         urls = dict(line.split()[:2] for line in output if "API docs:" in line)
+        tokens = dict(line.split()[:2] for line in output if line.startswith("  ") and line.split()[-1].count(".") == 2)
         rounds = [line for line in output if "pairs proposed" in line]
         assert rounds and "(http://127.0.0.1:" in rounds[0], "".join(output)  # a link to open as printed
         assert "enrollment" in urls, "".join(output)
+        assert {"hr.admin", "junior", "senior", "platform"} <= set(tokens), "".join(output)
         for url in urls.values():
             assert httpx.get(f"{url}/readyz", timeout=5).json()["ready"] is True
-        programs = httpx.get(f"{urls['enrollment']}/programs", timeout=5).json()["items"]
+        hr = {"Authorization": f"Bearer {tokens['hr.admin']}"}
+        programs = httpx.get(f"{urls['enrollment']}/programs", headers=hr, timeout=5).json()["items"]
         assert programs, "the demo program was loaded"
+        assert httpx.get(f"{urls['enrollment']}/programs", timeout=5).status_code == 401  # not without a token
     finally:
         process.send_signal(signal.SIGINT)
-        remaining, _ = process.communicate(timeout=60)
-        output.append(remaining)
+        try:
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+        lines.until("stopping", timeout=10)
 
-    assert process.returncode == 0, "".join(output)
-    assert "stopping" in "".join(output)
+    assert process.returncode == 0, "".join(lines.seen)
 
 
 def test_a_second_run_checks_its_ports_first_and_says_what_is_in_the_way(database_url: str, tmp_path: Path) -> None:
@@ -69,7 +99,7 @@ def test_a_second_run_checks_its_ports_first_and_says_what_is_in_the_way(databas
         occupant.bind(("127.0.0.1", first_port))
         occupant.listen()
         started = time.monotonic()
-        command = ["run", "--first-port", str(first_port), "--broker-port", str(broker_port)]
+        command = ["run", "--first-port", str(first_port), "--broker-port", str(broker_port), "--identity-port", "0"]
         run = subprocess.run(
             [sys.executable, "-m", "tandem_kernel.cli", *command],
             cwd=tmp_path,

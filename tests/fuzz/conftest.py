@@ -18,6 +18,7 @@ import httpx
 import pytest
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import fresh_database
 
 SERVICES = ("enrollment", "pairing")
@@ -25,9 +26,11 @@ SERVICES = ("enrollment", "pairing")
 
 @dataclass
 class Platform:
-    """Where each service listens, and ids of the data made for the fuzzing to reach."""
+    """Where each service listens, the HR token requests carry, and ids of the data made for the
+    fuzzing to reach."""
 
     urls: dict[str, str]
+    token: str
     seeded: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -45,8 +48,9 @@ def _wait(check: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def _seed(platform: Platform) -> None:
-    enrollment = httpx.Client(base_url=platform.urls["enrollment"], timeout=30)
-    pairing = httpx.Client(base_url=platform.urls["pairing"], timeout=30)
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    enrollment = httpx.Client(base_url=platform.urls["enrollment"], timeout=30, headers=headers)
+    pairing = httpx.Client(base_url=platform.urls["pairing"], timeout=30, headers=headers)
     program_id = enrollment.post("/programs", json={**DEMO_PROGRAM, "capacity": None}).json()["program_id"]
     enrollment.post(f"/programs/{program_id}/open").raise_for_status()
     junior, senior = sample_people(2)
@@ -84,8 +88,9 @@ def _seed(platform: Platform) -> None:
 
 
 @pytest.fixture(scope="session")
-def platform(broker: DevBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Enrollment and pairing, each in its own process and database, on the session's broker."""
+def platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Enrollment and pairing, each in its own process and database, on the session's broker,
+    trusting the session's OpenID provider."""
     databases = {name: fresh_database(f"tandem_fuzz_{name}") for name in SERVICES}
     logs = tmp_path_factory.mktemp("fuzz-logs")
     processes: list[subprocess.Popen[bytes]] = []
@@ -102,6 +107,8 @@ def platform(broker: DevBroker, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 "HTTP_PORT": str(port),
                 "LOG_FORMAT": "text",
                 "RELAY_POLL_SECONDS": "0.2",
+                "OIDC_ISSUER": identity.issuer,
+                "OIDC_AUDIENCE": identity.audience,
             }
             log = open(Path(logs) / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child process
             command = [sys.executable, "-m", "tandem_kernel.cli", "serve", name]
@@ -109,7 +116,7 @@ def platform(broker: DevBroker, tmp_path_factory: pytest.TempPathFactory) -> Ite
             urls[name] = f"http://127.0.0.1:{port}"
         for url in urls.values():
             _wait(lambda url=url: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, f"{url} not ready")
-        platform = Platform(urls)
+        platform = Platform(urls, asyncio.run(identity.token("hr-admin")))
         _seed(platform)
         yield platform
     finally:

@@ -1,10 +1,12 @@
 """Each service answers what its OpenAPI document says, for generated requests (schemathesis).
 
 Bounded: a fixed seed and `TANDEM_FUZZ_EXAMPLES` examples per operation (10 here; `make fuzz` runs
-more). Every phase runs (examples, coverage, fuzzing, stateful), positive and negative data, over
-real HTTP, and every answer must be no 5xx, a documented status with its documented media type (every
-error application/problem+json) and a body matching its schema. The run's summary is printed and
-kept in `.tandem/fuzz/<service>.txt`.
+more), signed in as HR (a valid token: the requests reach the handlers; a route HR may not call
+answers its documented 403). NUL characters and other hostile strings included. Every phase runs
+(examples, coverage, fuzzing, stateful), positive and negative data, over real HTTP, and every
+answer must be no 5xx, a documented status with its documented media type (every error
+application/problem+json) and a body matching its schema. The run's summary is printed and kept in
+`.tandem/fuzz/<service>.txt`.
 """
 
 from __future__ import annotations
@@ -48,9 +50,8 @@ def test_every_answer_is_what_the_openapi_document_says(platform: Platform, serv
         str(EXAMPLES),
         "--seed",
         str(SEED),
-        # NUL: kernel fix pending (lead)
-        "--generation-allow-x00",
-        "false",
+        "--header",
+        f"Authorization: Bearer {platform.token}",
         "--request-timeout",
         "10",
     ]

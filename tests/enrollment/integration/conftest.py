@@ -16,8 +16,9 @@ import pytest_asyncio
 from tandem_enrollment.entrypoints.app import create
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.settings import ServiceSettings
-from tandem_kernel.testing import eventually, fresh_database, serving
+from tandem_kernel.testing import TokenBook, eventually, fresh_database, serving, signed_in_settings
 
 __all__ = ["RunningService", "eventually_ok", "open_program", "person"]
 
@@ -29,7 +30,7 @@ class RunningService:
     settings: ServiceSettings
 
 
-def settings_for(database_url: str, bootstrap_servers: str) -> ServiceSettings:
+def settings_for(database_url: str, bootstrap_servers: str, identity: DevIdentity) -> ServiceSettings:
     return ServiceSettings(
         service_name="enrollment",
         environment="test",
@@ -39,14 +40,15 @@ def settings_for(database_url: str, bootstrap_servers: str) -> ServiceSettings:
         relay_poll_seconds=0.2,
         log_format="text",
         personal_data_master_key="enrollment integration tests",
+        **signed_in_settings(identity),
     )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def service(broker: DevBroker) -> AsyncIterator[RunningService]:
+async def service(broker: DevBroker, identity: DevIdentity) -> AsyncIterator[RunningService]:
     """The service, ready (PostgreSQL, broker, relay), for the whole module."""
     async with fresh_database("tandem_enrollment_test") as database_url:
-        settings = settings_for(database_url, broker.bootstrap_servers)
+        settings = settings_for(database_url, broker.bootstrap_servers, identity)
         async with serving(create(settings)) as url, httpx.AsyncClient(base_url=url) as http:
 
             async def ready() -> bool:
@@ -57,8 +59,10 @@ async def service(broker: DevBroker) -> AsyncIterator[RunningService]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def http(service: RunningService) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=service.url, timeout=30, headers={"X-Actor": "tests"}) as client:
+async def http(service: RunningService, tokens: TokenBook) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as HR (a program admin of every program)."""
+    headers = await tokens.headers("hr-admin")
+    async with httpx.AsyncClient(base_url=service.url, timeout=30, headers=headers) as client:
         yield client
 
 

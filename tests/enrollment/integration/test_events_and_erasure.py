@@ -70,7 +70,7 @@ async def test_an_enrollment_is_published_keyed_by_its_stream_with_cloudevents_h
     assert headers(first)["ce_specversion"] == "1.0" and "traceparent" in headers(first)
     assert str(envelope.payload.participant_id) == enrolled["participant_id"]  # type: ignore[attr-defined]
     assert str(envelope.payload.program_id) == program_id  # type: ignore[attr-defined]
-    assert envelope.actor == "tests"
+    assert (envelope.actor, envelope.actor_role, envelope.actor_client) == ("hr-admin", "program_admin", "tandem-web")
     # Another service holds no keys: it reads the event, without the personal fields.
     assert envelope.payload.display_name is None  # type: ignore[attr-defined]
     assert envelope.payload.department == person(0)["department"]  # type: ignore[attr-defined]

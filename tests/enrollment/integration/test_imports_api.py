@@ -13,6 +13,7 @@ import pytest
 from enrollment.integration.conftest import RunningService, eventually_ok, open_program
 from tandem_enrollment.entrypoints.cli import import_file
 from tandem_enrollment.entrypoints.demo import as_csv, sample_people
+from tandem_kernel.testing import TokenBook
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
 
@@ -44,7 +45,7 @@ async def test_an_import_enrolls_the_valid_rows_and_reports_the_others_by_row(ht
     job = await run_import(http, program_id, files=upload)
 
     assert (job["total"], job["processed"], job["enrolled"], job["duplicates"], job["rejected"]) == (14, 14, 8, 1, 5)
-    assert job["file_name"] == "hr-export.csv" and job["file_format"] == "csv" and job["requested_by"] == "tests"
+    assert job["file_name"] == "hr-export.csv" and job["file_format"] == "csv" and job["requested_by"] == "hr-admin"
     report = {row["row"]: (row["outcome"], [error["field"] for error in row["errors"]]) for row in job["report"]}
     assert report == {
         4: ("rejected", ["email"]),
@@ -113,14 +114,15 @@ def _program() -> dict[str, Any]:
 
 
 async def test_the_command_line_import_shows_progress_and_the_report(
-    http: httpx.AsyncClient, service: RunningService, tmp_path: Path
+    http: httpx.AsyncClient, service: RunningService, tmp_path: Path, tokens: TokenBook
 ) -> None:
+    """As an HR system runs it: with its own token, which may write enrollments and nothing else."""
     program_id = await open_program(http)
     path = tmp_path / "people.csv"
     path.write_text(file_with_bad_rows())
     out = io.StringIO()
 
-    status = await import_file(service.url, program_id, path, out=out)
+    status = await import_file(service.url, program_id, path, token=await tokens.service_token("hr-system"), out=out)
 
     printed = out.getvalue()
     assert status == 3  # completed, some rows rejected

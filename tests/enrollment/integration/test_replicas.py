@@ -11,7 +11,8 @@ import httpx
 import pytest
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, as_csv, sample_people
 from tandem_kernel.devbroker import DevBroker
-from tandem_kernel.testing import ServiceProcess, eventually
+from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.testing import ServiceProcess, TokenBook, eventually
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -25,20 +26,27 @@ async def import_of(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 async def test_an_import_whose_replica_stops_is_resumed_by_another_and_enrolls_everyone_once(
-    database_url: str, own_broker: DevBroker, tmp_path: Path, how: str
+    database_url: str, own_broker: DevBroker, tmp_path: Path, how: str, identity: DevIdentity, tokens: TokenBook
 ) -> None:
     replicas = [
         ServiceProcess(
-            "enrollment", database_url, own_broker.bootstrap_servers, log_dir=tmp_path, JOB_LEASE_SECONDS="2"
+            "enrollment",
+            database_url,
+            own_broker.bootstrap_servers,
+            log_dir=tmp_path,
+            JOB_LEASE_SECONDS="2",
+            OIDC_ISSUER=identity.issuer,
+            OIDC_AUDIENCE=identity.audience,
         )
         for _ in range(2)
     ]
+    hr = await tokens.headers("hr-admin")
     for replica in replicas:
         replica.start()
     try:
         for replica in replicas:
             await replica.ready()
-        async with httpx.AsyncClient(base_url=replicas[0].url, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=replicas[0].url, timeout=60, headers=hr) as http:
             program = {**DEMO_PROGRAM, "capacity": None, "auto_approve": True}
             program_id = (await http.post("/programs", json=program)).json()["program_id"]
             await http.post(f"/programs/{program_id}/open")
@@ -73,7 +81,7 @@ async def test_an_import_whose_replica_stops_is_resumed_by_another_and_enrolls_e
             assert stopped_at < ROWS, "the import ended before its replica could be stopped: make it longer"
 
         [survivor] = [replica for replica in replicas if replica is not running]
-        async with httpx.AsyncClient(base_url=survivor.url, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=survivor.url, timeout=60, headers=hr) as http:
 
             async def completed() -> bool:
                 return (await import_of(http, job_id))["status"] == "completed"

@@ -9,6 +9,7 @@ in a module-wide event loop: `pytestmark = pytest.mark.asyncio(loop_scope="modul
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,16 +22,17 @@ from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
-from tandem_kernel.testing import eventually, fresh_database, serving
+from tandem_kernel.testing import TokenBook, eventually, fresh_database, serving, signed_in_settings
 from tandem_pairing.application import enrollment_subscription
 from tandem_pairing.entrypoints.app import create, registry
 
-__all__ = ["Pairing", "completed_round", "proposals_of", "settings_for"]
+__all__ = ["Pairing", "SignedAsTheSender", "completed_round", "proposals_of", "settings_for"]
 
 
-def settings_for(database_url: str, bootstrap_servers: str) -> ServiceSettings:
+def settings_for(database_url: str, bootstrap_servers: str, identity: DevIdentity) -> ServiceSettings:
     return ServiceSettings(
         service_name="pairing",
         environment="test",
@@ -39,7 +41,48 @@ def settings_for(database_url: str, bootstrap_servers: str) -> ServiceSettings:
         kafka_topic_partitions=1,
         relay_poll_seconds=0.1,
         log_format="text",
+        **signed_in_settings(identity),
     )
+
+
+class SignedAsTheSender(httpx.Auth):
+    """Signs each request as whoever would send it: an answer to a proposal as the participant
+    answering (the `participant_id` of the body), everything else as HR. A request that carries its
+    own Authorization header keeps it."""
+
+    requires_request_body = True
+
+    def __init__(self, tokens: TokenBook, feed: EnrollmentFeed) -> None:
+        self.tokens = tokens
+        self.feed = feed
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:
+        if "authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {await self._token_for(request)}"
+        yield request
+
+    async def _token_for(self, request: httpx.Request) -> str:
+        if request.url.path.endswith(("/accept", "/decline")) and request.content:
+            participant = json.loads(request.content).get("participant_id")
+            employee = self.feed.employees.get(UUID(participant)) if _is_uuid(participant) else None
+            if employee is not None:
+                return await self.tokens.token(self.participant(employee))
+        return await self.tokens.token("hr-admin")
+
+    def participant(self, employee_id: str) -> str:
+        """The login of the employee, who signs in as a participant."""
+        login = f"employee-{employee_id.lower()}"
+        if login not in self.tokens.provider.accounts:
+            self.tokens.person(login, roles=["participant"], employee_id=employee_id)
+        return login
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -59,11 +102,11 @@ async def _no_dead_letters(*args: object) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def service() -> AsyncIterator[Pairing]:
+async def service(identity: DevIdentity) -> AsyncIterator[Pairing]:
     """The service, ready (PostgreSQL, broker, relay), for the whole module."""
     with DevBroker() as broker:
         async with fresh_database("tandem_pairing_test") as database_url:
-            app = create(settings_for(database_url, broker.bootstrap_servers))
+            app = create(settings_for(database_url, broker.bootstrap_servers, identity))
             async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
 
                 async def ready() -> bool:
@@ -80,8 +123,10 @@ async def service() -> AsyncIterator[Pairing]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def http(service: Pairing) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=service.url, timeout=30, headers={"X-Actor": "hr-tests"}) as client:
+async def http(service: Pairing, tokens: TokenBook) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as HR, or as the participant for their answers (see `SignedAsTheSender`)."""
+    auth = SignedAsTheSender(tokens, service.feed)
+    async with httpx.AsyncClient(base_url=service.url, timeout=30, auth=auth) as client:
         yield client
 
 

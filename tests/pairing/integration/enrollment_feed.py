@@ -84,6 +84,7 @@ class EnrollmentFeed:
     def __init__(self, processor: MessageProcessor) -> None:
         self.processor = processor
         self._employees = itertools.count(1)
+        self.employees: dict[UUID, str] = {}  # who each participant is: they sign in as that employee
         self.offsets = itertools.count()
 
     async def deliver(self, event: DomainEvent, stream_id: str) -> str:
@@ -109,6 +110,7 @@ class EnrollmentFeed:
         """Enroll (and by default approve) someone with the default profile, overridden by `profile`."""
         employee_id = employee_id or f"E{next(self._employees):05}"
         participant_id = enrollment_id(program_id, employee_id)
+        self.employees[participant_id] = employee_id
         identity: dict[str, Any] = {
             "participant_id": participant_id,
             "program_id": program_id,

@@ -16,8 +16,9 @@ from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.store import EventStore
-from tandem_kernel.testing import ServiceProcess, eventually, fresh_database
+from tandem_kernel.testing import ServiceProcess, TokenBook, eventually, fresh_database
 from tandem_pairing.adapters import pool as pool_table
 from tandem_pairing.application import enrollment_subscription
 from tandem_pairing.entrypoints.app import registry
@@ -26,8 +27,10 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker, pyte
 
 
 class Cluster:
-    def __init__(self, replicas: list[ServiceProcess], pool: asyncpg.Pool, feed: EnrollmentFeed) -> None:
-        self.replicas, self.pool, self.feed = replicas, pool, feed
+    def __init__(
+        self, replicas: list[ServiceProcess], pool: asyncpg.Pool, feed: EnrollmentFeed, hr: dict[str, str]
+    ) -> None:
+        self.replicas, self.pool, self.feed, self.hr = replicas, pool, feed, hr
 
     def by_owner(self, owner: str) -> ServiceProcess:
         [replica] = [r for r in self.replicas if owner.endswith(f":{r.pid}")]
@@ -54,12 +57,22 @@ async def _no_dead_letters(*args: object) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
+async def cluster(
+    tmp_path_factory: pytest.TempPathFactory, identity: DevIdentity, tokens: TokenBook
+) -> AsyncIterator[Cluster]:
     logs: Path = tmp_path_factory.mktemp("replicas")
     with DevBroker() as broker:
         async with fresh_database("tandem_pairing_replicas") as database_url:
             replicas = [
-                ServiceProcess("pairing", database_url, broker.bootstrap_servers, log_dir=logs, JOB_LEASE_SECONDS="2")
+                ServiceProcess(
+                    "pairing",
+                    database_url,
+                    broker.bootstrap_servers,
+                    log_dir=logs,
+                    JOB_LEASE_SECONDS="2",
+                    OIDC_ISSUER=identity.issuer,
+                    OIDC_AUDIENCE=identity.audience,
+                )
                 for _ in range(3)
             ]
             for replica in replicas:
@@ -71,7 +84,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
                 store = EventStore(pool, schema="pairing", registry=registry())
                 feed = EnrollmentFeed(MessageProcessor(enrollment_subscription(store), pool, _no_dead_letters))
                 try:
-                    yield Cluster(replicas, pool, feed)
+                    yield Cluster(replicas, pool, feed, await tokens.headers("hr-admin"))
                 finally:
                     await pool.close()
             finally:
@@ -79,14 +92,14 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
                     replica.kill()
 
 
-async def round_on(replica: ServiceProcess, round_id: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=replica.url) as http:
+async def round_on(replica: ServiceProcess, round_id: str, hr: dict[str, str]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=replica.url, headers=hr) as http:
         body: dict[str, Any] = (await http.get(f"/rounds/{round_id}")).json()
         return body
 
 
-async def _completed(replica: ServiceProcess, round_id: str) -> bool:
-    return (await round_on(replica, round_id))["status"] == "completed"
+async def _completed(replica: ServiceProcess, round_id: str, hr: dict[str, str]) -> bool:
+    return (await round_on(replica, round_id, hr))["status"] == "completed"
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
@@ -101,7 +114,7 @@ async def test_a_round_whose_replica_stops_mid_round_is_finished_by_another_exac
     async with cluster.pool.acquire() as holder, holder.transaction():
         # The program's lock keeps whichever replica runs the round from finishing it, for now.
         await pool_table.lock_program(holder, program_id)
-        async with httpx.AsyncClient(base_url=live[0].url) as http:
+        async with httpx.AsyncClient(base_url=live[0].url, headers=cluster.hr) as http:
             requested = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"})
         assert requested.status_code == 202, requested.text
         round_id = requested.json()["round_id"]
@@ -111,8 +124,8 @@ async def test_a_round_whose_replica_stops_mid_round_is_finished_by_another_exac
     running.process.wait(timeout=30)
 
     survivor = next(replica for replica in live if replica is not running)
-    await eventually(lambda: _completed(survivor, round_id), timeout=30)
-    completed = await round_on(survivor, round_id)
+    await eventually(lambda: _completed(survivor, round_id, cluster.hr), timeout=30)
+    completed = await round_on(survivor, round_id, cluster.hr)
     assert completed["matched"] == 1 and len(completed["proposals"]) == 1
     events = await cluster.pool.fetch(
         "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version", f"round-{UUID(round_id)}"

@@ -16,7 +16,8 @@ from pairing.integration.conftest import completed_round, settings_for
 from pairing.integration.enrollment_feed import PROFILE, PROGRAM_TERMS, wire
 from tandem_enrollment.domain import events as enrollment
 from tandem_kernel.devbroker import DevBroker
-from tandem_kernel.testing import eventually, serving
+from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.testing import TokenBook, eventually, serving
 from tandem_pairing.entrypoints.app import create
 
 pytestmark = pytest.mark.broker
@@ -80,12 +81,13 @@ def enrollment_messages(program_id: UUID) -> tuple[list[tuple[str, bytes, dict[s
 
 
 async def test_enrollment_events_over_kafka_fill_the_pool_and_pairings_events_are_published(
-    database_url: str, own_broker: DevBroker
+    database_url: str, own_broker: DevBroker, identity: DevIdentity, tokens: TokenBook
 ) -> None:
     program_id = uuid4()
     messages, people = enrollment_messages(program_id)
-    app = create(settings_for(database_url, own_broker.bootstrap_servers))
-    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+    app = create(settings_for(database_url, own_broker.bootstrap_servers, identity))
+    headers = await tokens.headers("hr-admin")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
 
         async def ready() -> bool:
             return (await http.get("/readyz")).status_code == 200

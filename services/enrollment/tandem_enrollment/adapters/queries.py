@@ -143,18 +143,30 @@ async def program_exists(pool: asyncpg.Pool, program_id: UUID) -> bool:
     return bool(found)
 
 
-async def programs(pool: asyncpg.Pool, *, status: str | None, limit: int, cursor: str | None) -> Page:
-    """Programs, oldest first, optionally only those in `status`."""
+async def programs(
+    pool: asyncpg.Pool,
+    *,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    only: Sequence[str] | None = None,
+    drafts: bool = True,
+) -> Page:
+    """Programs, oldest first, optionally only those in `status`, only the programs `only` names,
+    and without drafts unless `drafts`."""
     after = _decode_cursor(cursor) if cursor else None
     rows = await pool.fetch(
         f"SELECT {_PROGRAM_COLUMNS} FROM {READ_SCHEMA}.programs"
         " WHERE ($1::text IS NULL OR status = $1)"
         "   AND ($2::timestamptz IS NULL OR (created_at, program_id) > ($2, $3))"
+        "   AND ($5::uuid[] IS NULL OR program_id = ANY($5)) AND ($6 OR status <> 'draft')"
         " ORDER BY created_at, program_id LIMIT $4",
         status,
         after[0] if after else None,
         after[1] if after else None,
         limit + 1,
+        [UUID(program) for program in only] if only is not None else None,
+        drafts,
     )
     counts = await _counts(pool, [row["program_id"] for row in rows[:limit]])
     return _page(rows, limit, "created_at", "program_id", lambda row: _program(row, counts[row["program_id"]]))

@@ -1,6 +1,7 @@
 """Enrollment's command line.
 
     python -m tandem_enrollment.entrypoints.cli import PROGRAM_ID FILE [--url URL] [--format csv|jsonl]
+        [--token TOKEN]      # a bearer token (default: $TANDEM_TOKEN), e.g. an HR system's
 
 `import` uploads the file to a running service (`make run` serves enrollment on port 8001), follows
 the job with a progress bar and prints the rows that were not enrolled. Exit status: 0 all rows
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,12 +34,20 @@ def _bar(done: int, total: int | None, out: TextIO, width: int = 30) -> None:
 
 
 async def import_file(
-    url: str, program_id: str, path: Path, *, file_format: str | None = None, out: TextIO = sys.stderr
+    url: str,
+    program_id: str,
+    path: Path,
+    *,
+    token: str,
+    file_format: str | None = None,
+    out: TextIO = sys.stderr,
 ) -> int:
-    """Import `path` into `program_id` through the API at `url`; returns the exit status."""
+    """Import `path` into `program_id` through the API at `url`, with the bearer `token` (HR's, or an
+    HR system's with `enrollment:write`); returns the exit status."""
     chosen = file_format or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     content = await asyncio.to_thread(path.read_bytes)
-    async with httpx.AsyncClient(base_url=url, timeout=120, headers={"X-Actor": "enrollment-cli"}) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=headers) as http:
         started = await http.post(
             f"/programs/{program_id}/imports",
             content=content,
@@ -85,8 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_argument("file", type=Path)
     upload.add_argument("--url", default="http://127.0.0.1:8001", help="the enrollment service")
     upload.add_argument("--format", choices=sorted(_MEDIA_TYPES), dest="file_format")
+    upload.add_argument(
+        "--token", default=os.environ.get("TANDEM_TOKEN"), help="a bearer token (default: $TANDEM_TOKEN)"
+    )
     args = parser.parse_args(argv)
-    return asyncio.run(import_file(args.url, args.program_id, args.file, file_format=args.file_format))
+    if not args.token:
+        parser.error("a bearer token is needed: --token or TANDEM_TOKEN (`make run` prints some)")
+    return asyncio.run(
+        import_file(args.url, args.program_id, args.file, token=args.token, file_format=args.file_format)
+    )
 
 
 if __name__ == "__main__":

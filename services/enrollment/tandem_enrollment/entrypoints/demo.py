@@ -166,16 +166,19 @@ def as_csv(people: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-async def load_demo(urls: dict[str, str]) -> None:
-    """Create and open the demo program and enroll forty people, through the API at `urls["enrollment"]`."""
-    async with httpx.AsyncClient(base_url=urls["enrollment"], timeout=30, headers={"X-Actor": "demo"}) as http:
+async def load_demo(urls: dict[str, str], token: str) -> dict[str, str]:
+    """Create and open the demo program and enroll forty people, through the API at
+    `urls["enrollment"]`, as HR (`token`). Returns people to sign in as: a junior and a senior."""
+    people = sample_people(40)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=urls["enrollment"], timeout=30, headers=headers) as http:
         created = await http.post("/programs", json=DEMO_PROGRAM, headers={"Idempotency-Key": "demo:program"})
         created.raise_for_status()
         program_id = created.json()["program_id"]
         opened = await http.post(f"/programs/{program_id}/open", headers={"Idempotency-Key": f"demo:open:{program_id}"})
         opened.raise_for_status()
         statuses: dict[str, int] = {}
-        for person in sample_people(40):
+        for person in people:
             key = f"demo:enroll:{program_id}:{person['employee_id']}"
             enrolled = await http.post(
                 f"/programs/{program_id}/enrollments", json=person, headers={"Idempotency-Key": key}
@@ -185,3 +188,6 @@ async def load_demo(urls: dict[str, str]) -> None:
             statuses[status] = statuses.get(status, 0) + 1
         summary = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
         print(f"  program {program_id}: 40 enrollments ({summary})")
+    junior = next(person for person in people if person["role"] == "junior")
+    senior = next(person for person in people if person["role"] == "senior")
+    return {"junior": str(junior["employee_id"]), "senior": str(senior["employee_id"])}

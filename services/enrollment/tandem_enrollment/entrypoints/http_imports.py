@@ -13,8 +13,10 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.datastructures import UploadFile
+from tandem_kernel.access import PROGRAM_ADMIN, allow, service
 from tandem_kernel.api import MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import DomainError, NotFound
+from tandem_kernel.identity import Principal
 from tandem_kernel.openapi import problems
 from tandem_kernel.runtime import Runtime
 
@@ -25,6 +27,10 @@ from tandem_enrollment.entrypoints.schemas import ImportJobPublic
 __all__ = ["imports_router"]
 
 imports_router = APIRouter(tags=["imports"])
+
+# An HR system that imports (enrollment:write) follows its own imports too.
+Importer = Annotated[Principal, allow(PROGRAM_ADMIN, service("enrollment:write"), service("enrollment:read"))]
+HrOrImporter = Annotated[Principal, allow(PROGRAM_ADMIN, service("enrollment:write"))]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -106,6 +112,7 @@ async def start_import(
     runtime: RuntimeDep,
     metadata: MetadataDep,
     response: Response,
+    caller: HrOrImporter,
     file_format: Annotated[FileFormat | None, Query(alias="format")] = None,
 ) -> ImportJobPublic:
     content, name, found = await _upload(request)
@@ -126,8 +133,12 @@ async def get_import(
     job_id: UUID,
     pool: PoolDep,
     runtime: RuntimeDep,
+    caller: Importer,
     report_after_row: Annotated[int, Query(ge=0, description="Report rows after this row number.")] = 0,
     report_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> ImportJobPublic:
     """How far an import got, its counts, and the rows not enrolled with why (page with `report_after_row`)."""
-    return await _job(runtime, pool, job_id, after_row=report_after_row, limit=report_limit)
+    found = await _job(runtime, pool, job_id, after_row=report_after_row, limit=report_limit)
+    if caller.programs is not None and not caller.has("service") and not caller.administers(found.program_id):
+        raise NotFound("no such import job")  # an admin of other programs: as if it did not exist
+    return found

@@ -1,14 +1,16 @@
 """The person behind the enrollments, over HTTP: what enrollment holds about them (the right of
-access) and their erasure, across every program. Identity and authorization come later (every
-route will need a bearer token; these, an administrator's)."""
+access) and their erasure, across every program: for a program admin of every program (not one
+limited to some), and for the person themselves; to anyone else, nobody is there."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from tandem_kernel.access import PARTICIPANT, PROGRAM_ADMIN, allow
 from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.identity import Principal, Roles
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
@@ -20,6 +22,17 @@ from tandem_enrollment.entrypoints.schemas import EnrollmentChanged, PersonErase
 __all__ = ["people_router"]
 
 people_router = APIRouter(prefix="/people/{employee_id}", tags=["people"], route_class=StrictJSONRoute)
+
+AdminOrThemselves = Annotated[Principal, allow(PROGRAM_ADMIN, PARTICIPANT)]
+
+
+def _may_see(caller: Principal, employee_id: str) -> None:
+    """Every program's admin, or the person; anyone else (an admin of some programs) finds nobody."""
+    if caller.is_employee(employee_id):
+        return
+    if not (caller.has(Roles.PROGRAM_ADMIN) and caller.programs is None):
+        raise NotFound("enrollment holds nothing about this employee")
+
 
 EmployeeIdPath = Annotated[
     str,
@@ -42,8 +55,10 @@ async def get_person(
     employee_id: EmployeeIdPath,
     pool: PoolDep,
     response: Response,
+    caller: AdminOrThemselves,
     download: Annotated[bool, Query(description="Answer as an attachment (a file to save).")] = False,
 ) -> PersonPublic:
+    _may_see(caller, employee_id)
     canonical = employee_id.upper()
     enrollments, mentions = await queries.person(pool, canonical), await import_jobs.mentions(pool, canonical)
     if not enrollments and not mentions:
@@ -64,7 +79,12 @@ async def get_person(
     responses=problems(404, 409),
 )
 async def erase_person(
-    employee_id: EmployeeIdPath, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep
+    employee_id: EmployeeIdPath,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency: IdempotencyDep,
+    caller: AdminOrThemselves,
 ) -> PersonErased:
+    _may_see(caller, employee_id)
     erased = await people.erase(store, employee_id, metadata=metadata, idempotency=idempotency)
     return PersonErased(employee_id=employee_id.upper(), enrollments=[EnrollmentChanged.of(r) for r in erased])

@@ -23,17 +23,19 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout: float = WAIT_SEC
     return False
 
 
-async def load_demo(urls: dict[str, str]) -> None:
-    """Pair every open program of enrollment's (`urls["enrollment"]`) through `urls["pairing"]`."""
+async def load_demo(urls: dict[str, str], token: str) -> dict[str, str]:
+    """Pair every open program of enrollment's (`urls["enrollment"]`) through `urls["pairing"]`, as HR."""
     if "enrollment" not in urls:
-        return
+        return {}
+    headers = {"Authorization": f"Bearer {token}"}
     async with (
-        httpx.AsyncClient(base_url=urls["enrollment"], timeout=30) as enrollment,
-        httpx.AsyncClient(base_url=urls["pairing"], timeout=30, headers={"X-Actor": "demo"}) as pairing,
+        httpx.AsyncClient(base_url=urls["enrollment"], timeout=30, headers=headers) as enrollment,
+        httpx.AsyncClient(base_url=urls["pairing"], timeout=30, headers=headers) as pairing,
     ):
         programs = (await enrollment.get("/programs", params={"status": "open"})).json()["items"]
         for program in programs:
             await _pair(pairing, program["program_id"], program["participants"]["approved"])
+    return {}
 
 
 async def _pair(pairing: httpx.AsyncClient, program_id: str, approved: int) -> None:

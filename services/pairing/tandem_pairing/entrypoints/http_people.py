@@ -8,8 +8,10 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from tandem_kernel.access import PARTICIPANT, PROGRAM_ADMIN, allow
 from tandem_kernel.api import PoolDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.identity import Principal, Roles
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
@@ -20,6 +22,8 @@ from tandem_pairing.entrypoints.schemas import PersonPublic
 __all__ = ["people_router"]
 
 people_router = APIRouter(prefix="/people/{employee_id}", tags=["people"], route_class=StrictJSONRoute)
+
+AdminOrThemselves = Annotated[Principal, allow(PROGRAM_ADMIN, PARTICIPANT)]
 
 EmployeeIdPath = Annotated[
     str,
@@ -42,8 +46,12 @@ async def get_person(
     employee_id: EmployeeIdPath,
     pool: PoolDep,
     response: Response,
+    caller: AdminOrThemselves,
     download: Annotated[bool, Query(description="Answer as an attachment (a file to save).")] = False,
 ) -> PersonPublic:
+    # Every program's admin, or the person; anyone else (an admin of some programs) finds nobody.
+    if not caller.is_employee(employee_id) and not (caller.has(Roles.PROGRAM_ADMIN) and caller.programs is None):
+        raise NotFound("pairing holds nothing about this employee")
     canonical = employee_id.upper()
     members = await pool_table.members_of_employee(pool, canonical)
     if not members:

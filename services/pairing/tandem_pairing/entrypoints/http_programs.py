@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response
+from tandem_kernel import access
 from tandem_kernel.api import IdempotencyDep, MetadataDep, NowDep, StoreDep
+from tandem_kernel.identity import Principal
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
@@ -25,11 +28,14 @@ __all__ = ["programs_router"]
 
 programs_router = APIRouter(prefix="/programs/{program_id}", tags=["program pairing"], route_class=StrictJSONRoute)
 
+# HR only: a program\'s pool, its pairing settings, pins and forbidden pairs, explanations.
+Hr = Annotated[Principal, access.allow(access.PROGRAM_ADMIN)]
+
 
 @programs_router.get(
     "/pool", summary="The program's pool: participants pairing knows, by role and status", responses=problems(404)
 )
-async def get_pool(program_id: UUID, store: StoreDep) -> PoolPublic:
+async def get_pool(program_id: UUID, store: StoreDep, _: Hr) -> PoolPublic:
     """How many of the program's participants pairing knows, by role and status (enrollment's words); the approved are
     paired."""
     terms = await program_settings.program_terms(store, program_id)
@@ -41,7 +47,7 @@ async def get_pool(program_id: UUID, store: StoreDep) -> PoolPublic:
 @programs_router.get(
     "/pairing-settings", summary="The program's pairing settings, pins and forbidden pairs", responses=problems(404)
 )
-async def get_settings(program_id: UUID, store: StoreDep) -> SettingsPublic:
+async def get_settings(program_id: UUID, store: StoreDep, _: Hr) -> SettingsPublic:
     """The settings HR set (`null`: the program's own term) and those in effect, the pins and the forbidden pairs."""
     terms = await program_settings.program_terms(store, program_id)
     return SettingsPublic.of(await program_settings.rules(store, program_id), terms)
@@ -59,6 +65,7 @@ async def put_settings(
     metadata: MetadataDep,
     idempotency: IdempotencyDep,
     now: NowDep,
+    _: Hr,
 ) -> SettingsPublic:
     """Replace the weights, capacities, site rule, proposal expiry and rotation period; the next round uses them."""
     rules = await program_settings.change(
@@ -74,7 +81,13 @@ async def put_settings(
     responses=problems(404, 409),
 )
 async def pin(
-    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, now: NowDep
+    program_id: UUID,
+    body: PairRule,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency: IdempotencyDep,
+    now: NowDep,
+    _: Hr,
 ) -> SettingsPublic:
     """Pin a junior and a senior: the next round proposes them if they break no hard rule."""
     pair = (body.junior_id, body.senior_id)
@@ -86,7 +99,7 @@ async def pin(
     "/pins/{junior_id}/{senior_id}", status_code=204, summary="Remove a pin", responses=problems(404, 409)
 )
 async def unpin(
-    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep, _: Hr
 ) -> Response:
     """Remove a pin (404 if the pair is not pinned)."""
     await program_settings.unpin(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
@@ -97,7 +110,13 @@ async def unpin(
     "/forbidden-pairs", status_code=201, summary="Forbid a pair in the program", responses=problems(404, 409)
 )
 async def forbid(
-    program_id: UUID, body: PairRule, store: StoreDep, metadata: MetadataDep, idempotency: IdempotencyDep, now: NowDep
+    program_id: UUID,
+    body: PairRule,
+    store: StoreDep,
+    metadata: MetadataDep,
+    idempotency: IdempotencyDep,
+    now: NowDep,
+    _: Hr,
 ) -> SettingsPublic:
     """Forbid a junior and a senior as partners in the program, until allowed again."""
     pair = (body.junior_id, body.senior_id)
@@ -112,7 +131,7 @@ async def forbid(
     responses=problems(404, 409),
 )
 async def allow(
-    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, metadata: MetadataDep, now: NowDep, _: Hr
 ) -> Response:
     """Lift a forbid (404 if the pair is not forbidden)."""
     await program_settings.allow(store, program_id, (junior_id, senior_id), now=now, metadata=metadata)
@@ -124,7 +143,7 @@ async def allow(
     summary="Active pairs that break hard rules since a profile changed (a manager line, no shared language…)",
     responses=problems(404),
 )
-async def flagged_pairs(program_id: UUID, store: StoreDep) -> FlaggedPairs:
+async def flagged_pairs(program_id: UUID, store: StoreDep, _: Hr) -> FlaggedPairs:
     """The program's active pairs that break hard rules since a profile changed, for the admin to act on."""
     await program_settings.program_terms(store, program_id)
     found = await read_queries.flagged_pairs(store.pool, program_id)
@@ -137,7 +156,7 @@ async def flagged_pairs(program_id: UUID, store: StoreDep) -> FlaggedPairs:
     responses=problems(404),
 )
 async def get_compatibility(
-    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, now: NowDep
+    program_id: UUID, junior_id: UUID, senior_id: UUID, store: StoreDep, now: NowDep, _: Hr
 ) -> CompatibilityPublic:
     """The score, its breakdown and the hard rules the two break; a proposed pair is assessed against the rules it was
     proposed under (`basis`)."""

@@ -11,8 +11,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from tandem_kernel.access import PROGRAM_ADMIN, allow, sees_program, service
 from tandem_kernel.api import IdempotencyDep, MetadataDep, NowDep, PoolDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.identity import Principal
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
 
@@ -25,6 +27,9 @@ from tandem_pairing.entrypoints.schemas import RoundAccepted, RoundPage, RoundPu
 __all__ = ["rounds_router"]
 
 rounds_router = APIRouter(tags=["rounds"], route_class=StrictJSONRoute)
+
+HrOrPlatform = Annotated[Principal, allow(PROGRAM_ADMIN, service("pairing:write"))]
+HrOrReader = Annotated[Principal, allow(PROGRAM_ADMIN, service("pairing:read"))]
 
 _NOT_SEEN_YET = ("finished_at", "failure", "pool_size", "matched", "unmatched_count", "rotated_pairs", "total_score")
 
@@ -43,6 +48,7 @@ async def request_round(
     metadata: MetadataDep,
     idempotency: IdempotencyDep,
     now: NowDep,
+    caller: HrOrPlatform,
 ) -> RoundAccepted:
     """Record the round and run it in the background, on whichever replica is free (202); follow it
     at `Location`. A program has one round running at a time; a full round needs no open proposals
@@ -63,6 +69,7 @@ async def request_round(
 async def get_round(
     round_id: UUID,
     pool: PoolDep,
+    caller: HrOrReader,
     after: Annotated[UUID | None, Query(description="the last pair id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RoundPublic:
@@ -75,6 +82,8 @@ async def get_round(
             raise NotFound("no such round")
         # Accepted a moment ago: the read model has not seen it yet, so neither its outcome nor proposals.
         found = {**accepted, **dict.fromkeys(_NOT_SEEN_YET), "status": "running", "unmatched": [], "rejected_pins": []}
+    if not sees_program(caller, found["program_id"]):
+        raise NotFound("no such round")  # an admin of other programs: as if it did not exist
     proposals = await read_queries.proposals_of_round(pool, round_id, after, limit)
     return RoundPublic.of(found, proposals, limit)
 
@@ -85,6 +94,7 @@ async def get_round(
 async def list_rounds(
     program_id: UUID,
     store: StoreDep,
+    caller: HrOrReader,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
 ) -> RoundPage:
