@@ -50,7 +50,9 @@ __all__ = [
     "NotAuthenticated",
     "Rule",
     "allow",
+    "authenticate",
     "authenticated",
+    "bearer_token",
     "describe_rules",
     "endpoints",
     "install_access_problems",
@@ -135,7 +137,15 @@ async def authenticated(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The caller, from the bearer token (once per request); `NotAuthenticated` without a valid one."""
-    if credentials is None:
+    return await authenticate(request, credentials.credentials if credentials is not None else None)
+
+
+async def authenticate(request: Request, token: str | None) -> Principal:
+    """Verify `token` for this request (the result is kept on the request: verified once)."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
+    if token is None:
         AUTHENTICATION_FAILURES.labels("no token").inc()
         raise NotAuthenticated("this request needs a bearer token from the company's OpenID provider")
     verifier = request.app.state.runtime.identity
@@ -143,10 +153,18 @@ async def authenticated(
         AUTHENTICATION_FAILURES.labels("no provider").inc()
         raise NotAuthenticated("this service has no identity provider configured (OIDC_ISSUER)")
     try:
-        return await verifier.verify(credentials.credentials)  # type: ignore[no-any-return]
+        principal: Principal = await verifier.verify(token)
     except InvalidToken as invalid:
         AUTHENTICATION_FAILURES.labels("invalid token").inc()
         raise NotAuthenticated(f"the bearer token is not valid: {invalid}") from None
+    request.state.principal = principal
+    return principal
+
+
+def bearer_token(request: Request) -> str | None:
+    """The request's bearer token, if it carries one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]

@@ -21,6 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
+from tandem_kernel.access import authenticate, bearer_token, rule_of
+
 __all__ = ["StrictJSONRoute"]
 
 
@@ -39,7 +41,12 @@ class StrictJSONRoute(APIRoute):
             return handler
         adapter: TypeAdapter[Any] = TypeAdapter(annotation)
 
+        rule = rule_of(self)
+        protected = rule is not None and not rule.public
+
         async def strictly(request: Request) -> Response:
+            if protected:  # who is calling comes first: no validation details for a caller with no token
+                await authenticate(request, bearer_token(request))
             if _is_json(request) and (raw := await request.body()).strip():
                 try:
                     adapter.validate_json(raw, strict=True)

@@ -1,0 +1,154 @@
+"""The access matrix of every service: each route, each kind of caller, the answer the rules promise
+(see `matrix`). Services add their rows to `ROWS`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from identity.conftest import Platform, person
+from identity.matrix import PERSONAS, Case, World, case, outcome, request
+from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, as_csv
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
+
+HR, HR_OTHER, OWN, OTHER = "hr", "hr_other", "participant_own", "participant_other"
+REPORTING, OPERATOR, READ, WRITE = "reporting", "operator", "platform_read", "platform_write"
+SIGNED_IN = set(PERSONAS) - {"anonymous"}
+
+
+def newcomer(world: World) -> dict[str, Any]:
+    return person("junior", f"NEW-{world.ids['program'][:8]}")
+
+
+ENROLLMENT = [
+    case("enrollment", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("enrollment", "GET /readyz", {"anonymous", *SIGNED_IN}),
+    case("enrollment", "GET /metrics", {"anonymous", *SIGNED_IN}),
+    case("enrollment", "GET /", {"anonymous", *SIGNED_IN}),
+    case("enrollment", "GET /ops/jobs", {OPERATOR}),
+    case("enrollment", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("enrollment", "POST /programs", {HR, HR_OTHER, WRITE}, body=lambda w: DEMO_PROGRAM),
+    case("enrollment", "GET /programs", {HR, HR_OTHER, OWN, OTHER, READ, WRITE}),
+    case("enrollment", "GET /programs/{program}", {HR, OWN, OTHER, READ, WRITE}, {HR_OTHER}),
+    case("enrollment", "GET /programs/{other_program}", {HR, HR_OTHER, READ, WRITE}, {OWN, OTHER}),  # a draft
+    case(
+        "enrollment",
+        "PUT /programs/{program}/objectives",
+        {HR, WRITE},
+        {HR_OTHER},
+        body=lambda w: {"objectives": DEMO_PROGRAM["objectives"]},
+    ),
+    case(
+        "enrollment", "PUT /programs/{program}/eligibility", {HR, WRITE}, {HR_OTHER}, body=lambda w: {"eligibility": {}}
+    ),
+    case("enrollment", "POST /programs/{program}/open", {HR, WRITE}, {HR_OTHER}),
+    case("enrollment", "POST /programs/{program}/start", {HR, WRITE}, {HR_OTHER}, fresh=True),
+    case("enrollment", "POST /programs/{program}/close", {HR, WRITE}, {HR_OTHER}),
+    case("enrollment", "POST /programs/{program}/enrollments", {HR, WRITE}, {HR_OTHER}, body=newcomer),
+    case("enrollment", "GET /programs/{program}/enrollments/{junior}", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case(
+        "enrollment",
+        "PATCH /programs/{program}/enrollments/{junior}",
+        {HR, WRITE, OWN},
+        {HR_OTHER, OTHER},
+        body=lambda w: {"site": "Lyon"},
+    ),
+    case("enrollment", "POST /programs/{program}/enrollments/{junior}/approve", {HR, WRITE}, {HR_OTHER}),
+    case(
+        "enrollment",
+        "POST /programs/{program}/enrollments/{junior}/withdraw",
+        {HR, WRITE, OWN},
+        {HR_OTHER, OTHER},
+        fresh=True,
+    ),
+    case(
+        "enrollment",
+        "DELETE /programs/{program}/enrollments/{junior}/personal-data",
+        {HR, OWN},
+        {HR_OTHER, OTHER},
+        fresh=True,
+    ),
+    case("enrollment", "GET /programs/{program}/participants", {HR, READ}, {HR_OTHER}),
+    case("enrollment", "POST /programs/{program}/imports", {HR, WRITE}, {HR_OTHER}, body=None),
+    case("enrollment", "GET /people/{junior_employee}", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("enrollment", "DELETE /people/{junior_employee}/personal-data", {HR, OWN}, {HR_OTHER, OTHER}, fresh=True),
+    case("enrollment", "GET /vocabulary/skills", SIGNED_IN),
+    case("enrollment", "GET /vocabulary/time-zones", SIGNED_IN),
+    case("enrollment", "GET /vocabulary/countries", SIGNED_IN),
+]
+
+PAIRING = [
+    case("pairing", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("pairing", "GET /ops/jobs", {OPERATOR}),
+    case("pairing", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("pairing", "POST /programs/{program}/rounds", {HR, WRITE}, {HR_OTHER}, body=lambda w: {"kind": "incremental"}),
+    case("pairing", "GET /rounds/{round}", {HR, READ}, {HR_OTHER}),
+    case("pairing", "GET /programs/{program}/rounds", {HR, READ}, {HR_OTHER}),
+    case(
+        "pairing",
+        "POST /proposals/{pair}/accept",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"]},
+        fresh=True,
+    ),
+    case(
+        "pairing",
+        "POST /proposals/{pair}/decline",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"], "reason": "no_time"},
+        fresh=True,
+    ),
+    case("pairing", "POST /pairs/{pair}/end", {HR, OWN}, {HR_OTHER, OTHER}, body=lambda w: {"reason": "other"}),
+    case("pairing", "GET /pairs/{pair}", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("pairing", "GET /participants/{junior}/pairs", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("pairing", "GET /programs/{program}/pool", {HR}, {HR_OTHER}),
+    case("pairing", "GET /programs/{program}/pairing-settings", {HR}, {HR_OTHER}),
+    case("pairing", "PUT /programs/{program}/pairing-settings", {HR}, {HR_OTHER}, body=lambda w: {}),
+    case(
+        "pairing",
+        "POST /programs/{program}/forbidden-pairs",
+        {HR},
+        {HR_OTHER},
+        body=lambda w: {"junior_id": w.ids["junior"], "senior_id": w.ids["senior"]},
+        fresh=True,
+    ),
+    case("pairing", "GET /programs/{program}/flagged-pairs", {HR}, {HR_OTHER}),
+    case("pairing", "GET /programs/{program}/candidates/{junior}/{senior}/compatibility", {HR}, {HR_OTHER}),
+    case("pairing", "GET /people/{junior_employee}", {HR, OWN}, {HR_OTHER, OTHER}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING]
+
+
+async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        if url.endswith("/imports") and method == "POST":  # a file, not JSON
+            kwargs.pop("json", None)
+            csv = as_csv([person("junior", "IMPORTED-1")])
+            return await http.post(url, content=csv.encode(), headers={**kwargs["headers"], "content-type": "text/csv"})
+        return await http.request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+async def test_each_caller_gets_what_the_rules_promise(platform: Platform, row: Case) -> None:
+    answers: dict[str, str] = {}
+    details: dict[str, str] = {}
+    for persona in PERSONAS:
+        admitted = row.expected(persona) == "admitted"
+        world = await platform.fresh_world() if row.fresh and admitted and persona != "anonymous" else platform.world
+        world.ids.setdefault("other_program", platform.world.ids["other_program"])
+        response = await request(world, row, platform.headers(persona), _send)
+        answers[persona] = outcome(response.status_code)
+        details[persona] = f"{response.status_code} {response.text[:200]}"
+        if answers[persona] in ("401", "403"):
+            assert response.headers["content-type"] == "application/problem+json", details[persona]
+        if answers[persona] == "401":
+            assert response.headers["www-authenticate"].startswith("Bearer")
+
+    expected = {persona: row.expected(persona) for persona in PERSONAS}
+    assert answers == expected, json.dumps(details, indent=1)
