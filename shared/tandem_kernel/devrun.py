@@ -126,6 +126,29 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
 }
 
 
+class DemoSignIn:
+    """How a service's demo loader acts through the public APIs: as HR (`hr`, a bearer token), as a
+    platform (`platform`), or as any demo employee (`person(employee_id)`), who signs in through
+    the development provider as a participant.
+
+        async def load_demo(urls: dict[str, str], sign_in: DemoSignIn) -> dict[str, str]:
+            ...  # returns people worth signing in as: {"junior": "E01001", ...}
+    """
+
+    def __init__(self, provider: DevIdentity, hr: str, platform: str) -> None:
+        self.provider = provider
+        self.hr = hr
+        self.platform = platform
+        self._people: dict[str, str] = {}
+
+    async def person(self, employee_id: str) -> str:
+        if employee_id not in self._people:
+            login = f"employee-{employee_id.lower()}"
+            self.provider.add_account(login, roles=["participant"], employee_id=employee_id)
+            self._people[employee_id] = await self.provider.token(login)
+        return self._people[employee_id]
+
+
 def _start_identity(port: int, logs: Path) -> DevIdentity:
     """The development OpenID provider, with the demo's people; 8-hour tokens for exploring."""
     provider = DevIdentity(port, state_dir=STATE / "identity", ttl_seconds=8 * 3600, log_file=logs / "identity.log")
@@ -143,6 +166,18 @@ async def _demo_tokens(provider: DevIdentity, people: dict[str, str]) -> dict[st
     tokens = {login: await provider.token(login) for login in [*DEMO_ACCOUNTS, *people]}
     tokens["platform"] = await provider.service_token("platform")
     return tokens
+
+
+async def _load_demos(specs: dict[str, Any], urls: dict[str, str], identity: DevIdentity) -> dict[str, str]:
+    """Each service's demo loader, in name order, through the public APIs; the people they name."""
+    sign_in = DemoSignIn(identity, await identity.token("hr.admin"), await identity.service_token("platform"))
+    people: dict[str, str] = {}
+    for name, spec in sorted(specs.items()):
+        loader = spec.extras.get("demo")
+        if loader is not None:
+            print(f"loading demo data into {name}…")
+            people.update(await loader(urls, sign_in) or {})
+    return people
 
 
 def run_platform(
@@ -190,14 +225,7 @@ def run_platform(
             urls[name] = f"http://127.0.0.1:{port}"
         for name, url in urls.items():
             _wait_ready(url, processes[name])
-        hr_token = asyncio.run(identity.token("hr.admin"))
-        people: dict[str, str] = {}
-        if demo:
-            for name, spec in sorted(specs.items()):
-                loader = spec.extras.get("demo")
-                if loader is not None:
-                    print(f"loading demo data into {name}…")
-                    people.update(asyncio.run(loader(urls, hr_token)) or {})
+        people = asyncio.run(_load_demos(specs, urls, identity)) if demo else {}
         tokens = asyncio.run(_demo_tokens(identity, people))
         (STATE / "tokens.json").write_text(json.dumps(tokens, indent=2))
         print(f"\nTandem is running (database {database_url}, broker {broker.bootstrap_servers}):")

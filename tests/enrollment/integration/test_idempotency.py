@@ -11,6 +11,7 @@ import httpx
 import pytest
 from enrollment.integration.conftest import RunningService, eventually_ok, open_program, person
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, load_demo
+from tandem_kernel.devrun import DemoSignIn
 from tandem_kernel.testing import TokenBook
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
@@ -76,10 +77,11 @@ async def test_two_demo_loaders_started_at_once_load_one_demo(
     service: RunningService, http: httpx.AsyncClient, tokens: TokenBook
 ) -> None:
     """`make run` twice, or two replicas loading at boot: the loaders' keys make them converge."""
-    urls, token = {"enrollment": service.url}, await tokens.token("hr-admin")
+    urls = {"enrollment": service.url}
+    sign_in = DemoSignIn(tokens.provider, await tokens.token("hr-admin"), await tokens.service_token("platform"))
     created_before = await programs_created(service)
 
-    await asyncio.gather(load_demo(urls, token), load_demo(urls, token))
+    await asyncio.gather(load_demo(urls, sign_in), load_demo(urls, sign_in))
 
     assert await programs_created(service) == created_before + 1
     demo = await http.post("/programs", json=DEMO_PROGRAM, headers={"Idempotency-Key": "demo:program"})

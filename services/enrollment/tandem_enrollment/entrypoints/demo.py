@@ -10,9 +10,12 @@ import csv
 import io
 import random
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # the demo runs in development only: no import of its tools at run time
+    from tandem_kernel.devrun import DemoSignIn
 
 __all__ = ["DEMO_PROGRAM", "as_csv", "load_demo", "sample_people"]
 
@@ -166,11 +169,11 @@ def as_csv(people: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-async def load_demo(urls: dict[str, str], token: str) -> dict[str, str]:
+async def load_demo(urls: dict[str, str], sign_in: DemoSignIn) -> dict[str, str]:
     """Create and open the demo program and enroll forty people, through the API at
-    `urls["enrollment"]`, as HR (`token`). Returns people to sign in as: a junior and a senior."""
+    `urls["enrollment"]`, as HR. Returns people to sign in as: a junior and a senior."""
     people = sample_people(40)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {sign_in.hr}"}
     async with httpx.AsyncClient(base_url=urls["enrollment"], timeout=30, headers=headers) as http:
         created = await http.post("/programs", json=DEMO_PROGRAM, headers={"Idempotency-Key": "demo:program"})
         created.raise_for_status()
