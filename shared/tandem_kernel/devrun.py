@@ -168,11 +168,31 @@ async def _demo_tokens(provider: DevIdentity, people: dict[str, str]) -> dict[st
     return tokens
 
 
+def demo_order(specs: dict[str, Any]) -> list[str]:
+    """Services in the order their demos load: each after those its `demo_after` extra names
+    (sessions after pairing, say), otherwise by name."""
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name not in specs:
+            return
+        if name in path:
+            raise ValueError(f"demo loaders wait for each other in a circle: {' -> '.join((*path, name))}")
+        for before in sorted(specs[name].extras.get("demo_after", ())):
+            visit(before, (*path, name))
+        ordered.append(name)
+
+    for name in sorted(specs):
+        visit(name, ())
+    return ordered
+
+
 async def _load_demos(specs: dict[str, Any], urls: dict[str, str], identity: DevIdentity) -> dict[str, str]:
     """Each service's demo loader, in name order, through the public APIs; the people they name."""
     sign_in = DemoSignIn(identity, await identity.token("hr.admin"), await identity.service_token("platform"))
     people: dict[str, str] = {}
-    for name, spec in sorted(specs.items()):
+    for name in demo_order(specs):
+        spec = specs[name]
         loader = spec.extras.get("demo")
         if loader is not None:
             print(f"loading demo data into {name}…")

@@ -50,7 +50,7 @@ service = ServiceSpec(
     projections=[pairs_projection],
     jobs=job_kinds,
     contracts_dir=Path(__file__).resolve().parents[2] / "contracts",
-    extras={"demo": load_demo},
+    extras={"demo": load_demo, "demo_after": ("enrollment",)},
 )
 
 
