@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -39,7 +40,7 @@ from tandem_kernel.metrics import (
 )
 from tandem_kernel.store import Cursor, EventStore
 
-__all__ = ["ParkedEvent", "Projection", "ProjectionRunner", "list_parked", "replay_parked"]
+__all__ = ["EventSource", "ParkedEvent", "Projection", "ProjectionRunner", "list_parked", "replay_parked"]
 
 log = logging.getLogger("tandem.projections")
 
@@ -47,6 +48,9 @@ log = logging.getLogger("tandem.projections")
 @dataclass(frozen=True)
 class Projection:
     """A named read model: its schema, the DDL of its tables, and a handler per event type.
+
+    Fed by the service's own events, or, with `consumes`, by what those subscriptions of the
+    service retained of other services' topics (see `inbox`).
 
     >>> Projection("participants", read_schema="enrollment_read", ddl=PARTICIPANTS_DDL,
     ...            handlers={ParticipantEnrolled: insert_participant})
@@ -56,6 +60,7 @@ class Projection:
     read_schema: str
     ddl: str
     handlers: Mapping[type[DomainEvent], EventHandler] = field(default_factory=dict)
+    consumes: tuple[str, ...] = ()
 
     @property
     def checkpoint_name(self) -> str:
@@ -87,8 +92,20 @@ class _EventFailed(StepFailed):
         super().__init__(f"{envelope.event_type} {envelope.event_id} at position {envelope.position}: {error!r}")
 
 
+class EventSource(Protocol):
+    """Where a projection reads events: the service's store, or its retained inbox (`inbox.InboxSource`)."""
+
+    async def read_all(
+        self, after: Cursor = ..., limit: int = ..., *, connection: asyncpg.Connection | None = None
+    ) -> list[EventEnvelope]: ...
+
+    async def events_after(self, cursor: Cursor) -> tuple[int, float]: ...
+
+    async def read_events(self, event_ids: Sequence[UUID]) -> list[EventEnvelope]: ...
+
+
 class ProjectionRunner(StoreFollower):
-    """Keeps one projection up to date with its service's event store."""
+    """Keeps one projection up to date with its source: the service's event store by default."""
 
     def __init__(
         self,
@@ -96,6 +113,7 @@ class ProjectionRunner(StoreFollower):
         store: EventStore,
         *,
         dsn: str,
+        source: EventSource | None = None,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
@@ -110,6 +128,7 @@ class ProjectionRunner(StoreFollower):
             retry_seconds=retry_seconds,
         )
         self.projection = projection
+        self.source: EventSource = source or store
         self.max_attempts = max_attempts
         self.problem: str | None = None  # why the projection is stuck right now, for readiness
         self._failing: tuple[UUID, int] | None = None  # the event being retried, and attempts so far
@@ -194,7 +213,7 @@ class ProjectionRunner(StoreFollower):
         return Cursor(envelope.transaction_id, envelope.position), done + 1
 
     async def behind(self) -> int:
-        events, _ = await self.store.events_after(await self.store.checkpoint(self.name))
+        events, _ = await self.source.events_after(await self.store.checkpoint(self.name))
         PROJECTION_LAG_EVENTS.labels(self.projection.name).set(events)
         parked = await self.store.pool.fetchval(
             "SELECT count(*) FROM projection_dead_letters WHERE projection = $1 AND replayed_at IS NULL",
@@ -219,7 +238,7 @@ class ProjectionRunner(StoreFollower):
             async with connection.transaction():
                 await connection.execute(f'DROP SCHEMA IF EXISTS "{building}" CASCADE')
                 await self._create_schema(connection, building)
-            total, _ = await self.store.events_after(Cursor.origin())
+            total, _ = await self.source.events_after(Cursor.origin())
             cursor, done = Cursor.origin(), 0
             while True:
                 async with connection.transaction():
@@ -263,7 +282,7 @@ class ProjectionRunner(StoreFollower):
         Raises `_EventFailed` naming the first event that cannot be applied, with what was applied
         before it (those effects stay in the caller's transaction).
         """
-        events = await self.store.read_all(cursor, self.batch_size, connection=connection)
+        events = await self.source.read_all(cursor, self.batch_size, connection=connection)
         if not events:
             return None
         await connection.execute(f'SET LOCAL search_path = "{schema}", {self.store.schema}, public')
@@ -326,7 +345,7 @@ async def replay_parked(
         runner = by_name.get(parked.projection)
         if runner is None:
             raise LookupError(f"parked event {parked.id} belongs to unknown projection {parked.projection!r}")
-        [envelope] = await runner.store.read_events([parked.event_id])
+        [envelope] = await runner.source.read_events([parked.event_id])
         async with pool.acquire() as connection, connection.transaction():
             await runner.store.checkpoint(runner.name, connection=connection, lock=True)
             await connection.execute(

@@ -31,6 +31,7 @@ from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
+from tandem_kernel.inbox import InboxSource
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
 from tandem_kernel.kafka import broker_security, build_broker, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.privacy import SubjectKeys
@@ -156,6 +157,7 @@ class Runtime:
     async def _boot(self) -> None:
         await self._retry("PostgreSQL", self._connect_database)
         self._register_subscriptions()
+        self._feed_inbox_projections()
         self.database_ready.set()
         assert self.store is not None
         for runner in self.projection_runners:
@@ -232,6 +234,26 @@ class Runtime:
         """The channel on which enqueued jobs wake this service's workers."""
         return jobs_channel(self.settings.schema_name)
 
+    def _feed_inbox_projections(self) -> None:
+        """Projections that read what subscriptions retained get the inbox as their source."""
+        assert self.pool is not None
+        retained = {processor.subscription.name: processor.subscription for processor in self.processors}
+        for runner in self.projection_runners:
+            consumes = runner.projection.consumes
+            if not consumes:
+                continue
+            missing = [name for name in consumes if name not in retained or not retained[name].retain]
+            if missing:
+                raise ValueError(
+                    f"projection {runner.projection.name} reads subscriptions that retain nothing: {', '.join(missing)}"
+                )
+            registry = EventRegistry()
+            for name in consumes:
+                registry = registry.merge(retained[name].registry)
+            runner.source = InboxSource(
+                self.pool, schema=self.settings.schema_name, consumers=consumes, registry=registry
+            )
+
     def _register_subscriptions(self, *, consume: bool = True) -> None:
         assert self.pool is not None
         for subscription in self.spec.subscriptions(self):
@@ -307,6 +329,7 @@ class Runtime:
         configure_logging(self.spec.name, self.settings.log_level, "text")
         await self._connect_database()
         self._register_subscriptions(consume=False)
+        self._feed_inbox_projections()
         self.relay = self._build_relay()
         await self._connect_broker()
         self.broker_connected.set()
