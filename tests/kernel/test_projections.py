@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.events import EventEnvelope, NewEvent
-from tandem_kernel.projections import Projection, ProjectionRunner
+from tandem_kernel.projections import Projection, ProjectionRunner, list_parked
 from tandem_kernel.store import EventStore
 
 
@@ -82,3 +84,39 @@ async def test_a_rebuild_builds_new_tables_and_swaps_them_in_while_the_old_ones_
     await store.append("s0", 5, [NewEvent(CounterReset())])
     await runner.catch_up()
     assert await totals(store) == {"s0": 0, "s1": 5}
+
+
+async def add_all(events: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+    """One statement for the whole batch; a negative increment stands for an event it cannot take."""
+    increments = [(e.stream_id, e.payload.by) for e in events if isinstance(e.payload, CounterIncremented)]
+    if any(by < 0 for _, by in increments):
+        raise ValueError("a negative increment")
+    await connection.execute(
+        "INSERT INTO totals SELECT stream_id, sum(by)::int FROM unnest($1::text[], $2::int[]) AS i(stream_id, by)"
+        " GROUP BY stream_id ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + excluded.total",
+        [stream_id for stream_id, _ in increments],
+        [by for _, by in increments],
+    )
+
+
+BATCHED = Projection(
+    "batched",
+    read_schema="kernel_test_batched",
+    ddl="CREATE TABLE totals (stream_id text PRIMARY KEY, total int NOT NULL)",
+    batch=add_all,
+)
+
+
+async def test_a_batch_projection_applies_each_batch_in_one_go_and_a_bad_event_alone_is_parked(
+    store: EventStore, database_url: str
+) -> None:
+    runner = ProjectionRunner(BATCHED, store, dsn=database_url, batch_size=50, max_attempts=1)
+    await runner.create_tables()
+    for n in range(120):
+        await store.append(f"s{n % 4}", n // 4, [NewEvent(CounterIncremented(by=-1 if n == 77 else 1, reason="x"))])
+
+    await runner.catch_up()  # the batch with event 77 fails whole, is applied one by one, 77 parked
+    rows = await store.pool.fetch("SELECT stream_id, total FROM kernel_test_batched.totals ORDER BY stream_id")
+
+    assert {row["stream_id"]: row["total"] for row in rows} == {"s0": 30, "s1": 29, "s2": 30, "s3": 30}
+    assert [parked.stream_id for parked in await list_parked(store.pool)] == ["s1"]
