@@ -187,12 +187,7 @@ class EventRegistry:
     def encode(event: DomainEvent) -> dict[str, Any]:
         return event.model_dump(mode="json")
 
-    # -- the wire form shared by the store (jsonb) and Kafka (message value) ---------------------
-
-    def envelope_to_json(self, envelope: EventEnvelope) -> bytes:
-        document = envelope.model_dump(mode="json", exclude={"payload", "transaction_id"})
-        document["payload"] = self.encode(envelope.payload)
-        return json.dumps(document, separators=(",", ":")).encode()
+    # -- reading the wire form (written by the store: see store.read_all_wire) ------------------
 
     def envelope_from_json(self, raw: bytes | str) -> EventEnvelope:
         """The envelope of a wire document; `UnreadableEvent` for anything that is not one.

@@ -18,11 +18,12 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest_asyncio
-from pairing.integration.enrollment_feed import EnrollmentFeed
+from pairing.integration.enrollment_feed import REGISTRY, EnrollmentFeed
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.published import Publisher
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 from tandem_kernel.testing import TokenBook, eventually, fresh_database, serving, signed_in_settings
@@ -117,7 +118,12 @@ async def service(identity: DevIdentity) -> AsyncIterator[Pairing]:
                 try:
                     store = EventStore(pool, schema="pairing", registry=registry())
                     processor = MessageProcessor(enrollment_subscription(store), pool, _no_dead_letters)
-                    yield Pairing(url, database_url, broker.bootstrap_servers, pool, store, EnrollmentFeed(processor))
+                    producer = await Publisher.start(database_url, "enrollment", REGISTRY)
+                    feed = EnrollmentFeed(processor, producer)
+                    try:
+                        yield Pairing(url, database_url, broker.bootstrap_servers, pool, store, feed)
+                    finally:
+                        await producer.close()
                 finally:
                     await pool.close()
 

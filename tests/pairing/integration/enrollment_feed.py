@@ -1,29 +1,28 @@
 """Enrollment's real events, delivered to pairing's subscription as the broker would deliver them.
 
-The events are built with enrollment's own models and serialized by its registry, so a field renamed
-there breaks these tests; they go through the kernel's `MessageProcessor` (inbox, decoding with
-pairing's tolerant readers, the handler's transaction), as a Kafka record with CloudEvents headers.
-A personal field travels sealed, as the real store seals it.
+The events are built with enrollment's own models and published through the production path (the
+kernel's `Publisher`: enrollment's own event store and the relay's wire format and headers), so a
+field renamed there breaks these tests; they go through the kernel's `MessageProcessor` (inbox,
+decoding with pairing's tolerant readers, the handler's transaction). Personal fields travel sealed
+with a key pairing does not have, as the real store seals them.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
 
 from tandem_enrollment.domain import events as enrollment
 from tandem_enrollment.domain.participant import enrollment_id
-from tandem_kernel.consumers import IncomingMessage, MessageProcessor, Outcome
-from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry
-from tandem_kernel.privacy import SEALED
+from tandem_kernel.consumers import MessageProcessor, Outcome
+from tandem_kernel.events import DomainEvent, EventRegistry
+from tandem_kernel.published import Publisher
 
-__all__ = ["EnrollmentFeed", "wire"]
+__all__ = ["PROFILE", "PROGRAM_TERMS", "REGISTRY", "EnrollmentFeed"]
 
 REGISTRY = EventRegistry(enrollment.ENROLLMENT_EVENTS)
-_positions = itertools.count(1)
 
 PROGRAM_TERMS: dict[str, Any] = {
     "name": "Pairing tests",
@@ -52,44 +51,18 @@ PROFILE: dict[str, Any] = {
 }
 
 
-def wire(event: DomainEvent, stream_id: str) -> tuple[bytes, dict[str, str]]:
-    """An event as the enrollment relay publishes it: the envelope JSON and CloudEvents headers."""
-    envelope = EventEnvelope(
-        event_id=uuid4(),
-        event_type=event.event_type,
-        event_version=event.event_version,
-        stream_id=stream_id,
-        stream_version=1,
-        position=next(_positions),
-        occurred_at=datetime.now(UTC),
-        payload=event,
-    )
-    document = json.loads(REGISTRY.envelope_to_json(envelope))
-    for name in ("display_name", "email", "personal_goals"):
-        if name in document["payload"]:
-            document["payload"][name] = {SEALED: "c2VhbGVkIGZvciBzb21lb25lIGVsc2U="}
-    headers = {
-        "ce_id": str(envelope.event_id),
-        "ce_type": event.event_type,
-        "ce_source": "/tandem/enrollment",
-        "ce_specversion": "1.0",
-        "ce_subject": stream_id,
-    }
-    return json.dumps(document).encode(), headers
-
-
 class EnrollmentFeed:
     """Programs and participants, announced to pairing the way enrollment announces them."""
 
-    def __init__(self, processor: MessageProcessor) -> None:
+    def __init__(self, processor: MessageProcessor, producer: Publisher) -> None:
         self.processor = processor
+        self.producer = producer
         self._employees = itertools.count(1)
         self.employees: dict[UUID, str] = {}  # who each participant is: they sign in as that employee
         self.offsets = itertools.count()
 
     async def deliver(self, event: DomainEvent, stream_id: str) -> str:
-        value, headers = wire(event, stream_id)
-        message = IncomingMessage("tandem.enrollment.v1", 0, next(self.offsets), stream_id.encode(), value, headers)
+        [message] = await self.producer.publish(stream_id, [event])
         outcome = await self.processor.process(message)
         assert outcome in (Outcome.HANDLED, Outcome.IGNORED), outcome
         return outcome

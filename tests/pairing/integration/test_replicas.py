@@ -12,11 +12,12 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pairing.integration.enrollment_feed import EnrollmentFeed
+from pairing.integration.enrollment_feed import REGISTRY, EnrollmentFeed
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.published import Publisher
 from tandem_kernel.store import EventStore
 from tandem_kernel.testing import ServiceProcess, TokenBook, eventually, fresh_database
 from tandem_pairing.adapters import pool as pool_table
@@ -82,10 +83,14 @@ async def cluster(
                     await replica.ready()
                 pool = await create_pool(database_url, "pairing")
                 store = EventStore(pool, schema="pairing", registry=registry())
-                feed = EnrollmentFeed(MessageProcessor(enrollment_subscription(store), pool, _no_dead_letters))
+                producer = await Publisher.start(database_url, "enrollment", REGISTRY)
+                feed = EnrollmentFeed(
+                    MessageProcessor(enrollment_subscription(store), pool, _no_dead_letters), producer
+                )
                 try:
                     yield Cluster(replicas, pool, feed, await tokens.headers("hr-admin"))
                 finally:
+                    await producer.close()
                     await pool.close()
             finally:
                 for replica in replicas:

@@ -13,10 +13,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pairing.integration.conftest import completed_round, settings_for
-from pairing.integration.enrollment_feed import PROFILE, PROGRAM_TERMS, wire
+from pairing.integration.enrollment_feed import PROFILE, PROGRAM_TERMS, REGISTRY
 from tandem_enrollment.domain import events as enrollment
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.messages import IncomingMessage
+from tandem_kernel.published import Publisher
 from tandem_kernel.testing import TokenBook, eventually, serving
 from tandem_pairing.entrypoints.app import create
 
@@ -25,13 +27,13 @@ pytestmark = pytest.mark.broker
 ENROLLED_AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-async def publish(bootstrap: str, messages: list[tuple[str, bytes, dict[str, str]]]) -> None:
+async def publish(bootstrap: str, messages: list[IncomingMessage]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        for key, value, headers in messages:
-            encoded = [(name, text.encode()) for name, text in headers.items()]
-            await producer.send_and_wait("tandem.enrollment.v1", value, key=key.encode(), headers=encoded)
+        for message in messages:
+            encoded = [(name, text.encode()) for name, text in message.headers.items()]
+            await producer.send_and_wait(message.topic, message.value, key=message.key, headers=encoded)
     finally:
         await producer.stop()
 
@@ -56,11 +58,12 @@ async def pairing_events(bootstrap: str, wanted: set[str], timeout: float = 20.0
     return seen
 
 
-def enrollment_messages(program_id: UUID) -> tuple[list[tuple[str, bytes, dict[str, str]]], list[UUID]]:
-    messages = []
+async def enrollment_messages(producer: Publisher, program_id: UUID) -> tuple[list[IncomingMessage], list[UUID]]:
+    """What enrollment's relay publishes for a program with two juniors and two seniors."""
     program_stream = f"program-{program_id}"
-    created = enrollment.ProgramCreated(program_id=program_id, **PROGRAM_TERMS)
-    messages.append((program_stream, *wire(created, program_stream)))
+    messages = await producer.publish(
+        program_stream, [enrollment.ProgramCreated(program_id=program_id, **PROGRAM_TERMS)]
+    )
     people = []
     for number, role in enumerate(("junior", "senior", "junior", "senior")):
         participant_id = uuid4()
@@ -71,12 +74,11 @@ def enrollment_messages(program_id: UUID) -> tuple[list[tuple[str, bytes, dict[s
             "employee_id": f"K{number}",
             "role": role,
         }
-        stream = f"participant-{participant_id}"
         enrolled = enrollment.ParticipantEnrolled.model_validate({**identity, **PROFILE, "enrolled_at": ENROLLED_AT})
-        messages.append((stream, *wire(enrolled, stream)))
-        messages.append((stream, *wire(enrollment.ParticipantApproved(**identity, automatic=True), stream)))
+        approved = enrollment.ParticipantApproved(**identity, automatic=True)
+        messages += await producer.publish(f"participant-{participant_id}", [enrolled, approved])
     opened = enrollment.ProgramOpened(program_id=program_id)  # not read by pairing: acknowledged, not dead
-    messages.append((program_stream, *wire(opened, program_stream)))
+    messages += await producer.publish(program_stream, [opened])
     return messages, people
 
 
@@ -84,7 +86,11 @@ async def test_enrollment_events_over_kafka_fill_the_pool_and_pairings_events_ar
     database_url: str, own_broker: DevBroker, identity: DevIdentity, tokens: TokenBook
 ) -> None:
     program_id = uuid4()
-    messages, people = enrollment_messages(program_id)
+    producer = await Publisher.start(database_url, "enrollment", REGISTRY)
+    try:
+        messages, people = await enrollment_messages(producer, program_id)
+    finally:
+        await producer.close()
     app = create(settings_for(database_url, own_broker.bootstrap_servers, identity))
     headers = await tokens.headers("hr-admin")
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
