@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
@@ -135,15 +136,17 @@ async def test_streams_started_in_bulk_are_sealed_and_shreddable_too(store: Even
 
 
 async def test_keys_created_ahead_seal_later_appends_without_a_transaction_of_their_own(store: EventStore) -> None:
-    event = MemberJoined(member_id=uuid4(), name="Hedy Lamarr", team="radio")
+    members = [MemberJoined(member_id=uuid4(), name=f"Hedy Lamarr {n}", team="radio") for n in range(20)]
     assert store.keyring is not None
-    await store.keyring.for_writing(store.pool, [str(event.member_id)])
+    await store.keyring.for_writing(store.pool, [str(member.member_id) for member in members])
 
-    await store.append(f"member-{event.member_id}", 0, [NewEvent(event)])
+    await asyncio.gather(*(store.append(f"member-{m.member_id}", 0, [NewEvent(m)]) for m in members))
 
-    assert "Lamarr" not in await store.pool.fetchval("SELECT payload::text FROM events")
-    assert (await store.read_stream(f"member-{event.member_id}"))[0].payload == event
-    assert await store.pool.fetchval("SELECT count(*) FROM subject_keys") == 1
+    assert "Lamarr" not in await store.pool.fetchval("SELECT string_agg(payload::text, ' ') FROM events")
+    assert (await store.read_stream(f"member-{members[7].member_id}"))[0].payload == members[7]
+    assert await store.pool.fetchval("SELECT count(*) FROM subject_keys") == 20
+    # No transaction of their own: the twenty appends were grouped, a few commits for all of them.
+    assert await store.pool.fetchval("SELECT count(DISTINCT transaction_id) FROM events") < 20
 
 
 async def test_keys_created_in_a_transaction_that_rolls_back_are_not_used_later(store: EventStore) -> None:

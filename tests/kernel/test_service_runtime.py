@@ -14,6 +14,7 @@ from kernel.conftest import counter_settings
 from kernel.counter_service import service
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
 from tandem_kernel.api import create_app
 from tandem_kernel.devbroker import DevBroker, free_port
 from tandem_kernel.devidentity import DevIdentity
@@ -52,15 +53,15 @@ async def test_one_trace_spans_http_append_relay_consume_and_a_projection_serves
         await eventually(lambda: _total(http, "c1", 3))
         await eventually(lambda: _consumed(database_url, 1))
 
-        metrics = (await http.get("/metrics")).text
-        for name in (
-            "tandem_events_appended_total",
-            "tandem_relay_lag_events",
-            "tandem_relay_lag_seconds",
-            "tandem_handler_seconds",
-            "tandem_events_published_total",
-        ):
-            assert name in metrics
+        await eventually(lambda: _metric(http, "tandem_relay_lag_events", {"topic": "tandem.counters.v1"}, 0))
+        samples = await _samples(http)
+        # What happened shows in the numbers (not only in their names): one event appended,
+        # published, consumed; the relay has nothing left to publish.
+        assert samples[("tandem_events_appended_total", (("schema", "counters"),))] >= 1
+        assert samples[("tandem_events_published_total", (("topic", "tandem.counters.v1"),))] >= 1
+        handled = (("consumer", "counters.echo"), ("outcome", "handled"))
+        assert samples[("tandem_handler_seconds_count", handled)] >= 1
+        assert samples[("tandem_relay_lag_seconds", (("topic", "tandem.counters.v1"),))] == 0
 
     connection = await asyncpg.connect(database_url)
     consumer_trace = await connection.fetchval("SELECT trace_id FROM counters.consumed")
@@ -144,6 +145,19 @@ async def _terminate_connections(database_url: str) -> None:
         assert killed > 0
     finally:
         await connection.close()
+
+
+async def _samples(http: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = (await http.get("/metrics")).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def _metric(http: httpx.AsyncClient, name: str, labels: dict[str, str], expected: float) -> bool:
+    return (await _samples(http)).get((name, tuple(sorted(labels.items())))) == expected
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:
