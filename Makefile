@@ -36,7 +36,7 @@ run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
 	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
 		$(if $(IDENTITY_PORT),--identity-port $(IDENTITY_PORT)) $(if $(filter 0 no false,$(DEMO)),--no-demo)
 
-test: install deploy-tools  ## the whole suite: slow fault and fuzz runs and the image build-and-boot included
+test: install deploy-tools lint  ## lint, then the whole suite: slow fault and fuzz runs and the image build-and-boot included
 	$(BIN)/python -m pytest -q
 
 test-quick: install deploy-tools  ## the suite without the slow, bounded runs (fault, fuzz, images)
@@ -62,12 +62,15 @@ bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py
 	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
 
+# ruff over everything; per package (the kernel and every service): mypy --strict and deptry (each
+# declares what it imports); the Dockerfile with hadolint.
 lint: install
 	$(BIN)/ruff format --check shared services tests bench ops
 	$(BIN)/ruff check shared services tests bench ops
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/mypy shared/tandem_kernel
-	$(BIN)/mypy -p ops
+	$(BIN)/mypy --strict shared/tandem_kernel $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /tandem_*/__init__.py,$(SERVICES))))
+	$(BIN)/mypy --strict -p ops
+	@for package in $(PACKAGES); do (cd $$package && $(CURDIR)/$(BIN)/deptry . --no-ansi) || exit 1; done
 
 clean:
 	-$(BIN)/python -m ops.engine stop

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -31,7 +31,8 @@ __all__ = [
     "start",
 ]
 
-Executor = asyncpg.Connection | asyncpg.Pool
+# Both the pool and a connection inside a transaction: a job's steps and the HTTP reads share these.
+Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _JOB_COLUMNS = """job_id, program_id, file_name, file_format, status, total, processed, enrolled, duplicates,
     rejected, error, requested_by, correlation_id, last_position, created_at, updated_at, finished_at"""
