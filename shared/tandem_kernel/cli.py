@@ -7,6 +7,8 @@ tandem republish enrollment              publish its whole history again (a fres
 tandem deadletters list enrollment       what its consumers gave up on
 tandem deadletters replay enrollment [ID ...] [--all]
 tandem projections rebuild enrollment.participants
+tandem projections parked enrollment     events its read models skipped (parked) and why
+tandem projections replay enrollment [ID ...] [--all]
 tandem contracts enrollment [--check]    write (or check) its published event contracts
 tandem broker [--port 9092]              the development broker, in the foreground
 tandem run [--first-port 8001] [--broker-port 9092] [--identity-port 9400] [--no-demo]
@@ -124,6 +126,29 @@ async def _rebuild(qualified: str) -> None:
         print(f"rebuilt {qualified} from {applied:,} events; the new read model is live")
 
 
+async def _parked(name: str, action: str, ids: list[int], replay_all: bool) -> int:
+    from tandem_kernel.projections import list_parked, replay_parked
+
+    async with _operating(name) as runtime:
+        assert runtime.pool is not None
+        if action == "parked":
+            waiting = await list_parked(runtime.pool)
+            for event in waiting:
+                print(
+                    f"{event.id:>6}  {event.parked_at:%Y-%m-%d %H:%M:%S}  {event.projection:<24} {event.event_type} "
+                    f"#{event.position} ({event.stream_id}) after {event.attempts} attempts: {event.error[:120]}"
+                )
+            print(f"{len(waiting)} parked event(s) waiting")
+            return 0
+        if not ids and not replay_all:
+            print("say which parked events to replay (ids) or --all", file=sys.stderr)
+            return 2
+        outcomes = await replay_parked(runtime.pool, runtime.projection_runners, None if replay_all else ids)
+        for event_id, outcome in outcomes.items():
+            print(f"{event_id:>6}  {outcome}")
+        return 1 if "failed" in outcomes.values() else 0
+
+
 def _contracts(name: str, *, check: bool) -> int:
     from tandem_kernel.contracts import EventContracts
 
@@ -176,9 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     dead.add_argument("service")
     dead.add_argument("ids", nargs="*", type=int)
     dead.add_argument("--all", action="store_true", dest="replay_all")
-    projections = commands.add_parser("projections", help="rebuild a projection")
-    projections.add_argument("action", choices=["rebuild"])
-    projections.add_argument("projection", help="service.projection, e.g. enrollment.participants")
+    projections = commands.add_parser("projections", help="rebuild a read model; list or replay parked events")
+    projections.add_argument("action", choices=["rebuild", "parked", "replay"])
+    projections.add_argument(
+        "target", help="rebuild: service.projection (e.g. enrollment.participants); parked, replay: the service"
+    )
+    projections.add_argument("ids", nargs="*", type=int, help="replay: the parked events' ids")
+    projections.add_argument("--all", action="store_true", dest="replay_all", help="replay: every parked event")
     published = commands.add_parser("contracts", help="write or check a service's published event contracts")
     published.add_argument("service")
     published.add_argument("--check", action="store_true", help="only say whether the checked-in ones are current")
@@ -204,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_republish(args.service))
     elif args.command == "deadletters":
         return asyncio.run(_deadletters(args.service, args.action, args.ids, args.replay_all))
+    elif args.command == "projections" and args.action == "rebuild":
+        asyncio.run(_rebuild(args.target))
     elif args.command == "projections":
-        asyncio.run(_rebuild(args.projection))
+        return asyncio.run(_parked(args.target, args.action, args.ids, args.replay_all))
     elif args.command == "contracts":
         return _contracts(args.service, check=args.check)
     elif args.command == "broker":

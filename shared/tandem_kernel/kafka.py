@@ -1,5 +1,13 @@
 """Kafka at the edge: the FastStream broker every service uses, topic setup, and the subscriber that
-feeds a `MessageProcessor`."""
+feeds a `MessageProcessor`.
+
+Tandem's Kafka clients never create a topic by asking about it. aiokafka asks for metadata with
+`allow_auto_topic_creation` set, and a broker that auto-creates (Tansu always; Kafka unless
+`auto.create.topics.enable=false`) then re-creates a lost topic with *its* default partition count
+the moment a producer or consumer looks it up, so that the loss goes unnoticed and keys land on
+other partitions. Topics are created only by `ensure_topics`, with the configured partitions, and a
+topic that is missing is a visible failure (see `TopicKeeper` and the relay).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,12 @@ import logging
 import ssl
 from collections.abc import Iterable
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+import aiokafka.admin.client
+import aiokafka.client
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -23,6 +35,7 @@ from tandem_kernel.settings import ServiceSettings
 
 __all__ = [
     "CONSUMER_DRAIN_SECONDS",
+    "TopicKeeper",
     "broker_security",
     "build_broker",
     "dead_letter_publisher",
@@ -34,6 +47,19 @@ log = logging.getLogger("tandem.kafka")
 
 # On shutdown, how long in-flight message handlers may run before the broker stops anyway.
 CONSUMER_DRAIN_SECONDS = 15.0
+
+
+class _MetadataRequestWithoutCreation(MetadataRequest):  # type: ignore[misc]  # aiokafka is untyped
+    """A metadata request that never asks the broker to create the topics it names."""
+
+    def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False) -> None:
+        super().__init__(topics, allow_auto_topic_creation)
+
+
+# aiokafka builds its metadata requests in these two modules (the pinned 0.14; test_broker_loss
+# checks that looking a missing topic up leaves it missing).
+aiokafka.client.MetadataRequest = _MetadataRequestWithoutCreation
+aiokafka.admin.client.MetadataRequest = _MetadataRequestWithoutCreation
 
 _SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
 
@@ -83,7 +109,8 @@ async def ensure_topics(
     *,
     security: BaseSecurity | None = None,
 ) -> None:
-    """Create `topics` (and their dead-letter topics) if missing.
+    """Create `topics` (and their dead-letter topics) if missing, with `partitions` partitions; grow
+    an existing one that has fewer (a broker that cannot says so in the log).
 
     Where an operator owns the topics (Strimzi `KafkaTopic`s), they exist already and nothing is
     created; a service whose user may not create topics keeps retrying until they appear.
@@ -93,13 +120,78 @@ async def ensure_topics(
     )
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        wanted = [name for topic in topics for name in (topic, f"{topic}.dlq") if name not in existing]
+        names = sorted({name for topic in topics for name in (topic, f"{topic}.dlq")})
+        described = {entry["topic"]: entry for entry in await admin.describe_topics(names)}
+        wanted = [name for name in names if described.get(name, {}).get("error_code", 3) != 0]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another replica won the race
                 await admin.create_topics([NewTopic(name, partitions, replication_factor) for name in wanted])
+            log.info("created topic(s) %s with %d partition(s)", ", ".join(wanted), partitions)
+        for name in names:
+            if name not in wanted:
+                await _grow(admin, name, len(described[name]["partitions"]), partitions)
     finally:
         await admin.close()
+
+
+async def _grow(admin: AIOKafkaAdminClient, topic: str, has: int, wanted: int) -> None:
+    if has == wanted:
+        return
+    if has > wanted:
+        log.warning("topic %s has %d partitions, more than the %d configured: left as it is", topic, has, wanted)
+        return
+    try:
+        await admin.create_partitions({topic: NewPartitions(total_count=wanted)})
+        log.warning("topic %s had %d partitions; grown to the %d configured", topic, has, wanted)
+    except KafkaError as error:
+        log.error(
+            "topic %s has %d partitions, fewer than the %d configured, and the broker could not add them (%r): "
+            "keys spread differently than configured until an operator fixes the topic",
+            topic,
+            has,
+            wanted,
+            error,
+        )
+
+
+class TopicKeeper:
+    """The topics a service writes and reads, kept as configured while the broker comes and goes.
+
+    `ensure()` (re)creates whatever is missing. `published_events_held(topic)` says how much of a topic
+    the broker still holds, from its partitions' end offsets: offsets only ever grow, so a topic with
+    none, or with a partition whose end went backwards, was lost and re-created (see the relay).
+    """
+
+    def __init__(self, settings: ServiceSettings, topics: Iterable[str]) -> None:
+        self.settings = settings
+        self.topics = sorted(set(topics))
+
+    async def ensure(self) -> None:
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            self.topics,
+            self.settings.kafka_topic_partitions,
+            self.settings.kafka_replication_factor,
+            security=broker_security(self.settings),
+        )
+
+    async def end_offsets(self, topic: str) -> dict[int, int] | None:
+        """Each partition's end offset, or None if the broker does not know the topic."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            request_timeout_ms=10_000,
+            **parse_security(broker_security(self.settings)),
+        )
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                return None
+            ends = await consumer.end_offsets([TopicPartition(topic, partition) for partition in partitions])
+            return {partition.partition: offset for partition, offset in ends.items()}
+        finally:
+            await consumer.stop()
 
 
 def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]

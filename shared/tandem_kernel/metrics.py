@@ -12,6 +12,8 @@ __all__ = [
     "PROJECTION_LAG_EVENTS",
     "RELAY_LAG_EVENTS",
     "RELAY_LAG_SECONDS",
+    "RELAY_TOPIC_LOSSES",
+    "RELAY_TOPIC_LOST",
 ]
 
 EVENTS_APPENDED = Counter("tandem_events_appended_total", "Events appended to the event store.", ["schema"])
@@ -21,6 +23,14 @@ EVENTS_PUBLISHED = Counter(
 RELAY_LAG_EVENTS = Gauge("tandem_relay_lag_events", "Committed events not yet acknowledged by the broker.", ["topic"])
 RELAY_LAG_SECONDS = Gauge(
     "tandem_relay_lag_seconds", "Age of the oldest event not yet acknowledged by the broker.", ["topic"]
+)
+RELAY_TOPIC_LOST = Gauge(
+    "tandem_relay_topic_lost",
+    "1 while the broker has lost the topic's history and it has not been published again, else 0.",
+    ["topic"],
+)
+RELAY_TOPIC_LOSSES = Counter(
+    "tandem_relay_topic_losses_total", "Times the relay found its topic lost by the broker.", ["topic"]
 )
 HANDLER_SECONDS = Histogram("tandem_handler_seconds", "Time to handle one consumed message.", ["consumer", "outcome"])
 DEAD_LETTERS = Counter("tandem_dead_letters_total", "Messages sent to a dead-letter topic.", ["consumer", "topic"])

@@ -20,6 +20,7 @@ model until the new one has caught up, and then the new one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -238,10 +239,19 @@ class ProjectionRunner(StoreFollower):
         PROJECTION_PARKED_EVENTS.labels(self.projection.name).set(parked)
         return events
 
-    async def catch_up(self) -> None:
-        """Apply everything committed so far (tests and the CLI use this; the service runs `run`)."""
-        while await self.step():
-            pass
+    async def catch_up(self, timeout: float = 30.0) -> None:
+        """Apply everything committed so far (tests and the CLI use this; the service runs `run`).
+
+        An event committed behind a transaction still open elsewhere on the server becomes readable
+        only when that one ends (commit order is read gap-safely): wait for it, up to `timeout`.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            while await self.step():
+                pass
+            if not await self.behind() or asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.02)
 
     async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Rebuild the read model from the whole history while the old one keeps serving.

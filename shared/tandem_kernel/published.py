@@ -14,6 +14,7 @@ subscriber would (`IncomingMessage`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import asyncpg
@@ -27,6 +28,8 @@ from tandem_kernel.settings import service_topic
 from tandem_kernel.store import Cursor, EventStore
 
 __all__ = ["Publisher"]
+
+READABLE_WITHIN_SECONDS = 30.0
 
 
 class Publisher:
@@ -54,10 +57,22 @@ class Publisher:
     async def publish(
         self, stream_id: str, events: Sequence[DomainEvent], *, metadata: EventMetadata | None = None
     ) -> list[IncomingMessage]:
-        """Append `events` to `stream_id` and return every message the relay would publish next."""
+        """Append `events` to `stream_id` and return every message the relay would publish next.
+
+        Waits until the new events are readable: an event committed while an older transaction is
+        still open anywhere on the server is read (gap-safely) only once that one ends.
+        """
         version = await self.store.stream_version(stream_id)
-        await self.store.append(stream_id, version, [NewEvent(event) for event in events], metadata=metadata)
-        return await self.pending()
+        appended = await self.store.append(stream_id, version, [NewEvent(event) for event in events], metadata=metadata)
+        wanted = {str(event_id) for event_id in appended.event_ids}
+        messages: list[IncomingMessage] = []
+        async with asyncio.timeout(READABLE_WITHIN_SECONDS):
+            while True:
+                messages += await self.pending()
+                if wanted <= {message.headers["ce_id"] for message in messages}:
+                    break
+                await asyncio.sleep(0.02)
+        return messages
 
     async def pending(self) -> list[IncomingMessage]:
         """The messages not handed over yet, in the relay's order."""

@@ -7,26 +7,49 @@ deduplicate by event id. It wakes on LISTEN/NOTIFY and polls as a fallback.
 
 One relay per service publishes at a time: the leader holds a PostgreSQL advisory lock; other
 replicas wait as standbys.
+
+The broker can lose what it acknowledged (the development broker keeps nothing across a restart; a
+real cluster can lose a topic to an operator's mistake). Every few seconds, and after any failed
+publish, the leader ensures its topics exist as configured and reads its topic's end offsets: none
+at all after events were published, or a partition whose end went backwards, means the topic was
+lost. Then the service is not ready and says why, and (by default) the relay publishes the whole
+history again; consumers deduplicate by event id, so each event is still applied once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
+from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 
-from tandem_kernel.follower import StoreFollower
-from tandem_kernel.metrics import EVENTS_PUBLISHED, RELAY_LAG_EVENTS, RELAY_LAG_SECONDS
+from tandem_kernel.follower import StepFailed, StoreFollower
+from tandem_kernel.kafka import TopicKeeper
+from tandem_kernel.metrics import (
+    EVENTS_PUBLISHED,
+    RELAY_LAG_EVENTS,
+    RELAY_LAG_SECONDS,
+    RELAY_TOPIC_LOSSES,
+    RELAY_TOPIC_LOST,
+)
 from tandem_kernel.store import Cursor, EventStore
 
 __all__ = ["MessagePublisher", "OutboxRelay", "cloudevent_headers"]
 
 _tracer = trace.get_tracer("tandem.relay")
+log = logging.getLogger("tandem.relay")
+
+# A republish of the history retries a batch the broker refused this many times (a broker that just
+# came back answers its first requests with errors).
+REPUBLISH_ATTEMPTS = 5
+TOPIC_CHECK_TIMEOUT_SECONDS = 30.0
 
 
 class MessagePublisher(Protocol):
@@ -74,19 +97,94 @@ class OutboxRelay(StoreFollower):
         poll_seconds: float = 1.0,
         name: str = "relay",
         broker_ready: Callable[[], Awaitable[object]] | None = None,
+        topics: TopicKeeper | None = None,
+        republish_when_lost: bool = True,
+        topic_check_seconds: float = 5.0,
     ) -> None:
         super().__init__(store, name=name, dsn=dsn, batch_size=batch_size, poll_seconds=poll_seconds)
         self.publisher = publisher
         self.topic = topic
         self.source = source
         self._broker_ready = broker_ready
+        self.topics = topics
+        self.republish_when_lost = republish_when_lost
+        self.topic_check_seconds = topic_check_seconds
+        # What is wrong with the topic, in words (None: nothing); readiness reports it.
+        self.topic_problem: str | None = None
+        self._next_topic_check = 0.0
+        self._last_end_offsets: dict[int, int] = {}
+        self._republished_before_loss: datetime | None = None
 
     async def before_leading(self) -> None:
         if self._broker_ready is not None:
             await self._broker_ready()
 
     async def step(self) -> int:
-        return await self.publish_pending()
+        if self.topics is not None and time.monotonic() >= self._next_topic_check:
+            await self.check_topic()
+        try:
+            return await self.publish_pending()
+        except KafkaError as error:
+            # A topic the broker lost is the likeliest cause: look at it before trying again.
+            self._next_topic_check = 0.0
+            log.warning(
+                "%s could not publish to %s (%r); checking the topic, then retrying", self.name, self.topic, error
+            )
+            raise StepFailed(repr(error)) from error
+
+    # -- the topic, as the broker holds it ---------------------------------------------------------
+
+    async def check_topic(self) -> None:
+        """Ensure the topics; if the broker lost this one, say so and (by default) publish the history again.
+
+        The problem stays until the history is whole again: republished here, or by `tandem republish`.
+        """
+        assert self.topics is not None
+        self._next_topic_check = time.monotonic() + self.topic_check_seconds
+        async with asyncio.timeout(TOPIC_CHECK_TIMEOUT_SECONDS):  # a broker that hangs fails the step, visibly
+            await self.topics.ensure()
+            end_offsets = await self.topics.end_offsets(self.topic) or {}
+        published = await self.checkpoint() != Cursor.origin()
+        lost = _why_lost(end_offsets, self._last_end_offsets) if published else None
+        self._last_end_offsets = end_offsets
+        if lost is not None:
+            await self._report_loss(lost)
+        if self.topic_problem is None:
+            return
+        if self.republish_when_lost:
+            count = await self.republish_all()
+            self._last_end_offsets = await self.topics.end_offsets(self.topic) or {}
+            log.warning("%s published %d events to %s again after the broker lost them", self.name, count, self.topic)
+            self._recovered()
+        elif await self._republished_since_loss():
+            self._recovered()
+
+    async def _report_loss(self, why: str) -> None:
+        if self.topic_problem is None:
+            RELAY_TOPIC_LOSSES.labels(self.topic).inc()
+            self._republished_before_loss = await self.store.checkpoint_saved_at(self._republished_mark)
+        RELAY_TOPIC_LOST.labels(self.topic).set(1)
+        remedy = "republishing the history" if self.republish_when_lost else f"run `tandem republish {self.service}`"
+        self.topic_problem = f"the broker lost topic {self.topic} ({why}): {remedy}"
+        log.error("%s", self.topic_problem)
+
+    def _recovered(self) -> None:
+        log.info("%s: topic %s holds the service's history again", self.name, self.topic)
+        self.topic_problem = None
+        RELAY_TOPIC_LOST.labels(self.topic).set(0)
+
+    async def _republished_since_loss(self) -> bool:
+        """Whether `tandem republish` (or any replica) has published the history since the loss."""
+        saved_at = await self.store.checkpoint_saved_at(self._republished_mark)
+        return saved_at is not None and saved_at != self._republished_before_loss
+
+    @property
+    def _republished_mark(self) -> str:
+        return f"{self.name}:republished"
+
+    @property
+    def service(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
 
     # -- one batch -----------------------------------------------------------------------------
 
@@ -105,14 +203,31 @@ class OutboxRelay(StoreFollower):
 
         The development broker keeps nothing across restarts; consumers deduplicate the replay.
         """
+        if self.topics is not None:
+            await self.topics.ensure()
         cursor, total = Cursor.origin(), 0
         while rows := await self.store.read_all_wire(cursor, self.batch_size):
-            await self._publish(rows)
+            await self._publish_retrying(rows)
             cursor = Cursor(rows[-1]["transaction_id"], rows[-1]["position"])
             total += len(rows)
             if progress:
                 progress(len(rows))
+        # Marks the history as whole again (a relay that saw the topic lost waits for this).
+        await self.store.save_checkpoint(self._republished_mark, cursor)
         return total
+
+    async def _publish_retrying(self, rows: list[asyncpg.Record]) -> None:
+        for attempt in range(1, REPUBLISH_ATTEMPTS + 1):
+            try:
+                await self._publish(rows)
+                return
+            except KafkaError as error:
+                if attempt == REPUBLISH_ATTEMPTS:
+                    raise
+                log.warning(
+                    "republishing to %s: %r; attempt %d of %d", self.topic, error, attempt + 1, REPUBLISH_ATTEMPTS
+                )
+                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _publish(self, rows: list[asyncpg.Record]) -> None:
         acknowledgements = []
@@ -163,3 +278,13 @@ class OutboxRelay(StoreFollower):
         RELAY_LAG_EVENTS.labels(self.topic).set(events)
         RELAY_LAG_SECONDS.labels(self.topic).set(seconds)
         return events
+
+
+def _why_lost(end_offsets: dict[int, int], before: dict[int, int]) -> str | None:
+    """Why a topic that events were published to has lost them, or None. Offsets only ever grow."""
+    if not any(end_offsets.values()):
+        return "it holds none of the events published to it" if end_offsets else "it is missing"
+    went_back = sorted(partition for partition, end in end_offsets.items() if end < before.get(partition, 0))
+    if went_back:
+        return f"partition(s) {', '.join(map(str, went_back))} end before offsets they had reached"
+    return None

@@ -33,7 +33,7 @@ from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.inbox import InboxSource
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
-from tandem_kernel.kafka import broker_security, build_broker, dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.kafka import TopicKeeper, build_broker, dead_letter_publisher, subscribe
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.relay import OutboxRelay
@@ -216,7 +216,15 @@ class Runtime:
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
             broker_ready=self.broker_connected.wait,
+            topics=self._topics(),
+            republish_when_lost=self.settings.relay_republish_when_topic_lost,
+            topic_check_seconds=self.settings.relay_topic_check_seconds,
         )
+
+    def _topics(self) -> TopicKeeper:
+        """The topics this service publishes to and reads from."""
+        topics = {self.settings.topic, *(t for p in self.processors for t in p.subscription.topics)}
+        return TopicKeeper(self.settings, topics)
 
     def _build_jobs(self) -> JobWorker:
         assert self.pool is not None
@@ -270,14 +278,7 @@ class Runtime:
             self.processors.append(processor)
 
     async def _connect_broker(self) -> None:
-        topics = {self.settings.topic, *(t for p in self.processors for t in p.subscription.topics)}
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
-            sorted(topics),
-            self.settings.kafka_topic_partitions,
-            self.settings.kafka_replication_factor,
-            security=broker_security(self.settings),
-        )
+        await self._topics().ensure()
         try:
             await self.broker.start()
         except BaseException:
@@ -344,7 +345,7 @@ class Runtime:
 
     async def readiness(self) -> Readiness:
         """Each dependency and whether it answers now, and what is wrong, in words, if anything."""
-        checks = {"postgres": False, "broker": False, "relay": False, "jobs": False, "projections": True}
+        checks = {"postgres": False, "broker": False, "relay": False, "topic": True, "jobs": False, "projections": True}
         problems: list[str] = []
         if self.pool is not None:
             with contextlib.suppress(Exception):
@@ -359,6 +360,9 @@ class Runtime:
         checks["relay"] = self.relay is not None and self.relay.running
         if not checks["relay"]:
             problems.append("the relay is not running")
+        if self.relay is not None and self.relay.topic_problem is not None:
+            checks["topic"] = False
+            problems.append(self.relay.topic_problem)
         checks["jobs"] = self.jobs is not None and self.jobs.running
         if not checks["jobs"]:
             problems.append("the job worker is not running")

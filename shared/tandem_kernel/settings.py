@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str | None = None
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often the relay's leader checks that the broker still holds its topic (and ensures the
+    # topics); when it has lost it, whether the relay publishes the history again by itself (else
+    # the service stays not ready until `tandem republish`). Consumers deduplicate the replay.
+    relay_topic_check_seconds: float = Field(default=5.0, gt=0)
+    relay_republish_when_topic_lost: bool = True
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     # A projection retries an event it cannot apply this many times (with backoff), then parks it.

@@ -17,6 +17,7 @@ import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
@@ -415,6 +416,11 @@ class EventStore:
             str(cursor.transaction_id),
             cursor.position,
         )
+
+    async def checkpoint_saved_at(self, name: str) -> datetime | None:
+        """When checkpoint `name` last moved (None: never)."""
+        saved_at: datetime | None = await self.pool.fetchval("SELECT updated_at FROM checkpoints WHERE name = $1", name)
+        return saved_at
 
     async def events_after(self, cursor: Cursor) -> tuple[int, float]:
         """How many committed events lie after `cursor`, and the age in seconds of the oldest."""

@@ -11,11 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 import httpx
+import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from tandem_kernel.devbroker import free_port
 
 pytestmark = pytest.mark.slow
@@ -83,6 +86,19 @@ def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(data
         programs = httpx.get(f"{urls['enrollment']}/programs", headers=hr, timeout=5).json()["items"]
         assert programs, "the demo program was loaded"
         assert httpx.get(f"{urls['enrollment']}/programs", timeout=5).status_code == 401  # not without a token
+
+        # The broker dies (it keeps nothing): the run starts it again and every service gets its
+        # history back, pairing applying none of enrollment's events twice.
+        pool = f"{urls['pairing']}/programs/{programs[0]['program_id']}/pool"
+        pool_before = httpx.get(pool, headers=hr, timeout=5).json()
+        _kill_broker(process.pid)
+        lines.until("starting it again", timeout=30)
+        for url in urls.values():
+            _eventually(lambda url=url: _recovered(url), timeout=90, what=f"{url} to publish its history again")
+        assert httpx.get(pool, headers=hr, timeout=5).json() == pool_before
+        for url in urls.values():
+            assert _metric(url, "tandem_dead_letters_total") == 0
+            assert _metric(url, "tandem_conflicting_duplicates_total") == 0
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -97,6 +113,34 @@ def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(data
     assert len(logs) > 1000
     assert re.findall(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", logs) == []
     assert re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", logs) == []
+
+
+def _kill_broker(run_pid: int) -> None:
+    children = psutil.Process(run_pid).children(recursive=True)
+    brokers = [child for child in children if "tansu" in " ".join(child.cmdline())]
+    assert len(brokers) == 1, [child.cmdline() for child in children]
+    brokers[0].kill()
+
+
+def _metric(url: str, name: str) -> float:
+    """The sum of a metric's samples on a service (0 when it has none yet)."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+
+def _recovered(url: str) -> bool:
+    """Ready again, with a topic loss seen and repaired."""
+    ready = httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    return (
+        ready and _metric(url, "tandem_relay_topic_losses_total") >= 1 and _metric(url, "tandem_relay_topic_lost") == 0
+    )
+
+
+def _eventually(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"waited {timeout:.0f}s for {what}"
+        time.sleep(0.5)
 
 
 def test_a_second_run_checks_its_ports_first_and_says_what_is_in_the_way(database_url: str, tmp_path: Path) -> None:

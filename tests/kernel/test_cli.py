@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,9 @@ from tandem_kernel import cli
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import NewEvent
+from tandem_kernel.projections import ProjectionRunner, list_parked
 from tandem_kernel.store import EventStore
+from tandem_kernel.testing import eventually
 
 pytestmark = pytest.mark.broker
 
@@ -48,6 +51,13 @@ async def test_republish_sends_a_services_whole_history_to_its_topic_again(
     records = await read_topic(own_broker.bootstrap_servers, "tandem.counters.v1", 3)
     assert sorted(r.key for r in records) == [b"c0", b"c1", b"c2"]
     assert "republished 3 events" in capsys.readouterr().out
+
+    # Right after the broker restarted empty, at the first attempt (it used to fail with UnknownError).
+    own_broker.stop()
+    own_broker.start()
+    await cli._republish("counters")
+    records = await read_topic(own_broker.bootstrap_servers, "tandem.counters.v1", 3)
+    assert sorted(r.key for r in records) == [b"c0", b"c1", b"c2"]
 
 
 async def test_deadletters_are_listed_and_replayed_through_their_consumer(
@@ -85,6 +95,39 @@ async def test_deadletters_are_listed_and_replayed_through_their_consumer(
     assert await connection.fetchval("SELECT count(*) FROM consumed WHERE event_id = $1", UUID(event_id)) == 1
     assert await connection.fetchval("SELECT replayed_at IS NOT NULL FROM dead_letters") is True
     await connection.close()
+
+
+async def test_parked_events_are_listed_and_replayed_into_their_read_model_once_the_cause_is_fixed(
+    counters_installed: None, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await counters_store(database_url)
+    await store.append("c9", 0, [NewEvent(CounterIncremented(by=4, reason="x"))])
+    async with cli._operating("counters"):  # creates the read model's table, as a booting service would
+        pass
+    [projection] = service.projections
+    # A read model that refuses the event (a bug, say): its runner parks it and goes on.
+    await store.pool.execute("ALTER TABLE counters_read.totals ADD CONSTRAINT small CHECK (total < 3)")
+    runner = ProjectionRunner(projection, store, dsn=database_url, max_attempts=1, retry_seconds=0.01)
+    running = asyncio.create_task(runner.run())
+    await eventually(lambda: _parked_any(store.pool))
+    runner.stop()
+    await running
+
+    assert await cli._parked("counters", "parked", [], False) == 0
+    listing = capsys.readouterr().out
+    assert "totals" in listing and "test.CounterIncremented" in listing and "(c9)" in listing and "small" in listing
+    assert "1 parked event(s) waiting" in listing
+
+    await store.pool.execute("ALTER TABLE counters_read.totals DROP CONSTRAINT small")  # the fix
+    assert await cli._parked("counters", "replay", [], True) == 0
+    assert "applied" in capsys.readouterr().out
+    assert await store.pool.fetchval("SELECT total FROM counters_read.totals WHERE stream_id = 'c9'") == 4
+    assert await list_parked(store.pool) == []
+    await store.pool.close()
+
+
+async def _parked_any(pool: asyncpg.Pool) -> bool:
+    return bool(await list_parked(pool))
 
 
 async def test_rebuild_of_an_unknown_projection_says_which_exist(counters_installed: None) -> None:

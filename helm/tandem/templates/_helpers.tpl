@@ -136,6 +136,8 @@ KAFKA_SSL_CAFILE: "/etc/tandem/kafka-ca/ca.crt"
 {{- end }}
 RELAY_BATCH_SIZE: {{ .service.relay.batchSize | quote }}
 RELAY_POLL_SECONDS: {{ .service.relay.pollSeconds | quote }}
+RELAY_TOPIC_CHECK_SECONDS: {{ .service.relay.topicCheckSeconds | quote }}
+RELAY_REPUBLISH_WHEN_TOPIC_LOST: {{ .service.relay.republishWhenTopicLost | quote }}
 CONSUMER_MAX_ATTEMPTS: {{ .service.consumer.maxAttempts | quote }}
 {{- if $v.telemetry.otlpEndpoint }}
 OTLP_ENDPOINT: {{ $v.telemetry.otlpEndpoint | quote }}

@@ -1,0 +1,201 @@
+"""A broker that loses what it acknowledged: noticed, said, and recovered without losing or doubling an event.
+
+The development broker keeps nothing across a restart, which is what a lost topic looks like on any
+cluster. The counters service consumes its own topic, so one service shows both ends: the relay
+that must publish its history again and the consumer that must apply each event exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
+from kernel.conftest import counter_settings
+from kernel.counter_service import service
+from kernel.events_for_tests import CounterIncremented, registry
+from tandem_kernel.api import create_app
+from tandem_kernel.database import create_pool
+from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devidentity import DevIdentity
+from tandem_kernel.events import NewEvent
+from tandem_kernel.kafka import ensure_topics
+from tandem_kernel.runtime import Runtime
+from tandem_kernel.settings import ServiceSettings
+from tandem_kernel.store import EventStore
+from tandem_kernel.testing import eventually, serving
+
+pytestmark = pytest.mark.broker
+
+TOPIC = "tandem.counters.v1"
+
+
+@pytest.fixture
+def settings(identity: DevIdentity) -> Callable[..., ServiceSettings]:
+    def make(database_url: str, bootstrap: str, **overrides: object) -> ServiceSettings:
+        return counter_settings(database_url, bootstrap, identity, relay_topic_check_seconds=0.5, **overrides)
+
+    return make
+
+
+async def test_asking_about_a_missing_topic_never_creates_it(own_broker: DevBroker) -> None:
+    bootstrap = own_broker.bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=1_000)
+    await admin.start()
+    await producer.start()
+    try:
+        described = await admin.describe_topics(["nobody.created.this"])
+        with pytest.raises(UnknownTopicOrPartitionError):
+            await producer.send_and_wait("nobody.created.this", b"x")
+        # Created only on purpose, and then with the partitions asked for.
+        await ensure_topics(bootstrap, ["on.purpose"], partitions=3)
+        topics = await admin.list_topics()
+        on_purpose = await admin.describe_topics(["on.purpose"])
+    finally:
+        await producer.stop()
+        await admin.close()
+    assert described[0]["error_code"] == 3  # UNKNOWN_TOPIC_OR_PARTITION
+    assert "nobody.created.this" not in topics
+    assert len(on_purpose[0]["partitions"]) == 3
+
+
+@pytest.mark.slow
+async def test_a_broker_restarted_empty_under_a_running_service_gets_the_history_again_and_each_event_applies_once(
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
+) -> None:
+    app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
+    async with (
+        serving(app) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers) as http,
+        _store(database_url) as store,
+    ):
+        await eventually(lambda: _ready(http))
+        await _append(store, "before", 60)
+        await eventually(lambda: _consumed(database_url, 60), timeout=30)
+
+        own_broker.stop()
+        during = asyncio.create_task(_append(store, "during", 20))  # the service keeps taking commands
+        own_broker.start()  # same port, nothing in it
+        await during
+        await _append(store, "after", 20)
+
+        await eventually(lambda: _consumed(database_url, 100), timeout=90)
+        await eventually(lambda: _ready(http), timeout=30)
+        metrics = (await http.get("/metrics")).text
+        await asyncio.sleep(2)  # a duplicate applied late would show now
+        consumed, dead = await _counts(database_url)
+
+    assert consumed == 100  # every event applied, none twice (the table's key is the event id)
+    assert dead == 0
+    assert f'tandem_relay_topic_losses_total{{topic="{TOPIC}"}} 1.0' in metrics
+    assert await _partitions(own_broker.bootstrap_servers, TOPIC) == 2  # as configured, not the broker's default
+
+
+@pytest.mark.slow
+async def test_without_automatic_republish_the_service_is_not_ready_and_says_why_until_an_operator_republishes(
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
+) -> None:
+    configured = settings(database_url, own_broker.bootstrap_servers, relay_republish_when_topic_lost=False)
+    async with (
+        serving(create_app(service, configured)) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers) as http,
+        _store(database_url) as store,
+    ):
+        await eventually(lambda: _ready(http))
+        await _append(store, "before", 30)
+        await eventually(lambda: _consumed(database_url, 30), timeout=30)
+
+        own_broker.stop()
+        own_broker.start()
+        await _append(store, "after", 5)
+
+        async def says_topic_lost() -> bool:
+            readiness = await http.get("/readyz")
+            return readiness.status_code == 503 and any("lost topic" in p for p in readiness.json()["problems"])
+
+        await eventually(says_topic_lost, timeout=40)
+        problems = (await http.get("/readyz")).json()["problems"]
+        assert f"the broker lost topic {TOPIC}" in problems[0] and "tandem republish counters" in problems[0]
+        assert 'tandem_relay_topic_lost{topic="tandem.counters.v1"} 1.0' in (await http.get("/metrics")).text
+
+        # What `tandem republish counters` does, from another process's point of view.
+        operations = Runtime(service, configured)
+        await operations.open_for_operations()
+        try:
+            assert operations.relay is not None
+            await operations.relay.republish_all()
+        finally:
+            await operations.close_operations()
+
+        await eventually(lambda: _ready(http), timeout=30)
+        await eventually(lambda: _consumed(database_url, 35), timeout=60)
+        await asyncio.sleep(2)
+        consumed, dead = await _counts(database_url)
+    assert (consumed, dead) == (35, 0)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+class _store:
+    """The counters service's event store, opened beside the running service (as another replica would)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    async def __aenter__(self) -> EventStore:
+        self.pool = await create_pool(self.database_url, "counters")
+        return EventStore(self.pool, schema="counters", registry=registry())
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.pool.close()
+
+
+async def _append(store: EventStore, prefix: str, count: int) -> None:
+    for n in range(count):
+        while True:
+            try:
+                await store.append(f"{prefix}-{n}", 0, [NewEvent(CounterIncremented(by=1, reason=prefix))])
+                break
+            except asyncpg.UndefinedTableError:  # the service is still creating its tables
+                await asyncio.sleep(0.1)
+
+
+async def _ready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/readyz")).status_code == 200
+
+
+async def _counts(database_url: str) -> tuple[int, int]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        consumed = await connection.fetchval("SELECT count(*) FROM counters.consumed")
+        dead = await connection.fetchval("SELECT count(*) FROM counters.dead_letters")
+        return consumed, dead
+    finally:
+        await connection.close()
+
+
+async def _consumed(database_url: str, expected: int) -> bool:
+    connection = await asyncpg.connect(database_url)
+    try:
+        if not await connection.fetchval("SELECT to_regclass('counters.consumed') IS NOT NULL"):
+            return False
+        return bool(await connection.fetchval("SELECT count(*) FROM counters.consumed") >= expected)
+    finally:
+        await connection.close()
+
+
+async def _partitions(bootstrap: str, topic: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return len((await admin.describe_topics([topic]))[0]["partitions"])
+    finally:
+        await admin.close()
