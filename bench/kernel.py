@@ -1,11 +1,11 @@
-"""The kernel benchmark: event store appends and reads, the outbox relay, and three yardsticks.
+"""The kernel benchmark: event store appends and reads, and three yardsticks (the relay: bench/relay.py).
 
     .venv/bin/python bench/kernel.py              # the full run, about 2 minutes
     .venv/bin/python bench/kernel.py --quick      # a smoke run of a few seconds
     .venv/bin/python bench/kernel.py --events 50000
 
-Needs PostgreSQL (TANDEM_TEST_ADMIN_DSN, default postgres@127.0.0.1:5432) and pgbench; starts its own
-Tansu broker and creates and drops its own databases. Progress goes to stderr; stdout is the
+Needs PostgreSQL (TANDEM_TEST_ADMIN_DSN, default postgres@127.0.0.1:5432) and pgbench; creates and
+drops its own databases. Progress goes to stderr; stdout is the
 markdown for BENCHMARKS.md. The process traces like a service (`configure_tracing`, no exporter)
 unless `--no-tracing`.
 """
@@ -25,11 +25,7 @@ import asyncpg
 from _references import RAW_EVENTS_TABLE, eventsourcing_appends, pgbench_inserts
 from _workload import Measurement, Timer, participant_applied, registry, shares, stored_json
 from tandem_kernel.database import create_pool, migrate
-from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import NewEvent
-from tandem_kernel.kafka import build_broker, ensure_topics
-from tandem_kernel.relay import OutboxRelay
-from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor, EventStore
 from tandem_kernel.telemetry import configure_tracing
 from tandem_kernel.testing import fresh_database
@@ -38,7 +34,6 @@ SCHEMA = "bench"
 PER_STREAM = 10  # single appends: each writer's streams get versions 1..10, then it opens the next
 BATCH = 100
 PAGE = 1000
-RELAY_BATCH = 500
 
 
 def progress(message: str) -> None:
@@ -172,34 +167,6 @@ async def read_everything(store: EventStore, *, wait: float) -> Measurement:
     return Measurement(name, total, timer.seconds, "the whole store, from the origin")
 
 
-async def relay_everything(store: EventStore, broker: DevBroker, dsn: str, *, wait: float) -> Measurement:
-    name = f"relay, appended → acknowledged by the broker, batches of {RELAY_BATCH}"
-    if blocked := await unreadable(store, wait):
-        return Measurement(name, 0, 0.0, f"not measured: {blocked}")
-    settings = ServiceSettings(service_name=SCHEMA, kafka_bootstrap_servers=broker.bootstrap_servers)
-    await ensure_topics(broker.bootstrap_servers, [settings.topic], settings.kafka_topic_partitions)
-    kafka = build_broker(settings)
-    await kafka.start()
-    try:
-
-        def outbox_relay(batch_size: int) -> OutboxRelay:  # both share the checkpoint named "relay"
-            return OutboxRelay(
-                store, kafka, topic=settings.topic, source="/tandem/bench", dsn=dsn, batch_size=batch_size
-            )
-
-        await outbox_relay(50).publish_pending()  # warm-up: broker connections and topic metadata
-        relay = outbox_relay(RELAY_BATCH)
-        total = 0
-        with Timer() as timer:
-            while published := await relay.publish_pending():
-                total += published
-        left, _ = await relay.lag()
-    finally:
-        await kafka.stop()
-    detail = f"Tansu (memory), {settings.kafka_topic_partitions} partitions, acks=all, the service's build_broker"
-    return Measurement(name, total, timer.seconds, detail + (f"; {left} events held back" if left else ""))
-
-
 async def bare_inserts(pool: asyncpg.Pool, payload: str, *, events: int, writers: int) -> Measurement:
     """pgbench's insert sent from this process through the same pool: what a Python client can reach."""
 
@@ -268,8 +235,6 @@ async def run(args: argparse.Namespace) -> tuple[list[str], list[Measurement]]:
             await step("asyncpg", bare_inserts(raw_pool, payload, events=args.events, writers=args.writers))
             await step("batched", batched_appends(store, events=args.events, writers=args.writers))
             await step("read_all", read_everything(store, wait=args.wait))
-            with DevBroker() as broker:
-                await step("relay", relay_everything(store, broker, dsn, wait=args.wait))
         finally:
             await raw_pool.close()
             await pool.close()
@@ -287,7 +252,7 @@ async def run(args: argparse.Namespace) -> tuple[list[str], list[Measurement]]:
             ),
         )
     machine.append(f"payload: {len(payload)} bytes of JSON per event (a participant's application)")
-    order = ("single", "processes", "batched", "read_all", "relay", "eventsourcing", "pgbench", "asyncpg")
+    order = ("single", "processes", "batched", "read_all", "eventsourcing", "pgbench", "asyncpg")
     return machine, [results[key] for key in order]
 
 
@@ -341,7 +306,7 @@ def report(machine: list[str], results: list[Measurement], tracing: bool) -> str
         lines.append(
             f"| {number} | {result.name} | {result.events:,} | {result.seconds:.2f} | {rate} | {result.detail} |"
         )
-    ours, spread, library, physical, python = (results[n].rate for n in (0, 1, 5, 6, 7))
+    ours, spread, library, physical, python = (results[n].rate for n in (0, 1, 4, 5, 6))
     lines.append(
         f"| {len(results) + 1} | single-event appends (1) against each reference | | | | "
         f"{_ratio(ours, library, 'A')}; {_ratio(ours, physical, 'B')} (target ≥ 60%); {_ratio(ours, python, 'C')} |"

@@ -86,7 +86,9 @@ class Publisher:
                         offset=row["position"],
                         key=row["stream_id"].encode(),
                         value=row["document"].encode(),
-                        headers=cloudevent_headers(row, f"/tandem/{self.service}"),
+                        headers={
+                            name: value.decode() for name, value in cloudevent_headers(row, f"/tandem/{self.service}")
+                        },
                     )
                 )
             self._cursor = Cursor(rows[-1]["transaction_id"], rows[-1]["position"])

@@ -19,11 +19,10 @@ history again; consumers deduplicate by event id, so each event is still applied
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
@@ -41,7 +40,7 @@ from tandem_kernel.metrics import (
 )
 from tandem_kernel.store import Cursor, EventStore
 
-__all__ = ["MessagePublisher", "OutboxRelay", "cloudevent_headers"]
+__all__ = ["OutboxRelay", "Record", "RecordSender", "cloudevent_headers"]
 
 _tracer = trace.get_tracer("tandem.relay")
 log = logging.getLogger("tandem.relay")
@@ -49,46 +48,51 @@ log = logging.getLogger("tandem.relay")
 # A republish of the history retries a batch the broker refused this many times (a broker that just
 # came back answers its first requests with errors).
 REPUBLISH_ATTEMPTS = 5
+# How many batches one step of the relay publishes back to back, reading each next one while the
+# broker acknowledges the last.
+PIPELINED_BATCHES = 10
 TOPIC_CHECK_TIMEOUT_SECONDS = 30.0
 
 
-class MessagePublisher(Protocol):
-    """What the relay needs of a broker: publish without waiting, hand back the acknowledgement."""
-
-    async def publish(
-        self, message: Any, topic: str = "", *, key: Any = None, headers: dict[str, str] | None = None, no_confirm: bool
-    ) -> Any: ...
+Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
+"""A Kafka record as the relay sends it: key, value, headers."""
 
 
-def cloudevent_headers(row: asyncpg.Record, source: str) -> dict[str, str]:
-    """CloudEvents Kafka binding headers (binary mode) for a stored event, plus W3C trace context."""
-    occurred_at: datetime = row["occurred_at"]
-    headers = {
-        "ce_specversion": "1.0",
-        "ce_id": str(row["event_id"]),
-        "ce_type": row["event_type"],
-        "ce_source": source,
-        "ce_time": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "ce_subject": row["stream_id"],
-        "content-type": "application/json",
-    }
-    trace_context = json.loads(row["trace_context"])
-    if "traceparent" in trace_context:
-        headers["traceparent"] = trace_context["traceparent"]
+class RecordSender(Protocol):
+    """What the relay needs of a producer (`kafka.RelayProducer`): queue records, keeping each key's
+    order, and hand back the futures of their acknowledgements."""
+
+    async def send_records(self, topic: str, records: Sequence[Record]) -> Sequence[Awaitable[Any]]: ...
+
+
+def cloudevent_headers(row: asyncpg.Record, source: str) -> list[tuple[str, bytes]]:
+    """CloudEvents Kafka binding headers (binary mode) for a stored event (a row of
+    `EventStore.read_all_wire`), plus the W3C trace context of the request that appended it."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(row["event_id"]).encode()),
+        ("ce_type", row["event_type"].encode()),
+        ("ce_source", source.encode()),
+        ("ce_time", row["ce_time"].encode()),
+        ("ce_subject", row["stream_id"].encode()),
+        ("content-type", b"application/json"),
+    ]
+    if row["traceparent"]:
+        headers.append(("traceparent", row["traceparent"].encode()))
     return headers
 
 
 class OutboxRelay(StoreFollower):
     """Publishes `store`'s events to `topic`, leader-elected, checkpointed after broker acks.
 
-    >>> relay = OutboxRelay(store, broker, topic="tandem.pairing.v1", source="/tandem/pairing", dsn=dsn)
+    >>> relay = OutboxRelay(store, producer, topic="tandem.pairing.v1", source="/tandem/pairing", dsn=dsn)
     >>> task = asyncio.create_task(relay.run())   # until relay.stop()
     """
 
     def __init__(
         self,
         store: EventStore,
-        publisher: MessagePublisher,
+        producer: RecordSender,
         *,
         topic: str,
         source: str,
@@ -102,7 +106,7 @@ class OutboxRelay(StoreFollower):
         topic_check_seconds: float = 5.0,
     ) -> None:
         super().__init__(store, name=name, dsn=dsn, batch_size=batch_size, poll_seconds=poll_seconds)
-        self.publisher = publisher
+        self.producer = producer
         self.topic = topic
         self.source = source
         self._broker_ready = broker_ready
@@ -186,17 +190,32 @@ class OutboxRelay(StoreFollower):
     def service(self) -> str:
         return self.source.rsplit("/", 1)[-1]
 
-    # -- one batch -----------------------------------------------------------------------------
+    # -- batches -------------------------------------------------------------------------------
 
     async def publish_pending(self) -> int:
-        """Publish the next batch after the checkpoint and move the checkpoint; returns its size."""
-        cursor = await self.checkpoint()
-        rows = await self.store.read_all_wire(cursor, self.batch_size)
-        if rows:
-            await self._publish(rows)
-            last = rows[-1]
-            await self._save_checkpoint(Cursor(last["transaction_id"], last["position"]))
-        return len(rows)
+        """Publish what follows the checkpoint, a batch at a time, moving the checkpoint after each
+        batch's acknowledgements; returns how many events were published (at most
+        PIPELINED_BATCHES batches, so that a stop or a topic check never waits long).
+
+        While the broker acknowledges one batch, the next is read from PostgreSQL: the two waits
+        overlap. Batches are still sent and checkpointed strictly in order.
+        """
+        rows = await self.store.read_all_wire(await self.checkpoint(), self.batch_size)
+        published = 0
+        for batch_number in range(1, PIPELINED_BATCHES + 1):
+            if not rows:
+                break
+            sending = asyncio.ensure_future(self._publish(rows))
+            after = Cursor(rows[-1]["transaction_id"], rows[-1]["position"])
+            try:
+                full = len(rows) == self.batch_size
+                following = await self.store.read_all_wire(after, self.batch_size) if full else []
+            finally:
+                await sending  # even if the read failed: no send is left behind unawaited
+            await self._save_checkpoint(after)
+            published += len(rows)
+            rows = following if batch_number < PIPELINED_BATCHES else []
+        return published
 
     async def republish_all(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Publish the whole history again from the start, without touching the live checkpoint.
@@ -230,32 +249,29 @@ class OutboxRelay(StoreFollower):
                 await asyncio.sleep(0.2 * 2**attempt)
 
     async def _publish(self, rows: list[asyncpg.Record]) -> None:
-        acknowledgements = []
-        for row in rows:
-            headers = cloudevent_headers(row, self.source)
-            parent = propagate.extract(json.loads(row["trace_context"]))
-            with _tracer.start_as_current_span(
-                f"{self.topic} publish",
-                context=parent,
-                kind=trace.SpanKind.PRODUCER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": self.topic,
-                    "messaging.message.id": headers["ce_id"],
-                },
-            ):
-                # The publish span becomes the consumer's parent: one trace from HTTP to projection.
-                propagate.inject(headers)
-                acknowledgements.append(
-                    await self.publisher.publish(
-                        row["document"].encode(),
-                        self.topic,
-                        key=row["stream_id"].encode(),
-                        headers=headers,
-                        no_confirm=True,
-                    )
-                )
-        await asyncio.gather(*acknowledgements)
+        """Send a batch and wait for every acknowledgement. Records of a stream share a key, hence a
+        partition, and the producer sends a partition's batches one after another: order is kept."""
+        with _tracer.start_as_current_span(
+            f"{self.topic} publish",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.topic,
+                "messaging.batch.message_count": len(rows),
+            },
+        ):
+            # The request that appended an event stays its consumer's parent (one trace from HTTP to
+            # the read models); an event appended outside any trace gets this batch as its parent.
+            batch_context: dict[str, str] = {}
+            propagate.inject(batch_context)
+            orphan_parent = [("traceparent", batch_context["traceparent"].encode())] if batch_context else []
+            records = []
+            for row in rows:
+                headers = cloudevent_headers(row, self.source)
+                if not row["traceparent"]:
+                    headers += orphan_parent
+                records.append((row["stream_id"].encode(), row["document"].encode(), headers))
+            await asyncio.gather(*await self.producer.send_records(self.topic, records))
         EVENTS_PUBLISHED.labels(self.topic).inc(len(rows))
 
     # -- checkpoint and lag --------------------------------------------------------------------

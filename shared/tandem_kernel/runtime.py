@@ -33,7 +33,7 @@ from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.inbox import InboxSource
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
-from tandem_kernel.kafka import TopicKeeper, build_broker, dead_letter_publisher, subscribe
+from tandem_kernel.kafka import RelayProducer, TopicKeeper, build_broker, dead_letter_publisher, subscribe
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.relay import OutboxRelay
@@ -81,6 +81,8 @@ class Runtime:
         self.pool: asyncpg.Pool | None = None
         self.store: EventStore | None = None
         self.broker: KafkaBroker = build_broker(settings)
+        # The relay's own producer (see kafka.build_producer); consumers and dead letters use the broker.
+        self.producer = RelayProducer(settings)
         self.relay: OutboxRelay | None = None
         self.projection_runners: list[ProjectionRunner] = []
         self.processors: list[MessageProcessor] = []
@@ -142,6 +144,7 @@ class Runtime:
         for follower in followers:
             follower.stop()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._quietly("closing the relay's producer", self.producer.stop())
         await self._quietly("closing the broker connection", self.broker.stop())
         if self.pool is not None:
             await self._quietly("closing the database pool", self.pool.close())
@@ -209,7 +212,7 @@ class Runtime:
         assert self.store is not None
         return OutboxRelay(
             self.store,
-            self.broker,
+            self.producer,
             topic=self.settings.topic,
             source=self.source,
             dsn=self.settings.database_url,
@@ -281,7 +284,10 @@ class Runtime:
         await self._topics().ensure()
         try:
             await self.broker.start()
+            await self.producer.start()
         except BaseException:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
             with contextlib.suppress(Exception):
                 await self.broker.stop()
             raise
@@ -336,6 +342,8 @@ class Runtime:
         self.broker_connected.set()
 
     async def close_operations(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.producer.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         if self.pool is not None:

@@ -54,7 +54,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     # CA bundle that signed the brokers' certificates; the system's CAs when unset.
     kafka_ssl_cafile: str | None = None
-    relay_batch_size: int = Field(default=500, ge=1)
+    relay_batch_size: int = Field(default=2000, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     # How often the relay's leader checks that the broker still holds its topic (and ensures the
     # topics); when it has lost it, whether the relay publishes the history again by itself (else

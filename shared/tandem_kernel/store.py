@@ -468,7 +468,9 @@ LIMIT $3
 """
 
 # The wire document (see EventEnvelope): what goes on Kafka as the message value.
-_WIRE_COLUMNS = """position, transaction_id, event_id, event_type, stream_id, occurred_at, trace_context,
+_WIRE_COLUMNS = """position, transaction_id, event_id, event_type, stream_id, occurred_at,
+    to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ce_time,
+    trace_context->>'traceparent' AS traceparent,
     jsonb_build_object(
         'event_id', event_id, 'event_type', event_type, 'event_version', event_version,
         'stream_id', stream_id, 'stream_version', stream_version, 'position', position,

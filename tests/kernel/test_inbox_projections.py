@@ -16,6 +16,7 @@ from tandem_kernel.events import EventEnvelope
 from tandem_kernel.inbox import InboxSource
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.testing import eventually
 
 
 async def add(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
@@ -102,6 +103,11 @@ async def test_a_reader_of_the_inbox_never_skips_a_row_that_commits_late(
         )
         await processor.process(message("early", 2, 2))
         seen_while_open = await source.read_all(Cursor.origin(), 10)
+
+    async def both_readable() -> bool:  # (once no other transaction on the server is older either)
+        return len(await source.read_all(Cursor.origin(), 10)) == 2
+
+    await eventually(both_readable)
     seen_after = await source.read_all(Cursor.origin(), 10)
 
     assert seen_while_open == []  # the early row waits behind the open transaction: nothing is skipped

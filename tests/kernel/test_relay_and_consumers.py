@@ -16,8 +16,9 @@ from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, rep
 from tandem_kernel.dead_letters import list_dead_letters
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import EventEnvelope, NewEvent
-from tandem_kernel.kafka import dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.kafka import RelayProducer, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.relay import OutboxRelay
+from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
 from tandem_kernel.testing import eventually
 
@@ -44,22 +45,25 @@ async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 20
 
 
 @pytest.fixture
-async def kafka(broker: DevBroker) -> AsyncIterator[KafkaBroker]:
-    client = KafkaBroker(broker.bootstrap_servers)
-    await client.start()
+async def producer(broker: DevBroker) -> AsyncIterator[RelayProducer]:
+    """The relay's producer, as a service builds it."""
+    relay_producer = RelayProducer(
+        ServiceSettings(service_name="test", kafka_bootstrap_servers=broker.bootstrap_servers)
+    )
+    await relay_producer.start()
     try:
-        yield client
+        yield relay_producer
     finally:
-        await client.stop()
+        await relay_producer.stop()
 
 
 async def test_the_relay_publishes_each_event_keyed_by_stream_with_cloudevents_headers(
-    store: EventStore, kafka: KafkaBroker, broker: DevBroker, database_url: str
+    store: EventStore, producer: RelayProducer, broker: DevBroker, database_url: str
 ) -> None:
     topic = unique_topic()
     await ensure_topics(broker.bootstrap_servers, [topic], partitions=3)
     result = await store.append("counter-7", 0, [NewEvent(CounterIncremented(by=3, reason="x"))])
-    relay = OutboxRelay(store, kafka, topic=topic, source="/tandem/test", dsn=database_url)
+    relay = OutboxRelay(store, producer, topic=topic, source="/tandem/test", dsn=database_url)
 
     # Readable (and so published) once no older transaction is open anywhere on the server.
     published: list[int] = []
@@ -90,27 +94,33 @@ async def _publishes(relay: OutboxRelay, published: list[int]) -> bool:
 async def test_the_relay_moves_its_checkpoint_only_after_the_broker_acknowledged(
     store: EventStore, database_url: str
 ) -> None:
-    class RefusingBroker:
-        async def publish(self, *args: object, **kwargs: object) -> asyncio.Future[None]:
+    class RefusingProducer:
+        async def send_records(self, *args: object) -> list[asyncio.Future[None]]:
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(ConnectionError("broker went away"))
-            return failed
+            return [failed]
 
     await store.append("counter-1", 0, [NewEvent(CounterIncremented(by=1, reason="x"))])
-    relay = OutboxRelay(store, RefusingBroker(), topic="t", source="/tandem/test", dsn=database_url)
+    relay = OutboxRelay(store, RefusingProducer(), topic="t", source="/tandem/test", dsn=database_url)
 
-    with pytest.raises(ConnectionError):
-        await relay.publish_pending()
+    async def refused() -> bool:  # once the event is readable, its publication fails
+        try:
+            await relay.publish_pending()
+        except ConnectionError:
+            return True
+        return False
+
+    await eventually(refused)
 
     assert (await relay.lag())[0] == 1
 
 
 async def test_a_running_relay_wakes_on_notify_and_a_restart_republishes_rather_than_loses(
-    store: EventStore, kafka: KafkaBroker, broker: DevBroker, database_url: str
+    store: EventStore, producer: RelayProducer, broker: DevBroker, database_url: str
 ) -> None:
     topic = unique_topic()
     await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
-    relay = OutboxRelay(store, kafka, topic=topic, source="/tandem/test", dsn=database_url, poll_seconds=30)
+    relay = OutboxRelay(store, producer, topic=topic, source="/tandem/test", dsn=database_url, poll_seconds=30)
     running = asyncio.create_task(relay.run())
     try:
         for n in range(5):
@@ -123,7 +133,9 @@ async def test_a_running_relay_wakes_on_notify_and_a_restart_republishes_rather_
     assert sorted(registry().envelope_from_json(r.value).payload.by for r in records) == [0, 1, 2, 3, 4]
     # A crash after publishing but before the checkpoint: the next leader publishes again.
     await store.pool.execute("DELETE FROM checkpoints")
-    assert await OutboxRelay(store, kafka, topic=topic, source="/tandem/test", dsn=database_url).publish_pending() == 5
+    assert (
+        await OutboxRelay(store, producer, topic=topic, source="/tandem/test", dsn=database_url).publish_pending() == 5
+    )
 
 
 # -- consumers ----------------------------------------------------------------------------------
