@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devbroker import DevBroker, broker_for_tests
 from tandem_kernel.devidentity import DevIdentity
 
 __all__ = [
@@ -69,8 +69,9 @@ async def database_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[DevBroker]:
-    """A real Kafka-protocol broker (Tansu) for the whole test session; use unique topic names."""
-    with DevBroker() as running:
+    """A real Kafka-protocol broker for the whole test session (Tansu; noida-db when
+    TANDEM_TEST_BROKER=noida); use unique topic names."""
+    with broker_for_tests() as running:
         yield running
 
 
@@ -135,8 +136,8 @@ def tokens(identity: DevIdentity) -> TokenBook:
 
 @pytest.fixture
 def own_broker() -> Iterator[DevBroker]:
-    """A broker of the test's own, for tests that use fixed topic and consumer-group names."""
-    with DevBroker() as running:
+    """A broker of the test's own, for tests that use fixed topic and consumer-group names or restart it."""
+    with broker_for_tests() as running:
         yield running
 
 

@@ -53,8 +53,7 @@ async def test_republish_sends_a_services_whole_history_to_its_topic_again(
     assert "republished 3 events" in capsys.readouterr().out
 
     # Right after the broker restarted empty, at the first attempt (it used to fail with UnknownError).
-    own_broker.stop()
-    own_broker.start()
+    own_broker.restart(empty=True)
     await cli._republish("counters")
     records = await read_topic(own_broker.bootstrap_servers, "tandem.counters.v1", 3)
     assert sorted(r.key for r in records) == [b"c0", b"c1", b"c2"]
