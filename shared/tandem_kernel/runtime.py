@@ -29,6 +29,7 @@ from faststream.kafka import KafkaBroker
 from tandem_kernel.clock import Clock, SystemClock
 from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
+from tandem_kernel.devclock import SharedClock
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.inbox import InboxSource
@@ -88,7 +89,7 @@ class Runtime:
         self.projection_runners: list[ProjectionRunner] = []
         self.processors: list[MessageProcessor] = []
         self.jobs: JobWorker | None = None
-        self.clock: Clock = SystemClock()
+        self.clock: Clock = SharedClock(Path(settings.dev_clock_file)) if settings.dev_clock_file else SystemClock()
         self.identity: TokenVerifier | None = None
         if settings.oidc_issuer and settings.oidc_audience:
             self.identity = TokenVerifier(
