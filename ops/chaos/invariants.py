@@ -35,7 +35,7 @@ async def quiet_signature(platform: Platform) -> tuple[int, ...]:
             row = await connection.fetchrow(
                 "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM inbox),"
                 " (SELECT coalesce(sum(position), 0) FROM checkpoints), (SELECT count(*) FROM jobs"
-                "  WHERE state IN ('pending', 'running'))"
+                "  WHERE state IN ('queued', 'running'))"
             )
         finally:
             await connection.close()
@@ -48,6 +48,8 @@ async def check_everything(platform: Platform, ledger: Ledger) -> Findings:
     findings = Findings()
     await _enrollment_commands_once(platform, ledger, findings)
     await _pairing_answers_once(platform, ledger, findings)
+    await _rounds_and_imports_done_once(platform, ledger, findings)
+    await _no_job_stuck_or_failed(platform, findings)
     await _every_event_reached_every_subscriber(platform, findings)
     await _no_dead_letters(platform, findings)
     await _read_models_equal_rebuilds(platform, findings)
@@ -135,6 +137,51 @@ async def _pairing_answers_once(platform: Platform, ledger: Ledger, findings: Fi
                 active[person] = row["pair_id"]
             elif active.get(person) == row["pair_id"]:
                 del active[person]
+
+
+async def _rounds_and_imports_done_once(platform: Platform, ledger: Ledger, findings: Findings) -> None:
+    """Background work survives the replica that started it: each round requested completed once, each
+    import finished with every row handled."""
+    connection = await platform.connect("pairing")
+    try:
+        completed = await _count_by(connection, "pairing.PairingRoundCompleted", "round_id")
+        failed = await _count_by(connection, "pairing.PairingRoundFailed", "round_id")
+    finally:
+        await connection.close()
+    for command in ledger.of("request_round"):
+        findings.checked["rounds requested"] += 1
+        if completed[command.target] != 1 or failed[command.target]:
+            findings.mismatches.append(
+                f"round {command.target}: completed {completed[command.target]} times, failed {failed[command.target]}"
+            )
+    connection = await platform.connect("enrollment")
+    try:
+        for command in ledger.of("import"):
+            findings.checked["imports acknowledged"] += 1
+            job = await connection.fetchrow(
+                "SELECT state, attempts FROM jobs WHERE payload->>'job_id' = $1", command.target
+            )
+            if job is None or job["state"] != "succeeded":
+                findings.mismatches.append(f"import {command.target}: its job is {dict(job) if job else 'missing'}")
+    finally:
+        await connection.close()
+
+
+async def _no_job_stuck_or_failed(platform: Platform, findings: Findings) -> None:
+    for name in platform.services:
+        connection = await platform.connect(name)
+        try:
+            rows = await connection.fetch(
+                "SELECT kind, state, attempts, left(coalesce(last_error, ''), 160) AS error FROM jobs"
+                " WHERE state = 'failed' OR (state = 'running' AND lease_until < now())"
+            )
+            findings.checked["jobs checked"] += await connection.fetchval("SELECT count(*) FROM jobs")
+        finally:
+            await connection.close()
+        for row in rows:
+            findings.mismatches.append(
+                f"{name} job {row['kind']} {row['state']} after {row['attempts']} attempts {row['error']}"
+            )
 
 
 @dataclass(frozen=True)
