@@ -66,6 +66,13 @@ async def test_a_pair_without_a_common_slot_needs_attention(service: Sessions, h
 
     assert body["sessions"] == []
     assert body["needs_attention"] == "no_common_slot"
+    overview = await http.get(f"/programs/{pair.program_id}/pairs", headers=await service.hr())
+    assert [(p["pair_id"], p["needs_attention"], p["scheduled"]) for p in overview.json()] == [
+        (str(pair.pair_id), "no_common_slot", 0)
+    ]
+    assert (
+        await http.get(f"/programs/{pair.program_id}/pairs", headers=await service.as_(pair.junior_id))
+    ).status_code == 403
 
 
 async def test_participants_see_their_own_pairs_only_and_admins_their_programs(

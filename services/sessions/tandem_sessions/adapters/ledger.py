@@ -22,6 +22,7 @@ from tandem_sessions.domain.schedule import PairSchedule
 __all__ = [
     "busy_of",
     "pair_of_session",
+    "pairs_of_program",
     "reminders_due",
     "save",
     "session_row",
@@ -37,11 +38,17 @@ _COLUMNS = (
 
 
 async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
-    """Insert or update the rows of the schedule's sessions, in one statement."""
+    """Insert or update the rows of the schedule's sessions (one statement), and the pair's flags."""
+    pair = schedule.pair
+    await connection.execute(
+        "UPDATE pairs SET attention = $2, at_risk = $3 WHERE pair_id = $1",
+        pair.pair_id,
+        schedule.attention.value if schedule.attention else None,
+        sorted(reason.value for reason in schedule.flagged),
+    )
     sessions = list(schedule.sessions.values())
     if not sessions:
         return
-    pair = schedule.pair
     await connection.execute(
         f"""
         INSERT INTO sessions ({_COLUMNS})
@@ -103,6 +110,26 @@ async def busy_of(
         except_pair,
     )
     return [Interval(row["starts_at"], row["ends_at"]) for row in rows]
+
+
+async def pairs_of_program(executor: Executor, program_id: UUID, now: datetime) -> list[dict[str, Any]]:
+    """The program's pairs with their flags and what their sessions came to, in pair id order."""
+    rows = await executor.fetch(
+        """
+        SELECT p.pair_id, p.junior_id, p.senior_id, p.status, p.attention AS needs_attention, p.at_risk,
+               count(*) FILTER (WHERE s.status = 'scheduled') AS scheduled,
+               count(*) FILTER (WHERE s.status = 'held') AS held,
+               count(*) FILTER (WHERE s.status = 'missed') AS missed,
+               count(*) FILTER (WHERE s.status = 'cancelled') AS cancelled,
+               min(s.starts_at) FILTER (WHERE s.status = 'scheduled' AND s.starts_at > $2) AS next_session_at
+        FROM pairs p LEFT JOIN sessions s ON s.pair_id = p.pair_id
+        WHERE p.program_id = $1
+        GROUP BY p.pair_id ORDER BY p.pair_id
+        """,
+        program_id,
+        now,
+    )
+    return [dict(row) for row in rows]
 
 
 async def pair_of_session(executor: Executor, session_id: UUID) -> UUID | None:

@@ -19,6 +19,7 @@ from tandem_kernel.settings import ServiceSettings
 from tandem_sessions.application.jobs import job_kinds
 from tandem_sessions.application.policies import enrollment_subscription, pairing_subscription
 from tandem_sessions.domain.events import SESSIONS_EVENTS
+from tandem_sessions.entrypoints.demo import load_demo
 from tandem_sessions.entrypoints.http_agenda import agenda_router
 from tandem_sessions.entrypoints.http_calendars import calendars_router
 from tandem_sessions.entrypoints.http_sessions import sessions_router
@@ -46,6 +47,7 @@ service = ServiceSpec(
     subscriptions=subscriptions,
     jobs=job_kinds,
     contracts_dir=Path(__file__).resolve().parents[2] / "contracts",
+    extras={"demo": load_demo, "demo_after": ("pairing",)},
 )
 
 

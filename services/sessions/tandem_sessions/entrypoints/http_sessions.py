@@ -24,7 +24,7 @@ from tandem_sessions.application import sessions
 from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.domain.schedule import PairRef
 from tandem_sessions.entrypoints.bodies import Act, AddSession, Attendance, Cancel, Reschedule
-from tandem_sessions.entrypoints.schemas import PairSessions, SessionPublic
+from tandem_sessions.entrypoints.schemas import PairOverview, PairSessions, SessionPublic
 
 __all__ = ["acting", "may_see_pair", "sessions_router", "visible_session"]
 
@@ -32,6 +32,7 @@ sessions_router = APIRouter(tags=["sessions"], route_class=StrictJSONRoute)
 
 Themselves = Annotated[Principal, allow(PARTICIPANT)]
 HrReaderOrAMember = Annotated[Principal, allow(PROGRAM_ADMIN, service("sessions:read"), PARTICIPANT)]
+HrOrReader = Annotated[Principal, allow(PROGRAM_ADMIN, service("sessions:read"))]
 
 _NO_SESSION = "no such session"
 
@@ -79,6 +80,18 @@ async def pair_sessions(pair_id: UUID, store: StoreDep, caller: HrReaderOrAMembe
         closed=schedule.closed if schedule else pair.status != "active",
         sessions=[SessionPublic.of_row(row) for row in rows],
     )
+
+
+@sessions_router.get(
+    "/programs/{program_id}/pairs", summary="A program's pairs: attention, risk and sessions", responses=problems(404)
+)
+async def program_pairs(program_id: UUID, pool: PoolDep, now: NowDep, caller: HrOrReader) -> list[PairOverview]:
+    """Each pair of the program with why it needs attention (no common slot…), whether it is at risk
+    (no held session in two cadence periods, the same person cancelling twice in a row), and its
+    sessions counted by status."""
+    if not sees_program(caller, program_id) or await directory.load_terms(pool, program_id) is None:
+        raise NotFound("no such program")
+    return [PairOverview.model_validate(row) for row in await ledger.pairs_of_program(pool, program_id, now)]
 
 
 @sessions_router.get(

@@ -12,7 +12,15 @@ from tandem_sessions.application.agendas import Agenda
 from tandem_sessions.application.notes import Note
 from tandem_sessions.domain.schedule import PairSchedule, Session
 
-__all__ = ["AgendaPublic", "FeedPublic", "NotePublic", "PairSessions", "ProposalPublic", "SessionPublic"]
+__all__ = [
+    "AgendaPublic",
+    "FeedPublic",
+    "NotePublic",
+    "PairOverview",
+    "PairSessions",
+    "ProposalPublic",
+    "SessionPublic",
+]
 
 
 class ProposalPublic(BaseModel):
@@ -136,3 +144,19 @@ class FeedPublic(BaseModel):
 
     participant_id: UUID
     url: str
+
+
+class PairOverview(BaseModel):
+    """A pair as the program admin follows it: its flags and what its sessions came to."""
+
+    pair_id: UUID
+    junior_id: UUID
+    senior_id: UUID
+    status: str
+    needs_attention: str | None
+    at_risk: list[str]
+    scheduled: int
+    held: int
+    missed: int
+    cancelled: int
+    next_session_at: datetime | None

@@ -30,8 +30,11 @@ CREATE TABLE IF NOT EXISTS pairs (
     senior_id       uuid        NOT NULL,
     activated_at    timestamptz NOT NULL,
     rotation_due_at timestamptz NOT NULL,
-    status          text        NOT NULL CHECK (status IN ('active', 'ended'))
+    status          text        NOT NULL CHECK (status IN ('active', 'ended')),
+    attention       text,                          -- why it needs attention (its schedule's follow)
+    at_risk         text[]      NOT NULL DEFAULT '{}'
 );
+CREATE INDEX IF NOT EXISTS pairs_by_program ON pairs (program_id, pair_id);
 CREATE INDEX IF NOT EXISTS pairs_by_junior ON pairs (junior_id);
 CREATE INDEX IF NOT EXISTS pairs_by_senior ON pairs (senior_id);
 
