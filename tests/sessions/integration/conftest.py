@@ -9,15 +9,21 @@ database (the scheduler's `tick`, say). Modules run in a module-wide event loop.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import pytest_asyncio
+from aiosmtpd.controller import Controller
 from pairing.integration.enrollment_feed import REGISTRY as ENROLLMENT_REGISTRY
 from pairing.integration.enrollment_feed import EnrollmentFeed
 from tandem_kernel.clock import SettableClock
@@ -107,6 +113,60 @@ class PairingFeed:
         )
 
 
+class Mailbox:
+    """What a real SMTP server (aiosmtpd) received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # aiosmtpd calls it so
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, dict[str, str]]]:
+    """A real SMTP server on a free port, and the settings that make sessions send to it."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield (
+            mailbox,
+            {
+                "SESSIONS_SMTP_HOST": "127.0.0.1",
+                "SESSIONS_SMTP_PORT": str(controller.port),
+                "SESSIONS_MAIL_FROM": "tandem@example.com",
+                "SESSIONS_MAIL_ADDRESS": "{employee_id}@example.com",
+            },
+        )
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dataclass
 class Sessions:
     """The running service and the test's own ways into it."""
@@ -119,6 +179,7 @@ class Sessions:
     enrollment: EnrollmentFeed
     pairing: PairingFeed
     tokens: TokenBook
+    mailbox: Mailbox = field(default_factory=Mailbox)
 
     async def as_(self, participant_id: UUID) -> dict[str, str]:
         """Headers signing in as the employee behind `participant_id`."""
@@ -142,7 +203,7 @@ class Sessions:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def service(identity: DevIdentity, tokens: TokenBook) -> AsyncIterator[Sessions]:
     """The service, ready (PostgreSQL, broker, relay), for the whole module."""
-    with DevBroker() as broker:
+    with DevBroker() as broker, smtp_server() as (mailbox, mail_settings), environment(mail_settings):
         async with fresh_database("tandem_sessions_test") as database_url:
             app = create(settings_for(database_url, broker.bootstrap_servers, identity))
             clock = SettableClock(START)
@@ -172,6 +233,7 @@ async def service(identity: DevIdentity, tokens: TokenBook) -> AsyncIterator[Ses
                             EnrollmentFeed(enrolled, enrollment_producer),
                             PairingFeed(paired, pairing_producer),
                             tokens,
+                            mailbox,
                         )
                     finally:
                         await enrollment_producer.close()

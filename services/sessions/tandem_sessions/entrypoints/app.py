@@ -16,6 +16,7 @@ from tandem_kernel.events import EventRegistry
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 
+from tandem_sessions.application.invitations import invitations_subscription
 from tandem_sessions.application.jobs import job_kinds
 from tandem_sessions.application.policies import enrollment_subscription, pairing_subscription
 from tandem_sessions.domain.events import SESSIONS_EVENTS
@@ -23,6 +24,7 @@ from tandem_sessions.entrypoints.demo import load_demo
 from tandem_sessions.entrypoints.http_agenda import agenda_router
 from tandem_sessions.entrypoints.http_calendars import calendars_router
 from tandem_sessions.entrypoints.http_sessions import sessions_router
+from tandem_sessions.settings import InvitationSettings
 
 __all__ = ["create", "registry", "service"]
 
@@ -32,9 +34,24 @@ def registry() -> EventRegistry:
     return EventRegistry(SESSIONS_EVENTS)
 
 
+DEVELOPMENT_MAIL_DIR = ".tandem/mail"
+"""Where `make run` keeps the invitations (as .eml files) when no SMTP server is configured."""
+
+
+def invitation_settings(runtime: Runtime) -> InvitationSettings:
+    settings = InvitationSettings()
+    if not settings.enabled and runtime.settings.environment == "development":
+        return settings.model_copy(update={"mail_dir": DEVELOPMENT_MAIL_DIR})
+    return settings
+
+
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     assert runtime.store is not None
-    return [enrollment_subscription(runtime.store), pairing_subscription(runtime.store)]
+    found = [enrollment_subscription(runtime.store), pairing_subscription(runtime.store)]
+    mail = invitation_settings(runtime)
+    if mail.enabled:
+        found.append(invitations_subscription(mail))
+    return found
 
 
 service = ServiceSpec(

@@ -57,9 +57,9 @@ async def issue_feed(
     responses=problems(404),
 )
 async def revoke_feed(participant_id: UUID, pool: PoolDep, caller: Themselves) -> Response:
+    """The current URL stops working (if there was one: revoking twice is no error)."""
     await _themselves(pool, caller, participant_id)
-    if not await feeds.revoke(pool, participant_id):
-        raise NotFound("no calendar URL to revoke")
+    await feeds.revoke(pool, participant_id)
     return Response(status_code=204)
 
 
