@@ -35,11 +35,19 @@ async def lock_people(unit: UnitOfWork, people: Sequence[UUID]) -> None:
 
 
 class Booking:
-    """An `Around` for the command: the pair, both profiles and their bookings over `span_of(schedule)`."""
+    """An `Around` for the command: the pair, its program, both profiles and their bookings over
+    `span_of(booking, schedule)` (the schedule is loaded for it only if `span_needs_schedule`)."""
 
-    def __init__(self, pair_id: UUID, span_of: Callable[[Booking, PairSchedule | None], Interval | None]) -> None:
+    def __init__(
+        self,
+        pair_id: UUID,
+        span_of: Callable[[Booking, PairSchedule | None], Interval | None],
+        *,
+        span_needs_schedule: bool = False,
+    ) -> None:
         self.pair_id = pair_id
         self._span_of = span_of
+        self._needs_schedule = span_needs_schedule
         self.pair: ActivePair | None = None
         self.terms: ProgramTerms | None = None
         self.profiles: dict[UUID, Profile] = {}
@@ -53,7 +61,7 @@ class Booking:
         people = [self.pair.ref.junior_id, self.pair.ref.senior_id]
         await lock_people(unit, people)
         self.profiles = await directory.load_people(unit.connection, people)
-        schedule = (await SCHEDULES.load(unit, self.pair_id)).state
+        schedule = (await SCHEDULES.load(unit, self.pair_id)).state if self._needs_schedule else None
         span = self._span_of(self, schedule)
         self.busy = [] if span is None else await ledger.busy_of(unit.connection, people, span)
 

@@ -155,7 +155,7 @@ async def accept_reschedule(
             return None
         return Interval(session.proposal.starts_at, session.proposal.starts_at + (session.ends_at - session.starts_at))
 
-    booking = Booking(await pair_of(store, session_id), span)
+    booking = Booking(await pair_of(store, session_id), span, span_needs_schedule=True)
 
     def decide(state: PairSchedule | None) -> Sequence[DomainEvent]:
         session = state.sessions.get(session_id) if state is not None else None

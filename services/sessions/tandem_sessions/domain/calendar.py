@@ -130,17 +130,24 @@ class Person:
     def open_intervals(self, span: Interval) -> Iterator[Interval]:
         """This person's available UTC intervals on working days overlapping `span`, clipped to it."""
         tz = self.tz
-        first = span.start.astimezone(tz).date() - timedelta(days=1)
+        by_weekday = _by_weekday(self.availability)
+        day = span.start.astimezone(tz).date() - timedelta(days=1)
         last = span.end.astimezone(tz).date() + timedelta(days=1)
-        day = first
         while day <= last:
-            if self.works_on(day):
-                for window in self.availability:
-                    if window.weekday != day.weekday():
-                        continue
+            windows = by_weekday[day.weekday()]
+            if windows and self.works_on(day):
+                for window in windows:
                     opens = datetime.combine(day, window.start, tzinfo=tz).astimezone(UTC)
                     closes = window.closes_at(day).replace(tzinfo=tz).astimezone(UTC)
                     start, end = max(opens, span.start), min(closes, span.end)
                     if start < end:
                         yield Interval(start, end)
             day += timedelta(days=1)
+
+
+@cache
+def _by_weekday(availability: tuple[Window, ...]) -> tuple[tuple[Window, ...], ...]:
+    """The windows of each weekday (0 = Monday), in order."""
+    return tuple(
+        tuple(sorted((w for w in availability if w.weekday == day), key=lambda w: w.start)) for day in range(7)
+    )

@@ -22,7 +22,7 @@ The candidates come from intersecting both people's open intervals, and each is 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,9 +93,15 @@ class _Bookings:
 
 def earliest_slot(a: Person, b: Person, span: Interval, duration: timedelta, busy: _Bookings) -> datetime | None:
     """The earliest grid start in `span` where both can meet for `duration` and neither is booked."""
-    for common in common_intervals(a, b, span):
-        start = _on_grid(common.start)
-        while start + duration <= common.end:
+    return _earliest_in(common_intervals(a, b, span), a, b, duration, busy)
+
+
+def _earliest_in(
+    common: Iterable[Interval], a: Person, b: Person, duration: timedelta, busy: _Bookings
+) -> datetime | None:
+    for shared in common:
+        start = _on_grid(shared.start)
+        while start + duration <= shared.end:
             candidate = Interval(start, start + duration)
             clash = busy.clash(candidate)
             if clash is not None:
@@ -105,6 +111,17 @@ def earliest_slot(a: Person, b: Person, span: Interval, duration: timedelta, bus
                 return start
             start += GRID
     return None
+
+
+def _within(common: Sequence[Interval], starts: Sequence[datetime], window: Interval) -> Iterator[Interval]:
+    """The common intervals overlapping `window`, clipped to it (`starts`: their starts, for bisect)."""
+    first = max(0, bisect_left(starts, window.start) - 1)
+    for shared in common[first:]:
+        if shared.start >= window.end:
+            return
+        start, end = max(shared.start, window.start), min(shared.end, window.end)
+        if start < end:
+            yield Interval(start, end)
 
 
 def periods(base: datetime, until: datetime, cadence: timedelta) -> list[Interval]:
@@ -139,13 +156,19 @@ def plan(
     kept_starts = sorted(kept)
     starts: list[datetime] = []
     unplanned = 0
+    overall = Interval(max(base, earliest or base), until)
+    if overall.start >= overall.end:
+        return PlanOutcome((), 0, None)
+    # Both people's shared time over the whole span, once; each period takes its slice.
+    common = common_intervals(a, b, overall)
+    common_starts = [shared.start for shared in common]
     for period in periods(base, until, cadence):
         if any(period.start <= start < period.end for start in kept_starts):
             continue
-        window = Interval(max(period.start, earliest or period.start), period.end)
+        window = Interval(max(period.start, overall.start), period.end)
         if window.start >= window.end:
             continue
-        slot = earliest_slot(a, b, window, duration, bookings)
+        slot = _earliest_in(_within(common, common_starts, window), a, b, duration, bookings)
         if slot is None:
             unplanned += 1
             continue
@@ -153,7 +176,6 @@ def plan(
         bookings.add(Interval(slot, slot + duration))
     attention: AttentionReason | None = None
     if unplanned and not kept_starts and not starts:
-        overall = Interval(max(base, earliest or base), until)
-        meets = any(i.end - i.start >= duration for i in common_intervals(a, b, overall))
+        meets = any(shared.end - shared.start >= duration for shared in common)
         attention = AttentionReason.FULLY_BOOKED if meets else AttentionReason.NO_COMMON_SLOT
     return PlanOutcome(tuple(starts), unplanned, attention)
