@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -104,7 +104,7 @@ class Person:
 
     def works_on(self, day: date) -> bool:
         """A local working day: not a weekend day of their country, not one of its public holidays."""
-        return day.weekday() not in weekend_of(self.country) and day not in public_holidays(self.country, day.year)
+        return _working_day(self.country, day)
 
     def local(self, instant: datetime) -> datetime:
         """`instant` on this person's wall clock (naive)."""
@@ -137,12 +137,29 @@ class Person:
             windows = by_weekday[day.weekday()]
             if windows and self.works_on(day):
                 for window in windows:
-                    opens = datetime.combine(day, window.start, tzinfo=tz).astimezone(UTC)
-                    closes = window.closes_at(day).replace(tzinfo=tz).astimezone(UTC)
+                    opens = _instant(self.time_zone, day, window.start)
+                    closes = (
+                        _instant(self.time_zone, day + timedelta(days=1), MIDNIGHT)
+                        if window.end == MIDNIGHT
+                        else _instant(self.time_zone, day, window.end)
+                    )
                     start, end = max(opens, span.start), min(closes, span.end)
                     if start < end:
                         yield Interval(start, end)
             day += timedelta(days=1)
+
+
+# Shared by everyone in the same zone or country: planning a year for thousands of pairs converts the
+# same wall-clock times on the same days over and over.
+@lru_cache(maxsize=500_000)
+def _instant(time_zone: str, day: date, wall_clock: time) -> datetime:
+    """The UTC instant of `wall_clock` on `day` in `time_zone` (the first, in a repeated hour)."""
+    return datetime.combine(day, wall_clock, tzinfo=zone(time_zone)).astimezone(UTC)
+
+
+@lru_cache(maxsize=100_000)
+def _working_day(country: str, day: date) -> bool:
+    return day.weekday() not in weekend_of(country) and day not in public_holidays(country, day.year)
 
 
 @cache
