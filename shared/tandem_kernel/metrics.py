@@ -32,6 +32,11 @@ RELAY_TOPIC_LOST = Gauge(
 RELAY_TOPIC_LOSSES = Counter(
     "tandem_relay_topic_losses_total", "Times the relay found its topic lost by the broker.", ["topic"]
 )
+BACKGROUND_STOPS = Counter(
+    "tandem_background_stops_total",
+    "Background loops (relay, projections, job worker, boot) that ended while the service was not stopping.",
+    ["task"],
+)
 HANDLER_SECONDS = Histogram("tandem_handler_seconds", "Time to handle one consumed message.", ["consumer", "outcome"])
 DEAD_LETTERS = Counter("tandem_dead_letters_total", "Messages sent to a dead-letter topic.", ["consumer", "topic"])
 PROJECTION_LAG_EVENTS = Gauge(

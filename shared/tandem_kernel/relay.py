@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import InvalidProducerEpoch, KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
 from opentelemetry import propagate, trace
 
 from tandem_kernel.follower import StepFailed, StoreFollower
@@ -48,6 +48,8 @@ log = logging.getLogger("tandem.relay")
 # A republish of the history retries a batch the broker refused this many times (a broker that just
 # came back answers its first requests with errors).
 REPUBLISH_ATTEMPTS = 5
+# What a broker answers an idempotent producer whose state it lost (a topic or the broker re-created).
+_PRODUCER_STATE_LOST = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
 # How many batches one step of the relay publishes back to back, reading each next one while the
 # broker acknowledges the last.
 PIPELINED_BATCHES = 10
@@ -63,6 +65,9 @@ class RecordSender(Protocol):
     order, and hand back the futures of their acknowledgements."""
 
     async def send_records(self, topic: str, records: Sequence[Record]) -> Sequence[Awaitable[Any]]: ...
+
+    async def reset(self) -> None:
+        """Start again as a new producer (a new idempotent producer id, sequences from zero)."""
 
 
 def cloudevent_headers(row: asyncpg.Record, source: str) -> list[tuple[str, bytes]]:
@@ -118,6 +123,9 @@ class OutboxRelay(StoreFollower):
         self._next_topic_check = 0.0
         self._last_end_offsets: dict[int, int] = {}
         self._republished_before_loss: datetime | None = None
+        # The series exist from the start: a dashboard shows 0, not "no data", until a loss.
+        RELAY_TOPIC_LOSSES.labels(topic)
+        RELAY_TOPIC_LOST.labels(topic).set(0)
 
     async def before_leading(self) -> None:
         if self._broker_ready is not None:
@@ -131,6 +139,8 @@ class OutboxRelay(StoreFollower):
         except KafkaError as error:
             # A topic the broker lost is the likeliest cause: look at it before trying again.
             self._next_topic_check = 0.0
+            if isinstance(error, _PRODUCER_STATE_LOST):
+                await self.producer.reset()
             log.warning(
                 "%s could not publish to %s (%r); checking the topic, then retrying", self.name, self.topic, error
             )
@@ -166,6 +176,8 @@ class OutboxRelay(StoreFollower):
     async def _report_loss(self, why: str) -> None:
         if self.topic_problem is None:
             RELAY_TOPIC_LOSSES.labels(self.topic).inc()
+            # The broker forgot the producer's sequence numbers along with the topic.
+            await self.producer.reset()
             self._republished_before_loss = await self.store.checkpoint_saved_at(self._republished_mark)
         RELAY_TOPIC_LOST.labels(self.topic).set(1)
         remedy = "republishing the history" if self.republish_when_lost else f"run `tandem republish {self.service}`"
@@ -243,6 +255,8 @@ class OutboxRelay(StoreFollower):
             except KafkaError as error:
                 if attempt == REPUBLISH_ATTEMPTS:
                     raise
+                if isinstance(error, _PRODUCER_STATE_LOST):
+                    await self.producer.reset()
                 log.warning(
                     "republishing to %s: %r; attempt %d of %d", self.topic, error, attempt + 1, REPUBLISH_ATTEMPTS
                 )

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devbroker import DevBroker, broker_for_tests
 from tandem_kernel.devidentity import DevIdentity
 
 __all__ = [
@@ -69,8 +69,9 @@ async def database_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[DevBroker]:
-    """A real Kafka-protocol broker (Tansu) for the whole test session; use unique topic names."""
-    with DevBroker() as running:
+    """A real Kafka-protocol broker for the whole test session (Tansu; noida-db when
+    TANDEM_TEST_BROKER=noida); use unique topic names."""
+    with broker_for_tests() as running:
         yield running
 
 
@@ -135,8 +136,8 @@ def tokens(identity: DevIdentity) -> TokenBook:
 
 @pytest.fixture
 def own_broker() -> Iterator[DevBroker]:
-    """A broker of the test's own, for tests that use fixed topic and consumer-group names."""
-    with DevBroker() as running:
+    """A broker of the test's own, for tests that use fixed topic and consumer-group names or restart it."""
+    with broker_for_tests() as running:
         yield running
 
 
@@ -185,11 +186,20 @@ class ServiceProcess:
     >>> await replica.ready(); replica.kill()        # SIGKILL: no goodbye
     """
 
-    def __init__(self, service: str, database_url: str, bootstrap_servers: str, *, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        database_url: str,
+        bootstrap_servers: str,
+        *,
+        log_dir: Path,
+        port: int | None = None,
+        **env: str,
+    ) -> None:
         from tandem_kernel.devbroker import free_port
 
         self.service = service
-        self.port = free_port()
+        self.port = port or free_port()  # a restarted replica keeps its predecessor's port
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{service}-{self.port}.log"
         self.env = {

@@ -20,6 +20,7 @@ from aiokafka.errors import UnknownTopicOrPartitionError
 from kernel.conftest import counter_settings
 from kernel.counter_service import service
 from kernel.events_for_tests import CounterIncremented, registry
+from prometheus_client.parser import text_string_to_metric_families
 from tandem_kernel.api import create_app
 from tandem_kernel.database import create_pool
 from tandem_kernel.devbroker import DevBroker
@@ -77,10 +78,12 @@ async def test_a_broker_restarted_empty_under_a_running_service_gets_the_history
         _store(database_url) as store,
     ):
         await eventually(lambda: _ready(http))
+        losses_before = await _losses(http)
         await _append(store, "before", 60)
         await eventually(lambda: _consumed(database_url, 60), timeout=30)
 
         own_broker.stop()
+        own_broker.forget_data()
         during = asyncio.create_task(_append(store, "during", 20))  # the service keeps taking commands
         own_broker.start()  # same port, nothing in it
         await during
@@ -94,7 +97,7 @@ async def test_a_broker_restarted_empty_under_a_running_service_gets_the_history
 
     assert consumed == 100  # every event applied, none twice (the table's key is the event id)
     assert dead == 0
-    assert f'tandem_relay_topic_losses_total{{topic="{TOPIC}"}} 1.0' in metrics
+    assert _losses_in(metrics) - losses_before == 1
     assert await _partitions(own_broker.bootstrap_servers, TOPIC) == 2  # as configured, not the broker's default
 
 
@@ -112,8 +115,7 @@ async def test_without_automatic_republish_the_service_is_not_ready_and_says_why
         await _append(store, "before", 30)
         await eventually(lambda: _consumed(database_url, 30), timeout=30)
 
-        own_broker.stop()
-        own_broker.start()
+        own_broker.restart(empty=True)
         await _append(store, "after", 5)
 
         async def says_topic_lost() -> bool:
@@ -123,7 +125,7 @@ async def test_without_automatic_republish_the_service_is_not_ready_and_says_why
         await eventually(says_topic_lost, timeout=40)
         problems = (await http.get("/readyz")).json()["problems"]
         assert f"the broker lost topic {TOPIC}" in problems[0] and "tandem republish counters" in problems[0]
-        assert 'tandem_relay_topic_lost{topic="tandem.counters.v1"} 1.0' in (await http.get("/metrics")).text
+        assert f'tandem_relay_topic_lost{{topic="{TOPIC}"}} 1.0' in (await http.get("/metrics")).text
 
         # What `tandem republish counters` does, from another process's point of view.
         operations = Runtime(service, configured)
@@ -139,6 +141,39 @@ async def test_without_automatic_republish_the_service_is_not_ready_and_says_why
         await asyncio.sleep(2)
         consumed, dead = await _counts(database_url)
     assert (consumed, dead) == (35, 0)
+
+
+@pytest.mark.slow
+async def test_a_broker_restarted_with_its_data_loses_nothing_and_needs_no_republish(
+    database_url: str, own_broker: DevBroker, settings: Any, admin_headers: dict[str, str]
+) -> None:
+    if not own_broker.keeps_data:
+        pytest.skip("this broker keeps nothing across a restart (run with TANDEM_TEST_BROKER=noida)")
+    app = create_app(service, settings(database_url, own_broker.bootstrap_servers))
+    async with (
+        serving(app) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers) as http,
+        _store(database_url) as store,
+    ):
+        await eventually(lambda: _ready(http))
+        losses_before = await _losses(http)
+        await _append(store, "before", 40)
+        await eventually(lambda: _consumed(database_url, 40), timeout=30)
+
+        own_broker.stop()
+        during = asyncio.create_task(_append(store, "during", 10))
+        own_broker.start()  # with everything it had
+        await during
+        await _append(store, "after", 10)
+
+        await eventually(lambda: _consumed(database_url, 60), timeout=90)
+        await eventually(lambda: _ready(http), timeout=30)
+        metrics = (await http.get("/metrics")).text
+        await asyncio.sleep(2)
+        consumed, dead = await _counts(database_url)
+
+    assert (consumed, dead) == (60, 0)
+    assert _losses_in(metrics) == losses_before  # nothing was lost
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -166,6 +201,20 @@ async def _append(store: EventStore, prefix: str, count: int) -> None:
                 break
             except asyncpg.UndefinedTableError:  # the service is still creating its tables
                 await asyncio.sleep(0.1)
+
+
+async def _losses(http: httpx.AsyncClient) -> float:
+    return _losses_in((await http.get("/metrics")).text)
+
+
+def _losses_in(metrics: str) -> float:
+    """Topic losses the relay counted (the counter lives as long as the process: compare before and after)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "tandem_relay_topic_losses_total" and sample.labels.get("topic") == TOPIC
+    )
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:

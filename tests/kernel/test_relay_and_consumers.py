@@ -100,6 +100,9 @@ async def test_the_relay_moves_its_checkpoint_only_after_the_broker_acknowledged
             failed.set_exception(ConnectionError("broker went away"))
             return [failed]
 
+        async def reset(self) -> None:
+            pass
+
     await store.append("counter-1", 0, [NewEvent(CounterIncremented(by=1, reason="x"))])
     relay = OutboxRelay(store, RefusingProducer(), topic="t", source="/tandem/test", dsn=database_url)
 
