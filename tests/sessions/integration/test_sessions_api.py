@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from tandem_pairing.domain import events as pairing_events
 from tandem_sessions.application import scheduler
 
 from .conftest import Pair, Sessions
@@ -349,3 +350,29 @@ async def test_reminders_fall_due_a_day_ahead_and_a_pair_without_held_sessions_i
     assert too_early is False and await reminded() is True
     assert reminders == 1
     assert (await sessions_of(http, service, pair))["at_risk"] == ["no_held_session"]
+
+
+async def test_a_withdrawal_cancels_the_pairs_sessions_and_a_broken_rule_flags_the_pair(
+    service: Sessions, http: httpx.AsyncClient
+) -> None:
+    leaving = await service.pair(PARIS_MORNINGS, LONDON_MORNINGS)
+    flagged = await service.pair(PARIS_MORNINGS, LONDON_MORNINGS)
+
+    await service.enrollment.withdraw(leaving.program_id, leaving.senior_id, "senior")
+    await service.pairing.deliver(
+        pairing_events.PairBecameInfeasible(
+            pair_id=flagged.pair_id,
+            program_id=flagged.program_id,
+            junior_id=flagged.junior_id,
+            senior_id=flagged.senior_id,
+            violations=("no_shared_language",),
+            detected_at=service.clock.now(),
+        )
+    )
+
+    left = await sessions_of(http, service, leaving)
+    assert left["closed"] is True
+    assert {(s["status"], s["cancel_reason"]) for s in left["sessions"]} == {("cancelled", "pair_ended")}
+    still = await sessions_of(http, service, flagged)
+    assert still["needs_attention"] == "pair_infeasible"
+    assert {s["status"] for s in still["sessions"]} == {"scheduled"}

@@ -26,7 +26,6 @@ __all__ = [
     "Profile",
     "ProgramTerms",
     "active_pairs",
-    "active_pairs_in_program",
     "active_pairs_of",
     "close_program",
     "erase_person",
@@ -221,13 +220,6 @@ async def active_pairs_of(executor: Executor, participant_id: UUID) -> list[Acti
     rows = await executor.fetch(
         "SELECT * FROM pairs WHERE (junior_id = $1 OR senior_id = $1) AND status = 'active' ORDER BY pair_id",
         participant_id,
-    )
-    return [_pair(row) for row in rows]
-
-
-async def active_pairs_in_program(executor: Executor, program_id: UUID) -> list[ActivePair]:
-    rows = await executor.fetch(
-        "SELECT * FROM pairs WHERE program_id = $1 AND status = 'active' ORDER BY pair_id", program_id
     )
     return [_pair(row) for row in rows]
 

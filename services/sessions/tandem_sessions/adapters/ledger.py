@@ -96,18 +96,14 @@ def _absent(absent: Sequence[UUID]) -> str:
     return "[" + ",".join(f'"{person}"' for person in absent) + "]"
 
 
-async def busy_of(
-    executor: Executor, people: Sequence[UUID], span: Interval, *, except_pair: UUID | None = None
-) -> list[Interval]:
-    """When `people` are booked in `span` in another pair's scheduled sessions."""
+async def busy_of(executor: Executor, people: Sequence[UUID], span: Interval) -> list[Interval]:
+    """When `people` are booked in `span`: their scheduled sessions, in any of their pairs."""
     rows = await executor.fetch(
         "SELECT starts_at, ends_at FROM sessions WHERE status = 'scheduled' AND (junior_id = ANY($1::uuid[])"
-        " OR senior_id = ANY($1::uuid[])) AND starts_at < $3 AND ends_at > $2"
-        " AND ($4::uuid IS NULL OR pair_id <> $4) ORDER BY starts_at",
+        " OR senior_id = ANY($1::uuid[])) AND starts_at < $3 AND ends_at > $2 ORDER BY starts_at",
         list(people),
         span.start,
         span.end,
-        except_pair,
     )
     return [Interval(row["starts_at"], row["ends_at"]) for row in rows]
 

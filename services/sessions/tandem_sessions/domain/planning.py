@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from tandem_sessions.domain.calendar import Interval, Person
 from tandem_sessions.domain.events import AttentionReason
 
-__all__ = ["GRID", "PlanOutcome", "common_intervals", "earliest_slot", "periods", "plan"]
+__all__ = ["GRID", "PlanOutcome", "common_intervals", "periods", "plan"]
 
 GRID = timedelta(minutes=15)
 """Sessions start on the quarter hour (of UTC, which is every zone's quarter hour but Nepal's and Chatham's)."""
@@ -91,14 +91,10 @@ class _Bookings:
         return None
 
 
-def earliest_slot(a: Person, b: Person, span: Interval, duration: timedelta, busy: _Bookings) -> datetime | None:
-    """The earliest grid start in `span` where both can meet for `duration` and neither is booked."""
-    return _earliest_in(common_intervals(a, b, span), a, b, duration, busy)
-
-
 def _earliest_in(
     common: Iterable[Interval], a: Person, b: Person, duration: timedelta, busy: _Bookings
 ) -> datetime | None:
+    """The earliest grid start in `common` where both can meet for `duration` and neither is booked."""
     for shared in common:
         start = _on_grid(shared.start)
         while start + duration <= shared.end:
