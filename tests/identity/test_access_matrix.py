@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -122,7 +123,52 @@ PAIRING = [
     case("pairing", "GET /people/{junior_employee}", {HR, OWN}, {HR_OTHER, OTHER}),
 ]
 
-ROWS: list[Case] = [*ENROLLMENT, *PAIRING]
+# Sessions: the shared world's pair is active (both accepted) and has sessions; a participant acts
+# on a session of theirs only (someone else's is not there: 404). Times in the past are refused
+# (409) after the access check: admitted, and nothing changes.
+_PAST = "2020-01-07T10:00:00+01:00"
+
+
+def _act(extra: dict[str, Any] | None = None) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"participant_id": w.ids["junior"], **(extra or {})}
+
+
+SESSIONS = [
+    case("sessions", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("sessions", "GET /", {"anonymous", *SIGNED_IN}),
+    case("sessions", "GET /ops/jobs", {OPERATOR}),
+    case("sessions", "GET /pairs/{pair}/sessions", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /participants/{junior}/sessions", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /sessions/{session}", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /programs/{program}/pairs", {HR, READ}, {HR_OTHER}),
+    case("sessions", "POST /sessions/{session}/reschedule", {OWN}, {OTHER}, body=_act({"starts_at": _PAST})),
+    case("sessions", "POST /sessions/{session}/reschedule/accept", {OWN}, {OTHER}, body=_act()),
+    case("sessions", "POST /sessions/{session}/reschedule/refuse", {OWN}, {OTHER}, body=_act()),
+    case("sessions", "POST /sessions/{session}/cancel", {OWN}, {OTHER}, body=_act({"reason": "workload"}), fresh=True),
+    case(
+        "sessions",
+        "POST /pairs/{pair}/sessions",
+        {OWN},
+        {OTHER},
+        body=_act({"starts_at": _PAST, "duration_minutes": 45}),
+    ),
+    case(
+        "sessions",
+        "POST /sessions/{session}/attendance",
+        {OWN},
+        {OTHER},
+        body=_act({"outcome": "held", "duration_minutes": 45}),
+    ),
+    case("sessions", "GET /sessions/{session}/agenda", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "PUT /sessions/{session}/agenda", {OWN}, {OTHER}, body=_act({"items": []})),
+    case("sessions", "GET /sessions/{session}/notes", {OWN}, {OTHER}),
+    case("sessions", "POST /sessions/{session}/notes", {OWN}, {OTHER}, body=_act({"text": "A private note"})),
+    case("sessions", "POST /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
+    case("sessions", "DELETE /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
+    case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS]
 
 
 async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
