@@ -65,6 +65,7 @@ class Load:
         self.answered_pairs: set[str] = set()
         self.rounds_requested = 0
         self.imported: list[dict[str, Any]] = []
+        self.sessions_to_cancel: list[tuple[str, str]] = []  # (pair, senior): the most common failure
         self._http = httpx.AsyncClient(timeout=10)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the faults
 
@@ -143,6 +144,8 @@ class Load:
             if time.monotonic() >= next_round:
                 next_round = time.monotonic() + 10
                 launch(self._round_and_answers())
+            if self.sessions_to_cancel:
+                launch(self._cancel_next_session(*self.sessions_to_cancel.pop()))
             await asyncio.sleep(1 / self.rate)
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
@@ -215,6 +218,37 @@ class Load:
             self.imported.extend(people)
         return command
 
+    async def _cancel_next_session(self, pair_id: str, senior_id: str) -> None:
+        """The senior cancels the pair's next session (once the sessions service has planned them)."""
+        person = self.enrolled.get(senior_id)
+        if person is None:
+            return
+        login = self.platform.tokens.person(
+            f"chaos-{person['employee_id']}", roles=["participant"], employee_id=person["employee_id"]
+        )
+        for _ in range(30):
+            await asyncio.sleep(1)
+            try:
+                url = self.rng.choice(self.platform.urls("sessions"))
+                shown = await self._http.get(
+                    f"{url}/pairs/{pair_id}/sessions", headers=await self.platform.tokens.headers(login)
+                )
+            except (httpx.HTTPError, OSError):
+                continue
+            planned = (
+                [s for s in shown.json().get("sessions", []) if s["status"] == "scheduled"] if shown.is_success else []
+            )
+            if planned:
+                await self.send(
+                    "sessions",
+                    "POST",
+                    f"/sessions/{planned[0]['session_id']}/cancel",
+                    Command("cancel_session", planned[0]["session_id"]),
+                    body={"participant_id": senior_id, "reason": "workload"},
+                    login=login,
+                )
+                return
+
     async def _round_and_answers(self) -> None:
         requested = await self.send(
             "pairing",
@@ -262,3 +296,5 @@ class Load:
                     body={"participant_id": participant},
                     login=login,
                 )
+            if "sessions" in self.platform.replicas and self.rng.random() < 0.5:
+                self.sessions_to_cancel.append((proposal["pair_id"], proposal["senior_id"]))
