@@ -16,7 +16,7 @@ from tandem_evaluation.domain.impact import Outcome
 
 __all__ = ["Population", "generate"]
 
-SKILLS = ("ai-tools", "social-networks")
+SKILLS = ("ai_tools", "social_networks")
 
 
 @dataclass(frozen=True)

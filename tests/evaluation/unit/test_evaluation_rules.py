@@ -32,7 +32,7 @@ from tandem_evaluation.domain.pair_fit import decide_fit_answer, replay_pair_fit
 NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
 PROGRAM = ProgramFacts(uuid4(), date(2026, 3, 1), date(2026, 12, 15), objectives=("ai", "network"))
 JUNIOR = ParticipantFacts(uuid4(), PROGRAM.program_id, "E-1", Role.JUNIOR, ("leadership",), ("network",))
-SENIOR = ParticipantFacts(uuid4(), PROGRAM.program_id, "E-2", Role.SENIOR, ("ai-tools", "social-networks"), ())
+SENIOR = ParticipantFacts(uuid4(), PROGRAM.program_id, "E-2", Role.SENIOR, ("ai_tools", "social_networks"), ())
 
 
 def asked(participant: ParticipantFacts, *phases: Phase) -> Evaluation:
@@ -56,7 +56,7 @@ def test_a_phase_is_asked_once() -> None:
 
 def test_skills_are_rated_only_if_wanted_and_asked() -> None:
     state = asked(SENIOR, Phase.BASELINE)
-    ratings = [SkillLevel(skill="ai-tools", level=2), SkillLevel(skill="social-networks", level=1)]
+    ratings = [SkillLevel(skill="ai_tools", level=2), SkillLevel(skill="social_networks", level=1)]
 
     [event] = decide_self_assessment(state, SENIOR, PROGRAM, Phase.BASELINE, ratings, now=NOW)
 
@@ -73,14 +73,14 @@ def test_skills_are_rated_only_if_wanted_and_asked() -> None:
 
 def test_levels_are_one_to_five() -> None:
     with pytest.raises(ValueError):
-        SkillLevel(skill="ai-tools", level=6)
+        SkillLevel(skill="ai_tools", level=6)
     with pytest.raises(ValueError):
-        SkillLevel(skill="ai-tools", level=0)
+        SkillLevel(skill="ai_tools", level=0)
 
 
 def test_after_the_close_only_the_end_and_the_survey_within_the_window() -> None:
     state = asked(SENIOR, Phase.BASELINE, Phase.END)
-    ratings = [SkillLevel(skill="ai-tools", level=4)]
+    ratings = [SkillLevel(skill="ai_tools", level=4)]
     program = closed(NOW - timedelta(days=1))
 
     assert decide_self_assessment(state, SENIOR, program, Phase.END, ratings, now=NOW)

@@ -70,7 +70,7 @@ async def publish_if_changed(store: EventStore, program_id: UUID, *, now: dateti
     """Append `ProgramImpactUpdated` if the program's figures differ from the last published; returns whether."""
     async with store.transaction() as unit:
         # One publisher per program at a time: the scheduler's pass and a rerun never both publish.
-        await unit.connection.execute("SELECT pg_advisory_xact_lock(hashtext('impact-' || $1::text))", program_id)
+        await unit.connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"impact-{program_id}")
         figures = await figures_of(unit.connection, program_id)
         document = figures_document(figures)
         if figures.adopted_share is None or document == await read_model.last_published(unit.connection, program_id):

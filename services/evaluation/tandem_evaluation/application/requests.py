@@ -11,13 +11,13 @@ from datetime import datetime
 
 import asyncpg
 from tandem_kernel.commands import execute
-from tandem_kernel.events import DomainEvent, EventMetadata
+from tandem_kernel.events import EventMetadata
 from tandem_kernel.store import EventStore
 
 from tandem_evaluation.adapters import facts
 from tandem_evaluation.application.streams import EVALUATIONS
 from tandem_evaluation.domain.due import pair_timeline, phases_due, program_timeline
-from tandem_evaluation.domain.evaluation import Evaluation, decide_request
+from tandem_evaluation.domain.evaluation import decide_requests
 from tandem_evaluation.domain.facts import ParticipantFacts
 
 __all__ = ["GONE", "request_due"]
@@ -53,16 +53,11 @@ async def request_due(
     if not phases:
         return 0
 
-    def decide(state: Evaluation | None) -> list[DomainEvent]:
-        return [
-            event for phase in phases for event in decide_request(state, participant, phase, pair_id=pair_id, now=now)
-        ]
-
     outcome = await execute(
         store,
         EVALUATIONS,
         participant.participant_id,
-        decide,
+        lambda state: decide_requests(state, participant, phases, pair_id=pair_id, now=now),
         metadata=metadata,
         occurred_at=now,
         connection=connection,

@@ -51,6 +51,7 @@ __all__ = [
     "decide_partner_assessment",
     "decide_progress",
     "decide_request",
+    "decide_requests",
     "decide_self_assessment",
     "decide_survey",
     "replay_evaluation",
@@ -154,6 +155,25 @@ def decide_request(
             phase=phase,
             requested_at=now,
         )
+    ]
+
+
+def decide_requests(
+    state: Evaluation | None,
+    participant: ParticipantFacts,
+    phases: Sequence[Phase],
+    *,
+    pair_id: UUID | None,
+    now: datetime,
+) -> list[DomainEvent]:
+    """Ask for each of `phases` not asked yet. A midpoint is asked only of someone asked for a baseline
+    before: a person who joins late (a waitlist, a late pair) starts with a baseline, not two questions."""
+    asked_before = state is not None and Phase.BASELINE in state.requested
+    return [
+        event
+        for phase in phases
+        if phase is not Phase.MIDPOINT or asked_before
+        for event in decide_request(state, participant, phase, pair_id=pair_id, now=now)
     ]
 
 

@@ -27,7 +27,7 @@ def _request(*examples: dict[str, Any]) -> ConfigDict:
 class Assessment(BaseModel):
     """Levels (1-5) on skills the participant wanted, for a phase they were asked."""
 
-    model_config = _request({"phase": "baseline", "ratings": [{"skill": "ai-tools", "level": 2}]})
+    model_config = _request({"phase": "baseline", "ratings": [{"skill": "ai_tools", "level": 2}]})
 
     phase: Phase
     ratings: list[SkillLevel] = Field(min_length=1, max_length=50)
