@@ -103,6 +103,7 @@ async def assess(
 
 @participants_router.post(
     "/participants/{participant_id}/partner-assessments",
+    status_code=204,
     summary="Rate one's partner's skills",
     responses=problems(404, 409),
 )
