@@ -120,8 +120,9 @@ class Feed:
         wants: tuple[str, ...] = ("ai_tools", "social_networks"),
         objectives: tuple[str, ...] = ("ai",),
         waitlisted: bool = False,
+        employee_id: str | None = None,
     ) -> UUID:
-        employee_id = f"EV{next(self._employees):05}"
+        employee_id = employee_id or f"EV{next(self._employees):05}"
         participant_id = enrollment_id(program_id, employee_id)
         self.employees[participant_id] = employee_id
         identity = self.identity(program_id, participant_id, role)

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tandem_evaluation.domain.due import Timeline, pair_timeline, phases_due, program_timeline
 from tandem_evaluation.domain.errors import AlreadyAnswered, InvalidAnswer, LateAnswer, NotAsked, UnknownPractice
 from tandem_evaluation.domain.evaluation import (
@@ -201,3 +203,22 @@ def test_timelines_of_a_pair_and_of_the_unpaired() -> None:
     assert pair_timeline(ended).end == NOW
     timeline = program_timeline(PROGRAM)
     assert (timeline.start.date(), timeline.end.date()) == (PROGRAM.start_date, PROGRAM.end_date)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["junior", "senior"]), st.booleans()), min_size=1, max_size=8))
+def test_a_pair_fails_exactly_when_its_answers_hold_two_noes(answers: list[tuple[str, bool]]) -> None:
+    """Against a plain oracle: the pair fails at the first answer that makes two "no" in all, and takes
+    no answer after that."""
+    people = {"junior": JUNIOR.participant_id, "senior": SENIOR.participant_id}
+    noes, state, failed_at = 0, None, None
+    for index, (who, good_fit) in enumerate(answers):
+        if failed_at is not None:
+            with pytest.raises(AlreadyAnswered):
+                answer(state, people[who], good_fit)
+            continue
+        state, events = answer(state, people[who], good_fit)
+        noes += not good_fit
+        if noes == 2:
+            failed_at = index
+        assert any(isinstance(event, PairFitFailed) for event in events) == (failed_at == index)
+    assert (state is not None and state.failed_at is not None) == (failed_at is not None)

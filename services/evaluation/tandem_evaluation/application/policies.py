@@ -18,7 +18,10 @@ sessions
 - SessionHeld → both are asked for feedback on it, and, after their first, whether the pair fits
   (both are pending in their evaluation view until answered).
 
-Each handler runs in the consumer's transaction, and so do the requests it appends.
+Each handler runs in the consumer's transaction, and so do the requests it appends. Events of
+different topics arrive in any order (a pair's activation before its people's enrollment, say): a
+handler asks only what it can, and the scheduler's next pass asks for the rest, since it looks at the
+facts as they are by then.
 """
 
 from __future__ import annotations
