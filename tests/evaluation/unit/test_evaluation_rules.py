@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from tandem_evaluation.domain.due import Timeline, pair_timeline, phases_due, program_timeline
 from tandem_evaluation.domain.errors import AlreadyAnswered, InvalidAnswer, LateAnswer, NotAsked, UnknownPractice
@@ -205,6 +205,7 @@ def test_timelines_of_a_pair_and_of_the_unpaired() -> None:
     assert (timeline.start.date(), timeline.end.date()) == (PROGRAM.start_date, PROGRAM.end_date)
 
 
+@settings(deadline=None)  # scipy's first calls, and a loaded machine, take their time
 @given(st.lists(st.tuples(st.sampled_from(["junior", "senior"]), st.booleans()), min_size=1, max_size=8))
 def test_a_pair_fails_exactly_when_its_answers_hold_two_noes(answers: list[tuple[str, bool]]) -> None:
     """Against a plain oracle: the pair fails at the first answer that makes two "no" in all, and takes

@@ -9,7 +9,7 @@ from statistics import fmean, stdev
 
 import pytest
 from evaluation.unit.population import SKILLS, generate
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import t as student
 from tandem_evaluation.domain.events import Role
@@ -140,6 +140,7 @@ def test_nps_by_hand() -> None:
 levels = st.lists(st.integers(min_value=-4, max_value=4), min_size=2, max_size=60)
 
 
+@settings(deadline=None)  # scipy's first calls, and a loaded machine, take their time
 @given(levels)
 def test_a_mean_interval_holds_its_mean(values: list[int]) -> None:
     interval = mean_interval(values)
@@ -150,6 +151,7 @@ def test_a_mean_interval_holds_its_mean(values: list[int]) -> None:
     assert interval.low <= interval.mean + 1e-9 and interval.mean - 1e-9 <= interval.high
 
 
+@settings(deadline=None)  # scipy's first calls, and a loaded machine, take their time
 @given(levels, st.integers(min_value=-3, max_value=3))
 def test_shifting_every_value_shifts_the_interval(values: list[int], shift: int) -> None:
     before, after = mean_interval(values), mean_interval([v + shift for v in values])
@@ -159,6 +161,7 @@ def test_shifting_every_value_shifts_the_interval(values: list[int], shift: int)
     assert after.high == pytest.approx(before.high + shift)
 
 
+@settings(deadline=None)  # scipy's first calls, and a loaded machine, take their time
 @given(
     st.lists(st.integers(-4, 4), min_size=MIN_GROUP_SIZE, max_size=40),
     st.lists(st.integers(-4, 4), min_size=MIN_GROUP_SIZE, max_size=40),
@@ -173,6 +176,7 @@ def test_swapping_the_groups_negates_the_comparison(paired: list[int], unpaired:
     assert forward.ci_low <= forward.estimate + 1e-9 <= forward.ci_high + 2e-9
 
 
+@settings(deadline=None)  # scipy's first calls, and a loaded machine, take their time
 @given(st.lists(st.integers(0, 10), min_size=1, max_size=100))
 def test_nps_stays_between_minus_and_plus_a_hundred(scores: list[int]) -> None:
     nps = net_promoter_score(scores)
