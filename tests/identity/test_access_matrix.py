@@ -168,9 +168,9 @@ SESSIONS = [
     case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
 ]
 
-# Evaluation. The seeded pair is only proposed (never active), so evaluation knows no pair, no held
-# session and no practice there: those routes answer 404 even to their owner (`hidden`), which still
-# shows who is refused outright (403) and who is asked to sign in (401).
+# Evaluation. The seeded pair is active (evaluation heard of it) but has held no session and has no
+# practice: routes about a held session or a practice answer 404 even to their owner (`hidden`),
+# which still shows who is refused outright (403) and who is asked to sign in (401).
 ASSESSMENT = {"phase": "baseline", "ratings": [{"skill": "prompt_engineering", "level": 2}]}
 EVALUATION = [
     case("evaluation", "GET /healthz", {"anonymous", *SIGNED_IN}),
@@ -219,11 +219,11 @@ EVALUATION = [
     case(
         "evaluation",
         "POST /pairs/{pair}/fit",
-        set(),
-        {OWN, OTHER},
+        {OWN},  # admitted, then 409: the fit question comes after the pair's first held session
+        {OTHER},
         body=lambda w: {"participant_id": w.ids["junior"], "good_fit": True},
     ),
-    case("evaluation", "GET /pairs/{pair}/evaluation", set(), {HR, HR_OTHER, OWN, OTHER}),
+    case("evaluation", "GET /pairs/{pair}/evaluation", {HR, OWN}, {HR_OTHER, OTHER}),
     case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
 ]
 
