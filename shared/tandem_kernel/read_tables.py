@@ -43,6 +43,9 @@ class ReadTable:
         """The rows whose key is in `keys` (those that exist), by key."""
         if not keys:
             return {}
+        # Planned for each batch, not once: a plan cached while the table was empty (a rebuild's fresh
+        # schema) scans it whole, and every batch of a long catch-up would then cost more than the last.
+        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await connection.fetch(
             f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.key} = ANY($1::{self.columns[self.key]}[])",
             list(keys),

@@ -11,6 +11,10 @@ the one definition of the read model. A batch loads the rows its events touch (o
 table), folds the events over them in order, and writes the rows it changed back with one upsert
 per table, so catching up and rebuilding cost a few statements per batch instead of one per event.
 Given a single event (as when the kernel looks for the one a batch fails on), it does the same.
+The kernel applies a batch and moves the checkpoint in one transaction (each batch once); a batch
+that fails is rolled back and applied again event by event, and the fold keeps nothing between
+calls, so nothing of the failed try remains. As the per-event INSERTs did, creating a row that
+exists fails (that event is parked), and changing a row that does not exist changes nothing.
 """
 
 from __future__ import annotations
