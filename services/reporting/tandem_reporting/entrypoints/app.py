@@ -16,6 +16,7 @@ from tandem_kernel.settings import ServiceSettings
 
 from tandem_reporting.adapters.projection import programs_projection
 from tandem_reporting.application import subscriptions as source_subscriptions
+from tandem_reporting.entrypoints.http_reports import reports_router
 
 __all__ = ["create", "service"]
 
@@ -30,7 +31,7 @@ service = ServiceSpec(
     description="Enterprise-wide figures from every service's events: reports for HR and internal platforms, "
     "dashboards, and the platform's health for the people who run it. Owns no commands, publishes nothing.",
     registry=EventRegistry(),
-    routers=[],
+    routers=[reports_router],
     subscriptions=subscriptions,
     projections=[programs_projection],
     extras={},

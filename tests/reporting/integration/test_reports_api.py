@@ -1,0 +1,130 @@
+"""Reports over HTTP, fed through the real broker: the figures are the history's, every answer says
+how fresh it is and can wait for an event the caller caused, CSV exports the same figures, and the
+identity rules hold."""
+
+from __future__ import annotations
+
+import csv
+import io
+from statistics import median
+from uuid import uuid4
+
+import pytest
+from reporting.integration.conftest import Reporting
+from tandem_kernel.testing import TokenBook
+
+pytestmark = [pytest.mark.broker, pytest.mark.asyncio(loop_scope="module")]
+
+
+async def test_the_overview_has_the_historys_funnel_and_sessions(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    response = await reporting.http.get(
+        f"/programs/{program}/overview", params={"after": reporting.last_event_id, "wait": 10}
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["freshness"]["after"]["applied"] is True
+    people = [p for p in reporting.history.people.values() if p.program_id == program]
+    funnel = {stage["stage"]: stage["count"] for stage in body["report"]["funnel"]}
+    assert funnel == {
+        "enrolled": len(people),
+        "approved": sum(p.approved for p in people),
+        "paired": sum(p.paired for p in people),
+        "first_session_held": sum(p.first_held_at is not None for p in people),
+        "final_assessment": sum(p.final_assessed for p in people),
+    }
+    days = [(p.first_held_at - p.enrolled_at).total_seconds() / 86400 for p in people if p.first_held_at]
+    assert body["report"]["median_days_to_first_session"] == pytest.approx(median(days), abs=0.01)
+    assert set(body["freshness"]["sources"]) == {"enrollment", "pairing", "sessions", "evaluation"}
+
+
+async def test_sessions_across_programs_add_up_to_the_history(reporting: Reporting) -> None:
+    totals = dict.fromkeys(("planned", "held", "missed", "cancelled"), 0)
+    for program in reporting.history.programs:
+        body = (
+            await reporting.http.get(f"/programs/{program}/overview", params={"after": reporting.last_event_id})
+        ).json()
+        for status, count in body["report"]["sessions"].items():
+            totals[status] += count
+
+    assert totals == reporting.history.sessions
+
+
+async def test_a_filter_narrows_every_figure_to_the_group(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    body = (await reporting.http.get(f"/programs/{program}/overview", params={"department": "IT"})).json()
+
+    enrolled = body["report"]["funnel"][0]["count"]
+    assert enrolled == reporting.history.count(program_id=program, department="IT")
+    assert body["filters"]["department"] == "IT"
+
+
+async def test_a_breakdown_by_site_sums_to_the_whole_program(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    groups = (await reporting.http.get(f"/programs/{program}/breakdowns/site")).json()["report"]
+
+    assert {group["group"] for group in groups} <= {"Lyon", "Paris", "Madrid"}
+    assert sum(group["funnel"][0]["count"] for group in groups) == reporting.history.count(program_id=program)
+
+
+async def test_csv_exports_the_same_figures(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    response = await reporting.http.get(f"/programs/{program}/overview", params={"format": "csv"})
+
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = {row["figure"]: row["value"] for row in csv.DictReader(io.StringIO(response.text))}
+    assert int(rows["funnel.enrolled.count"]) == reporting.history.count(program_id=program)
+
+
+async def test_waiting_for_an_event_reporting_never_received_is_bounded_and_says_so(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    response = await reporting.http.get(
+        f"/programs/{program}/overview", headers={"Tandem-After-Event": str(uuid4())}, params={"wait": 0.3}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["freshness"]["after"]["applied"] is False
+
+
+async def test_bad_filters_are_problems_naming_the_field(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    bad = await reporting.http.get(f"/programs/{program}/overview", params={"role": "boss"})
+    backwards = await reporting.http.get(
+        f"/programs/{program}/overview", params={"since": "2026-05-01", "until": "2026-04-01"}
+    )
+    unknown = await reporting.http.get(f"/programs/{uuid4()}/overview")
+
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert "role" in bad.text
+    assert backwards.status_code == 422 and "until" in backwards.text
+    assert unknown.status_code == 404
+
+
+async def test_a_reporting_reader_sees_aggregates_but_not_the_pair_health_list(
+    reporting: Reporting, tokens: TokenBook
+) -> None:
+    program = reporting.history.programs[0]
+    reader = await tokens.headers("reporting")
+
+    overview = await reporting.http.get(f"/programs/{program}/overview", headers=reader)
+    health = await reporting.http.get(f"/programs/{program}/pair-health", headers=reader)
+    anonymous = await reporting.http.get(f"/programs/{program}/overview", headers={"Authorization": ""})
+
+    assert overview.status_code == 200
+    assert health.status_code == 403
+    assert anonymous.status_code == 401
+
+
+async def test_the_pair_health_list_is_for_the_programs_own_admins(reporting: Reporting, tokens: TokenBook) -> None:
+    mine, other = reporting.history.programs
+    login = tokens.person("admin-of-one", roles=["program_admin"], employee_id="HR-0042", programs=[str(mine)])
+    headers = await tokens.headers(login)
+
+    own = await reporting.http.get(f"/programs/{mine}/pair-health", headers=headers)
+    foreign = await reporting.http.get(f"/programs/{other}/pair-health", headers=headers)
+
+    assert own.status_code == 200
+    assert own.json()["report"], "the history flags some pairs"
+    assert all(row["days_since_last_session"] is not None for row in own.json()["report"])
+    assert foreign.status_code == 404
