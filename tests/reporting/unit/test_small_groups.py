@@ -9,7 +9,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tandem_reporting.domain.privacy import CELL_DIMENSIONS, Cell, Figure, K, Suppressed, answer
+from tandem_reporting.domain.privacy import CELL_DIMENSIONS, Cell, Figure, K, Suppressed, answer, partition_depth
 
 VALUES = {
     "role": ("junior", "senior"),
@@ -77,3 +77,15 @@ def test_no_two_allowed_answers_differ_by_fewer_than_k_people(seed: int, size: i
     for first, second in itertools.combinations(set(allowed), 2):
         if second < first or first < second:  # nested: the difference is a group of its own
             assert len(first ^ second) >= K
+
+
+def test_the_partition_splits_as_deep_as_the_groups_are_large() -> None:
+    small = [("junior", "IT", "Lyon", "FR", 3.0)] * 3 + [("junior", "HR", "Paris", "FR", 3.0)] * 3
+    small += [("senior", "IT", "Lyon", "FR", 3.0)] * 2 + [("senior", "HR", "Paris", "FR", 3.0)] * 4
+    large = [(role, department, "Lyon", "FR", 3.0) for role in VALUES["role"] for department in ("IT", "HR")] * 5
+
+    assert partition_depth(cells_of(small)) == 1  # by role only: 6 and 6
+    assert isinstance(answer(cells_of(small), {"role": "senior"}), Figure)
+    assert isinstance(answer(cells_of(small), {"department": "IT"}), Suppressed)
+    assert partition_depth(cells_of(large)) == 4
+    assert isinstance(answer(cells_of(large), {"department": "IT", "site": "Lyon"}), Figure)

@@ -6,12 +6,16 @@ elsewhere, perhaps one person), and answers for several filters combined (depart
 minus program) can isolate someone too. So every such figure is answered only from *released
 cells*:
 
-1. Contributors are split into cells by every group a filter can name: (role, department, site,
-   country). A cell holds each contributor's sums.
+1. Contributors are split into cells by the groups a filter can name, in a fixed order: role, then
+   department, site, country. A cell holds its contributors' sums. The partition goes as deep in
+   that order as the data allows (`partition_depth`: the deepest where at least 75% of the
+   contributors are in released cells), the same for every query on those figures: a program of
+   forty people may only split by role, a program of thousands by all four.
 2. Cells of fewer than K people are pooled; while the pool is non-empty but under K, the smallest
    released cell joins it (complementary suppression), so the pool is empty or K people or more.
 3. The whole program's figure is the sum of every cell (allowed when K people or more). A filtered
-   figure is allowed only when every cell it covers is released; it is then a sum of released cells.
+   figure is allowed only when it filters on the partition's groups and every cell it covers is
+   released; it is then a sum of released cells.
 
 Every answer is therefore a sum of released cells (or all of them, pool included), each of K people
 or more: any sum or difference of answers is again a sum of whole cells, or the pool, never fewer
@@ -31,7 +35,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CELL_DIMENSIONS", "FEWER_THAN_K", "SUPPRESSED", "Cell", "Figure", "K", "Suppressed", "answer", "released"]
+__all__ = [
+    "CELL_DIMENSIONS",
+    "FEWER_THAN_K",
+    "SUPPRESSED",
+    "Cell",
+    "Figure",
+    "K",
+    "Suppressed",
+    "answer",
+    "coarsen",
+    "partition_depth",
+    "released",
+]
 
 K = 5
 FEWER_THAN_K = f"fewer than {K}"
@@ -76,11 +92,38 @@ def released(cells: Sequence[Cell], k: int = K) -> frozenset[tuple[str | None, .
     return frozenset(cell.key for cell in kept)
 
 
+RELEASED_SHARE = 0.75
+
+
+def coarsen(cells: Sequence[Cell], depth: int) -> list[Cell]:
+    """The cells merged by their first `depth` groups (role; role and department; …)."""
+    merged: dict[tuple[str | None, ...], tuple[int, dict[str, float]]] = {}
+    for cell in cells:
+        people, sums = merged.get(cell.key[:depth], (0, {}))
+        for name, value in cell.sums.items():
+            sums[name] = sums.get(name, 0.0) + value
+        merged[cell.key[:depth]] = (people + cell.people, sums)
+    return [Cell(key, people, sums) for key, (people, sums) in merged.items()]
+
+
+def partition_depth(cells: Sequence[Cell], k: int = K) -> int:
+    """How many of CELL_DIMENSIONS the released partition splits by (see the module docstring)."""
+    total = sum(cell.people for cell in cells)
+    for depth in range(len(CELL_DIMENSIONS), 0, -1):
+        coarse = coarsen(cells, depth)
+        kept = released(coarse, k)
+        if total and sum(cell.people for cell in coarse if cell.key in kept) >= RELEASED_SHARE * total:
+            return depth
+    return 0
+
+
 def answer(cells: Sequence[Cell], filters: Mapping[str, str | None], k: int = K) -> Figure | Suppressed:
     """The figure for the contributors matching `filters` (only CELL_DIMENSIONS), or SUPPRESSED."""
-    unknown = {name for name, value in filters.items() if value is not None} - set(CELL_DIMENSIONS)
-    if unknown:
-        return SUPPRESSED  # a filter the cells cannot honour exactly (job level, dates)
+    depth = partition_depth(cells, k)
+    usable = set(CELL_DIMENSIONS[:depth])
+    if {name for name, value in filters.items() if value is not None} - usable:
+        return SUPPRESSED  # a group the partition does not split by (or job level, dates): not exact
+    cells = coarsen(cells, depth)
     wanted = {CELL_DIMENSIONS.index(name): value for name, value in filters.items() if value is not None}
     covered = [cell for cell in cells if all(cell.key[index] == value for index, value in wanted.items())]
     if wanted:

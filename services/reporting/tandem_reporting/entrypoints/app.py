@@ -16,6 +16,8 @@ from tandem_kernel.settings import ServiceSettings
 
 from tandem_reporting.adapters.projection import programs_projection
 from tandem_reporting.application import subscriptions as source_subscriptions
+from tandem_reporting.entrypoints.dashboard import dashboard_router
+from tandem_reporting.entrypoints.http_ops import ops_router
 from tandem_reporting.entrypoints.http_reports import reports_router
 
 __all__ = ["create", "service"]
@@ -31,7 +33,7 @@ service = ServiceSpec(
     description="Enterprise-wide figures from every service's events: reports for HR and internal platforms, "
     "dashboards, and the platform's health for the people who run it. Owns no commands, publishes nothing.",
     registry=EventRegistry(),
-    routers=[reports_router],
+    routers=[reports_router, ops_router, dashboard_router],
     subscriptions=subscriptions,
     projections=[programs_projection],
     extras={},
