@@ -62,7 +62,9 @@ async def consumer_lag(bootstrap_servers: str, groups: dict[str, list[str]], **s
                 partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
                 ends = await consumer.end_offsets(partitions) if partitions else {}
                 committed = [await consumer.committed(partition) or 0 for partition in partitions]
-                lag = sum(ends[partition] - done for partition, done in zip(partitions, committed, strict=True))
+                # Never below zero: a broker that lost its log (the development one restarts empty)
+                # ends below what the group committed before.
+                lag = sum(max(0, ends[p] - done) for p, done in zip(partitions, committed, strict=True))
                 lags.append({"group": group, "topic": topic, "lag": lag})
         except Exception as error:  # the broker away: the page says so per group
             lags.append({"group": group, "topic": ",".join(topics), "lag": None, "error": repr(error)})

@@ -17,6 +17,7 @@ from tandem_kernel.settings import ServiceSettings
 from tandem_reporting.adapters.projection import programs_projection
 from tandem_reporting.application import subscriptions as source_subscriptions
 from tandem_reporting.entrypoints.dashboard import dashboard_router
+from tandem_reporting.entrypoints.demo import load_demo
 from tandem_reporting.entrypoints.http_ops import ops_router
 from tandem_reporting.entrypoints.http_reports import reports_router
 
@@ -36,7 +37,7 @@ service = ServiceSpec(
     routers=[reports_router, ops_router, dashboard_router],
     subscriptions=subscriptions,
     projections=[programs_projection],
-    extras={},
+    extras={"demo": load_demo, "demo_after": ("enrollment", "pairing", "sessions", "evaluation")},
 )
 
 
