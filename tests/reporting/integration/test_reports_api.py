@@ -128,3 +128,21 @@ async def test_the_pair_health_list_is_for_the_programs_own_admins(reporting: Re
     assert own.json()["report"], "the history flags some pairs"
     assert all(row["days_since_last_session"] is not None for row in own.json()["report"])
     assert foreign.status_code == 404
+
+
+async def test_metrics_count_requests_by_route_and_say_readiness_and_consumer_lag(reporting: Reporting) -> None:
+    program = reporting.history.programs[0]
+    await reporting.http.get(f"/programs/{program}/overview")
+    await reporting.http.get("/no/such/path")
+
+    metrics = (await reporting.http.get("/metrics")).text
+
+    route = 'method="GET",route="/programs/{program_id}/overview",status="200"'
+    assert f"tandem_http_requests_total{{{route}}}" in metrics
+    assert 'tandem_http_requests_total{method="GET",route="unmatched",status="404"}' in metrics
+    assert str(program) not in metrics, "route templates, never concrete paths"
+    assert "tandem_ready 1.0" in metrics
+    lags = [
+        line for line in metrics.splitlines() if line.startswith('tandem_consumer_lag_messages{consumer="reporting.')
+    ]
+    assert lags and all(line.endswith(" 0.0") for line in lags), lags
