@@ -8,6 +8,8 @@ pair does (and it starts in the date window).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
@@ -26,10 +28,24 @@ __all__ = [
     "impact_document",
     "pair_counts",
     "pair_health",
+    "program_known",
     "programs",
+    "reading",
     "session_counts",
     "weekly",
 ]
+
+
+@asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for one answer: a read-only snapshot, so every figure of it (and its freshness)
+    comes from the same moment; plans made for the filters given (a generic plan of
+    `$2 IS NULL OR department = $2`, which the server picks after five runs, scans everything); no JIT,
+    whose compile time exceeds these queries' run time."""
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
+        yield connection
+
 
 _PEOPLE = f"""
 people AS (
@@ -100,7 +116,7 @@ LEFT JOIN final USING (participant_id)
 """
 
 
-async def funnel_counts(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict[str, Any]:
+async def funnel_counts(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, Any]:
     row = await db.fetchrow(_FUNNEL, *_arguments(program_id, filters))
     return dict(row) if row else {}
 
@@ -125,7 +141,7 @@ LEFT JOIN {READ_SCHEMA}.participants s ON s.participant_id = pr.senior_id
 """
 
 
-async def pair_counts(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict[str, Any]:
+async def pair_counts(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, Any]:
     row = await db.fetchrow(_PAIRS, *_arguments(program_id, filters))
     return dict(row) if row else {}
 
@@ -139,7 +155,7 @@ GROUP BY status
 """
 
 
-async def session_counts(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict[str, int]:
+async def session_counts(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, int]:
     rows = await db.fetch(_SESSIONS, *_arguments(program_id, filters))
     counts = dict.fromkeys(("planned", "held", "missed", "cancelled"), 0)
     counts.update({row["status"]: row["sessions"] for row in rows})
@@ -166,11 +182,11 @@ ORDER BY week
 """
 
 
-async def weekly(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> list[dict[str, Any]]:
+async def weekly(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(_WEEKLY, *_arguments(program_id, filters))]
 
 
-async def dimension_values(db: asyncpg.Pool, program_id: UUID, dimension: str) -> list[Any]:
+async def dimension_values(db: asyncpg.Connection, program_id: UUID, dimension: str) -> list[Any]:
     """The values `dimension` takes among the program's participants (a known column name only)."""
     assert dimension in ("department", "site", "country", "role", "job_level")
     rows = await db.fetch(
@@ -219,7 +235,7 @@ _CONTRIBUTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-async def contributor_cells(db: asyncpg.Pool, program_id: UUID, family: str) -> dict[str, list[Cell]]:
+async def contributor_cells(db: asyncpg.Connection, program_id: UUID, family: str) -> dict[str, list[Cell]]:
     """The contributors to a family of figures in cells (see `domain.privacy`), by skill for `skills`
     (one list under "" otherwise)."""
     contributions, sums = _CONTRIBUTIONS[family]
@@ -235,7 +251,7 @@ async def contributor_cells(db: asyncpg.Pool, program_id: UUID, family: str) -> 
     return cells
 
 
-async def impact_document(db: asyncpg.Pool, program_id: UUID) -> dict[str, Any] | None:
+async def impact_document(db: asyncpg.Connection, program_id: UUID) -> dict[str, Any] | None:
     row = await db.fetchrow(
         f"SELECT computed_at, impact::text AS impact FROM {READ_SCHEMA}.program_impact WHERE program_id = $1",
         program_id,
@@ -256,11 +272,15 @@ ORDER BY coalesce(f.at_risk_at, f.attention_at), pr.pair_id
 """
 
 
-async def pair_health(db: asyncpg.Pool, program_id: UUID) -> list[dict[str, Any]]:
+async def pair_health(db: asyncpg.Connection, program_id: UUID) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(_HEALTH, program_id)]
 
 
-async def programs(db: asyncpg.Pool) -> list[dict[str, Any]]:
+async def program_known(db: asyncpg.Connection, program_id: UUID) -> bool:
+    return bool(await db.fetchval(f"SELECT true FROM {READ_SCHEMA}.programs WHERE program_id = $1", program_id))
+
+
+async def programs(db: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await db.fetch(
         f"SELECT pg.program_id, pg.name, count(p.participant_id) AS participants FROM {READ_SCHEMA}.programs pg"
         f" LEFT JOIN {READ_SCHEMA}.participants p USING (program_id) GROUP BY pg.program_id, pg.name ORDER BY pg.name"
@@ -268,6 +288,6 @@ async def programs(db: asyncpg.Pool) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-async def freshness(db: asyncpg.Pool) -> dict[str, dict[str, Any]]:
+async def freshness(db: asyncpg.Connection) -> dict[str, dict[str, Any]]:
     rows = await db.fetch(f"SELECT source, event_id, event_type, occurred_at, applied_at FROM {READ_SCHEMA}.freshness")
     return {row["source"]: {k: row[k] for k in ("event_id", "event_type", "occurred_at", "applied_at")} for row in rows}

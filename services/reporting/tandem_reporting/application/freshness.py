@@ -40,7 +40,7 @@ async def applied(db: asyncpg.Pool, event_id: UUID, *, wait: float) -> bool:
         await asyncio.sleep(0.05)
 
 
-async def freshness(db: asyncpg.Pool, after: UUID | None = None, *, wait: float = 0.0) -> dict[str, Any]:
-    """What an answer says of its freshness (after waiting for `after`, if given)."""
-    outcome = None if after is None else {"event_id": after, "applied": await applied(db, after, wait=wait)}
-    return {"sources": await queries.freshness(db), "after": outcome}
+async def freshness(db: asyncpg.Connection, after: dict[str, Any] | None) -> dict[str, Any]:
+    """What an answer says of its freshness: per source, the last event applied (read in the answer's
+    own snapshot), and whether the event the caller waited for (`applied`'s outcome) is in it."""
+    return {"sources": await queries.freshness(db), "after": after}

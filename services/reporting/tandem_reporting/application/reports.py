@@ -21,7 +21,7 @@ __all__ = ["breakdown", "impact", "overview", "pair_health", "weekly"]
 FUNNEL_STAGES = ("enrolled", "approved", "paired", "first_session_held", "final_assessment")
 
 
-async def overview(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict[str, Any]:
+async def overview(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, Any]:
     """Funnel with rates, proposals, match rate per role, sessions, pairs and silo-breaking shares."""
     counts = await queries.funnel_counts(db, program_id, filters)
     pairs = await queries.pair_counts(db, program_id, filters)
@@ -68,7 +68,7 @@ async def overview(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict
     }
 
 
-async def breakdown(db: asyncpg.Pool, program_id: UUID, dimension: str, filters: Filters) -> list[dict[str, Any]]:
+async def breakdown(db: asyncpg.Connection, program_id: UUID, dimension: str, filters: Filters) -> list[dict[str, Any]]:
     """The overview for each value of `dimension`, within `filters`."""
     groups = []
     for value in await queries.dimension_values(db, program_id, dimension):
@@ -89,7 +89,7 @@ def _figure(cells: list[Cell], filters: Filters, **means: tuple[str, str | None]
     }
 
 
-async def impact(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> dict[str, Any]:
+async def impact(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, Any]:
     """Skill deltas per skill and role, feedback, satisfaction and NPS, practices, objectives, and
     evaluation's own program impact; each suppressed under k people."""
     roles = [filters.role] if filters.role else ["junior", "senior"]
@@ -144,7 +144,7 @@ def _evaluation(document: dict[str, Any] | None, filters: Filters) -> dict[str, 
     return {**document, "skills": skills, "comparison": comparison}
 
 
-async def weekly(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> list[dict[str, Any]]:
+async def weekly(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> list[dict[str, Any]]:
     """Enrollments, sessions held and feedback per week. Feedback counts only for the whole program,
     and only in weeks with k people or more giving it."""
 
@@ -164,7 +164,7 @@ async def weekly(db: asyncpg.Pool, program_id: UUID, filters: Filters) -> list[d
     return series
 
 
-async def pair_health(db: asyncpg.Pool, program_id: UUID, now: datetime) -> list[dict[str, Any]]:
+async def pair_health(db: asyncpg.Connection, program_id: UUID, now: datetime) -> list[dict[str, Any]]:
     """Active pairs at risk or needing attention, with days since their last held session (or since
     they started, if none yet)."""
     rows = await queries.pair_health(db, program_id)

@@ -32,7 +32,8 @@ async def platform_health(runtime: RuntimeDep, pool: PoolDep, _: Annotated[Princ
     urls = peer_urls(settings, reporting, list(services()))
     async with httpx.AsyncClient(timeout=3) as http:
         healths = await asyncio.gather(*(platform.service_health(http, name, url) for name, url in urls.items()))
-    last = await queries.freshness(pool)
+    async with queries.reading(pool) as db:
+        last = await queries.freshness(db)
     for health in healths:
         health["last_event"] = last.get(health["service"])
     lags = await platform.consumer_lag(

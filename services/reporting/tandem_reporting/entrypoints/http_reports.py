@@ -7,10 +7,12 @@ it is, and can wait for an event the caller caused (`after`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -21,7 +23,7 @@ from tandem_kernel.identity import Principal
 
 from tandem_reporting.adapters import queries
 from tandem_reporting.application import reports
-from tandem_reporting.application.freshness import freshness
+from tandem_reporting.application.freshness import applied, freshness
 from tandem_reporting.domain.filters import DIMENSIONS, Filters
 from tandem_reporting.entrypoints.csv_export import to_csv
 
@@ -50,7 +52,8 @@ def _filters(
 
 
 class _Answer:
-    """The common parameters of every report: freshness, waiting for an event, and format."""
+    """The common parameters of every report: waiting for an event, and format; and how an answer is
+    made: one snapshot for the figures and their freshness."""
 
     def __init__(
         self,
@@ -66,63 +69,69 @@ class _Answer:
         self.wait = wait
         wants_csv = "text/csv" in request.headers.get("accept", "")
         self.csv = format == "csv" or (format is None and wants_csv)
-        self.fresh: dict[str, Any] = {}
 
-    async def send(self, pool: Any, program_id: UUID, filters: Filters | None, report: Any, name: str) -> Response:
+    async def of(
+        self,
+        pool: asyncpg.Pool,
+        program_id: UUID | None,
+        filters: Filters | None,
+        name: str,
+        produce: Callable[[asyncpg.Connection], Awaitable[Any]],
+    ) -> Response:
+        waited = None
+        if self.after is not None:
+            waited = {"event_id": self.after, "applied": await applied(pool, self.after, wait=self.wait)}
+        async with queries.reading(pool) as db:
+            if program_id is not None and not await queries.program_known(db, program_id):
+                raise NotFound("no such program (or reporting has not heard of it yet)")
+            report = await produce(db)
+            fresh = await freshness(db, waited)
         if self.csv:
+            name = f"{name}-{program_id}" if program_id else name
             return Response(
                 to_csv(report),
                 media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{name}-{program_id}.csv"'},
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         body = {
             "program_id": program_id,
             "filters": filters.__dict__ if filters is not None else None,
-            "freshness": self.fresh,
+            "freshness": fresh,
             "report": report,
         }
         return JSONResponse(jsonable_encoder(body))
-
-    async def wait_for_event(self, pool: Any) -> None:
-        self.fresh = await freshness(pool, self.after, wait=self.wait)
 
 
 AnswerDep = Annotated[_Answer, Depends()]
 ReportFilters = Annotated[Filters, Depends(_filters)]
 
 
-async def _known(pool: PoolDep, program_id: UUID) -> None:
-    if not await pool.fetchval("SELECT true FROM reporting_read.programs WHERE program_id = $1", program_id):
-        raise NotFound("no such program (or reporting has not heard of it yet)")
-
-
 @reports_router.get("", summary="The programs reporting knows, with their participant counts")
 async def list_programs(pool: PoolDep, caller: AggregateReader, answer: AnswerDep) -> Response:
-    await answer.wait_for_event(pool)
-    visible = [program for program in await queries.programs(pool) if sees_program(caller, program["program_id"])]
-    if answer.csv:
-        return Response(to_csv(visible), media_type="text/csv; charset=utf-8")
-    return JSONResponse(jsonable_encoder({"freshness": answer.fresh, "programs": visible}))
+    async def visible(db: asyncpg.Connection) -> list[dict[str, Any]]:
+        return [program for program in await queries.programs(db) if sees_program(caller, program["program_id"])]
+
+    return await answer.of(pool, None, None, "programs", visible)
 
 
 @reports_router.get("/{program_id}/overview", summary="Funnel, proposals, sessions, pairs and silo-breaking")
 async def program_overview(
     program_id: UUID, pool: PoolDep, _: AggregateReader, filters: ReportFilters, answer: AnswerDep
 ) -> Response:
-    await answer.wait_for_event(pool)
-    await _known(pool, program_id)
-    report = await reports.overview(pool, program_id, filters)
-    return await answer.send(pool, program_id, filters, report, "overview")
+    return await answer.of(pool, program_id, filters, "overview", lambda db: reports.overview(db, program_id, filters))
 
 
 @reports_router.get("/{program_id}/breakdowns/{dimension}", summary="The overview per department, site, role …")
 async def program_breakdown(
     program_id: UUID, dimension: Dimension, pool: PoolDep, _: AggregateReader, filters: ReportFilters, answer: AnswerDep
 ) -> Response:
-    await answer.wait_for_event(pool)
-    await _known(pool, program_id)
-    report = await reports.breakdown(pool, program_id, dimension, filters)
-    return await answer.send(pool, program_id, filters, report, f"breakdown-{dimension}")
+    return await answer.of(
+        pool,
+        program_id,
+        filters,
+        f"breakdown-{dimension}",
+        lambda db: reports.breakdown(db, program_id, dimension, filters),
+    )
 
 
 @reports_router.get(
@@ -135,20 +144,14 @@ async def program_impact(
     """Figures from feedback, assessments and surveys for groups of fewer than 5 people are not shown
     (`suppressed: "fewer than 5"`), also through combinations and differences of filters: dates do
     not narrow them, job level suppresses them."""
-    await answer.wait_for_event(pool)
-    await _known(pool, program_id)
-    report = await reports.impact(pool, program_id, filters)
-    return await answer.send(pool, program_id, filters, report, "impact")
+    return await answer.of(pool, program_id, filters, "impact", lambda db: reports.impact(db, program_id, filters))
 
 
 @reports_router.get("/{program_id}/weekly", summary="Enrollments, sessions held and feedback per week")
 async def program_weekly(
     program_id: UUID, pool: PoolDep, _: AggregateReader, filters: ReportFilters, answer: AnswerDep
 ) -> Response:
-    await answer.wait_for_event(pool)
-    await _known(pool, program_id)
-    report = await reports.weekly(pool, program_id, filters)
-    return await answer.send(pool, program_id, filters, report, "weekly")
+    return await answer.of(pool, program_id, filters, "weekly", lambda db: reports.weekly(db, program_id, filters))
 
 
 @reports_router.get(
@@ -158,7 +161,4 @@ async def program_pair_health(
     program_id: UUID, pool: PoolDep, now: NowDep, _: ProgramAdmin, answer: AnswerDep
 ) -> Response:
     """For the program's own admins: pairs named by their ids and their participants' ids."""
-    await answer.wait_for_event(pool)
-    await _known(pool, program_id)
-    report = await reports.pair_health(pool, program_id, now)
-    return await answer.send(pool, program_id, None, report, "pair-health")
+    return await answer.of(pool, program_id, None, "pair-health", lambda db: reports.pair_health(db, program_id, now))

@@ -107,7 +107,7 @@ async function start() {
   chart("weekly", "line");
   const programs = await session.get("/programs");
   const select = document.getElementById("program");
-  select.replaceChildren(...programs.programs.map((program) => new Option(`${program.name} (${program.participants})`, program.program_id)));
+  select.replaceChildren(...programs.report.map((program) => new Option(`${program.name} (${program.participants})`, program.program_id)));
   select.onchange = refresh;
   document.getElementById("apply").onclick = refresh;
   await refresh();
