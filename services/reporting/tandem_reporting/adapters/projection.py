@@ -8,8 +8,9 @@ and when (`freshness`): what every answer says about how fresh it is.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import asyncpg
 from tandem_kernel.events import DomainEvent, EventEnvelope
@@ -26,10 +27,10 @@ __all__ = ["PROJECTION_NAME", "apply_events", "programs_projection"]
 
 PROJECTION_NAME = "programs"
 
-Apply = Callable[[Any, EventEnvelope, asyncpg.Connection], Awaitable[None]]
+Apply = Callable[[Any, EventEnvelope, "Writes"], Awaitable[None]]
 
 
-async def _program_created(event: en.ProgramCreated, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _program_created(event: en.ProgramCreated, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO programs VALUES ($1, $2) ON CONFLICT (program_id) DO UPDATE SET name = EXCLUDED.name",
         event.program_id,
@@ -37,7 +38,7 @@ async def _program_created(event: en.ProgramCreated, _: EventEnvelope, db: async
     )
 
 
-async def _enrolled(event: en.ParticipantEnrolled, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _enrolled(event: en.ParticipantEnrolled, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO participants (participant_id, program_id, role, department, site, country, job_level,"
         " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (participant_id) DO UPDATE SET"
@@ -55,7 +56,7 @@ async def _enrolled(event: en.ParticipantEnrolled, _: EventEnvelope, db: asyncpg
 
 
 def _status(status: str, *, approved: bool | None = None) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: asyncpg.Connection) -> None:
+    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
         await db.execute(
             "UPDATE participants SET status = $2, approved = coalesce($3, approved) WHERE participant_id = $1",
             event.participant_id,
@@ -66,7 +67,7 @@ def _status(status: str, *, approved: bool | None = None) -> Apply:
     return apply
 
 
-async def _erased(event: en.ParticipantErased, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _erased(event: en.ParticipantErased, _: EventEnvelope, db: Writes) -> None:
     # They still count, in no group: their groups could single them out.
     await db.execute(
         "UPDATE participants SET status = 'erased', department = NULL, site = NULL, country = NULL,"
@@ -75,7 +76,7 @@ async def _erased(event: en.ParticipantErased, _: EventEnvelope, db: asyncpg.Con
     )
 
 
-async def _profile_updated(event: en.ParticipantProfileUpdated, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _profile_updated(event: en.ParticipantProfileUpdated, _: EventEnvelope, db: Writes) -> None:
     changed = set(event.changed_fields)
     await db.execute(
         "UPDATE participants SET"
@@ -96,7 +97,7 @@ async def _profile_updated(event: en.ParticipantProfileUpdated, _: EventEnvelope
     )
 
 
-async def _proposed(event: pa.PairProposed, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _proposed(event: pa.PairProposed, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO pairs (pair_id, program_id, junior_id, senior_id, score, proposed_at, status)"
         " VALUES ($1, $2, $3, $4, $5, $6, 'proposed') ON CONFLICT (pair_id) DO UPDATE SET"
@@ -110,7 +111,7 @@ async def _proposed(event: pa.PairProposed, _: EventEnvelope, db: asyncpg.Connec
     )
 
 
-async def _activated(event: pa.PairActivated, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _activated(event: pa.PairActivated, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO pairs (pair_id, program_id, junior_id, senior_id, status, activated_at)"
         " VALUES ($1, $2, $3, $4, 'active', $5) ON CONFLICT (pair_id) DO UPDATE SET"
@@ -124,7 +125,7 @@ async def _activated(event: pa.PairActivated, _: EventEnvelope, db: asyncpg.Conn
 
 
 def _proposal_closed(status: str) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: asyncpg.Connection) -> None:
+    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
         await db.execute(
             "UPDATE pairs SET status = $2 WHERE pair_id = $1 AND status = 'proposed'", event.pair_id, status
         )
@@ -132,13 +133,13 @@ def _proposal_closed(status: str) -> Apply:
     return apply
 
 
-async def _ended(event: pa.PairEnded, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _ended(event: pa.PairEnded, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "UPDATE pairs SET status = 'ended', ended_at = $2 WHERE pair_id = $1", event.pair_id, event.ended_at
     )
 
 
-async def _round_completed(event: pa.PairingRoundCompleted, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _round_completed(event: pa.PairingRoundCompleted, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "UPDATE participants SET unmatched = participant_id = ANY($2::uuid[]) WHERE program_id = $1 AND approved",
         event.program_id,
@@ -152,7 +153,7 @@ _UPSERT_SESSION = (
 )
 
 
-async def _scheduled(event: se.SessionScheduled, envelope: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _scheduled(event: se.SessionScheduled, envelope: EventEnvelope, db: Writes) -> None:
     await _session(db, event, event.starts_at, "planned", None, "starts_at = EXCLUDED.starts_at")
     # Planning a session answers "needs attention" raised before it.
     await db.execute(
@@ -162,11 +163,11 @@ async def _scheduled(event: se.SessionScheduled, envelope: EventEnvelope, db: as
     )
 
 
-async def _rescheduled(event: se.SessionRescheduled, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _rescheduled(event: se.SessionRescheduled, _: EventEnvelope, db: Writes) -> None:
     await _session(db, event, event.starts_at, "planned", None, "starts_at = EXCLUDED.starts_at")
 
 
-async def _held(event: se.SessionHeld, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _held(event: se.SessionHeld, _: EventEnvelope, db: Writes) -> None:
     await _session(db, event, event.held_at, "held", event.held_at, "status = 'held', held_at = EXCLUDED.held_at")
     # A session held after the pair was flagged at risk answers the flag.
     await db.execute(
@@ -177,15 +178,13 @@ async def _held(event: se.SessionHeld, _: EventEnvelope, db: asyncpg.Connection)
 
 
 def _session_closed(status: str) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: asyncpg.Connection) -> None:
+    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
         await _session(db, event, None, status, None, f"status = '{status}'")
 
     return apply
 
 
-async def _session(
-    db: asyncpg.Connection, event: Any, starts_at: Any, status: str, held_at: Any, on_conflict: str
-) -> None:
+async def _session(db: Writes, event: Any, starts_at: Any, status: str, held_at: Any, on_conflict: str) -> None:
     await db.execute(
         _UPSERT_SESSION + on_conflict,
         event.session_id,
@@ -199,7 +198,7 @@ async def _session(
     )
 
 
-async def _at_risk(event: se.PairAtRisk, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _at_risk(event: se.PairAtRisk, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO pair_flags (pair_id, program_id, at_risk_reason, at_risk_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (pair_id) DO UPDATE SET at_risk_reason = EXCLUDED.at_risk_reason,"
@@ -211,7 +210,7 @@ async def _at_risk(event: se.PairAtRisk, _: EventEnvelope, db: asyncpg.Connectio
     )
 
 
-async def _needs_attention(event: se.PairNeedsAttention, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _needs_attention(event: se.PairNeedsAttention, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO pair_flags (pair_id, program_id, attention_reason, attention_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (pair_id) DO UPDATE SET attention_reason = EXCLUDED.attention_reason,"
@@ -223,7 +222,7 @@ async def _needs_attention(event: se.PairNeedsAttention, _: EventEnvelope, db: a
     )
 
 
-async def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, db: Writes) -> None:
     await db.executemany(
         "INSERT INTO ratings VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (participant_id, phase, rated_by, skill) DO UPDATE SET level = EXCLUDED.level,"
@@ -244,7 +243,7 @@ async def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, db: asyncpg.Conn
     )
 
 
-async def _feedback(event: ev.SessionFeedbackGiven, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _feedback(event: ev.SessionFeedbackGiven, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO feedback VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, participant_id)"
         " DO UPDATE SET usefulness = EXCLUDED.usefulness, trust = EXCLUDED.trust, given_at = EXCLUDED.given_at",
@@ -257,7 +256,7 @@ async def _feedback(event: ev.SessionFeedbackGiven, _: EventEnvelope, db: asyncp
     )
 
 
-async def _survey(event: ev.SurveyAnswered, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _survey(event: ev.SurveyAnswered, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO surveys VALUES ($1, $2, $3, $4, $5) ON CONFLICT (program_id, participant_id) DO UPDATE SET"
         " satisfaction = EXCLUDED.satisfaction, recommendation = EXCLUDED.recommendation,"
@@ -270,7 +269,7 @@ async def _survey(event: ev.SurveyAnswered, _: EventEnvelope, db: asyncpg.Connec
     )
 
 
-async def _adopted(event: ev.PracticeAdopted, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _adopted(event: ev.PracticeAdopted, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO practices (practice_id, program_id, participant_id, adopted_on) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (practice_id) DO UPDATE SET adopted_on = EXCLUDED.adopted_on",
@@ -281,7 +280,7 @@ async def _adopted(event: ev.PracticeAdopted, _: EventEnvelope, db: asyncpg.Conn
     )
 
 
-async def _abandoned(event: ev.PracticeAbandoned, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _abandoned(event: ev.PracticeAbandoned, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO practices (practice_id, program_id, participant_id, abandoned_on) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (practice_id) DO UPDATE SET abandoned_on = EXCLUDED.abandoned_on",
@@ -292,7 +291,7 @@ async def _abandoned(event: ev.PracticeAbandoned, _: EventEnvelope, db: asyncpg.
     )
 
 
-async def _objective(event: ev.ObjectiveProgressed, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _objective(event: ev.ObjectiveProgressed, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO objectives VALUES ($1, $2, $3, $4, $5) ON CONFLICT (program_id, participant_id, objective)"
         " DO UPDATE SET percent = EXCLUDED.percent, progressed_at = EXCLUDED.progressed_at",
@@ -304,7 +303,7 @@ async def _objective(event: ev.ObjectiveProgressed, _: EventEnvelope, db: asyncp
     )
 
 
-async def _impact(event: ev.ProgramImpactUpdated, _: EventEnvelope, db: asyncpg.Connection) -> None:
+async def _impact(event: ev.ProgramImpactUpdated, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO program_impact VALUES ($1, $2, $3::jsonb) ON CONFLICT (program_id) DO UPDATE SET"
         " computed_at = EXCLUDED.computed_at, impact = EXCLUDED.impact"
@@ -348,12 +347,93 @@ APPLY: dict[type[DomainEvent], Apply] = {
 """Every type the readers decode has its effect here (a test holds the two lists together)."""
 
 
+class Writes(Protocol):
+    """What a handler does to the read model: statements, in order."""
+
+    async def execute(self, sql: str, *args: Any) -> Any: ...
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Any: ...
+
+
+_EVERYTHING = "*"
+
+
+@dataclass
+class _Group:
+    sql: str
+    rows: list[Sequence[Any]] = field(default_factory=list)
+    keys: set[Hashable] = field(default_factory=set)
+
+
+class _Batch:
+    """Statements of a batch of events, grouped so that each group runs as one `executemany`.
+
+    A statement joins the last group with the same SQL when no group after that one touches any of
+    the same rows (its `keys`: the ids its event names); so statements about one participant, pair
+    or session keep their order, and statements about different ones, which commute, are grouped.
+    A statement about every row (`_EVERYTHING`, e.g. a round's unmatched list) is a barrier.
+    """
+
+    def __init__(self) -> None:
+        self.groups: list[_Group] = []
+        self._last_with: dict[str, int] = {}
+        self.keys: set[Hashable] = set()
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self._add(sql, args)
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        for row in args:
+            self._add(sql, row)
+
+    def _add(self, sql: str, row: Sequence[Any]) -> None:
+        index = self._last_with.get(sql)
+        if (
+            index is not None
+            and _EVERYTHING not in self.keys
+            and not any(
+                _EVERYTHING in later.keys or not later.keys.isdisjoint(self.keys) for later in self.groups[index + 1 :]
+            )
+        ):
+            group = self.groups[index]
+        else:
+            group = _Group(sql)
+            self.groups.append(group)
+            self._last_with[sql] = len(self.groups) - 1
+        group.rows.append(row)
+        group.keys |= self.keys
+
+    async def run(self, db: asyncpg.Connection) -> None:
+        for group in self.groups:
+            if len(group.rows) == 1:
+                await db.execute(group.sql, *group.rows[0])
+            else:
+                await db.executemany(group.sql, group.rows)
+
+
+_BARRIERS = (pa.PairingRoundCompleted,)
+
+
+def _keys(event: DomainEvent) -> set[Hashable]:
+    """The rows an event's statements touch: the ids it names (its program's only for program facts)."""
+    if isinstance(event, _BARRIERS):
+        return {_EVERYTHING}
+    ids: set[Hashable] = {
+        value for name, value in event.__dict__.items() if name.endswith("_id") and name != "program_id" and value
+    }
+    return ids or {getattr(event, "program_id", None)}
+
+
 async def apply_events(events: Sequence[EventEnvelope], db: asyncpg.Connection) -> None:
-    """Apply `events` in order, then note the last one applied from each source."""
+    """Apply `events` in order (grouped into few statements, see `_Batch`), then note the last one
+    applied from each source."""
+    batch = _Batch()
     last: dict[str, EventEnvelope] = {}
     for envelope in events:
-        await APPLY[type(envelope.payload)](envelope.payload, envelope, db)
+        batch.keys = _keys(envelope.payload)
+        await APPLY[type(envelope.payload)](envelope.payload, envelope, batch)
         last[source_of(envelope.event_type)] = envelope
+    await batch.run(db)
     if last:
         await db.executemany(
             "INSERT INTO freshness VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (source) DO UPDATE SET"
