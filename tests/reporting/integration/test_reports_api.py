@@ -146,3 +146,37 @@ async def test_metrics_count_requests_by_route_and_say_readiness_and_consumer_la
         line for line in metrics.splitlines() if line.startswith('tandem_consumer_lag_messages{consumer="reporting.')
     ]
     assert lags and all(line.endswith(" 0.0") for line in lags), lags
+
+
+async def test_no_two_allowed_feedback_figures_single_anyone_out(reporting: Reporting) -> None:
+    """Through the API: every combination of group filters, and the people behind each allowed figure."""
+    from itertools import combinations, product
+
+    from reporting.history import DEPARTMENTS, SITES
+
+    program = reporting.history.programs[0]
+    givers = {participant for participant, _, _ in reporting.history.feedback}
+    people = {p.participant_id: p for p in reporting.history.people.values() if p.program_id == program}
+    allowed: list[frozenset[object]] = []
+    suppressed = 0
+    for role, department, site in product((None, "junior", "senior"), (None, *DEPARTMENTS), (None, *SITES)):
+        filters = {name: value for name, value in (("role", role), ("department", department), ("site", site)) if value}
+        feedback = (await reporting.http.get(f"/programs/{program}/impact", params=filters)).json()["report"][
+            "feedback"
+        ]
+        group = frozenset(
+            pid
+            for pid, person in people.items()
+            if pid in givers and all(getattr(person, name) == value for name, value in filters.items())
+        )
+        if feedback["suppressed"] is None:
+            assert feedback["people"] == len(group) >= 5, filters
+            allowed.append(group)
+        else:
+            assert feedback["usefulness"] is None and feedback["people"] is None
+            suppressed += 1
+
+    assert allowed and suppressed, "some figures shown, some not"
+    for first, second in combinations(set(allowed), 2):
+        if first < second or second < first:
+            assert len(first ^ second) >= 5
