@@ -23,7 +23,7 @@ async def load_demo(urls: dict[str, str], sign_in: DemoSignIn) -> dict[str, str]
     async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as http:
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while asyncio.get_running_loop().time() < deadline:
-            if (await http.get("/programs")).json().get("programs"):
+            if (await http.get("/programs")).json().get("report"):
                 break
             await asyncio.sleep(0.5)
     # The token travels in the fragment: never sent to a server, dropped from the address bar by the page.
