@@ -97,6 +97,15 @@ async def _profile_updated(event: en.ParticipantProfileUpdated, _: EventEnvelope
     )
 
 
+def _milestone(column: str) -> str:
+    """Upsert one participant's first time reaching a funnel stage (facts may arrive in any order)."""
+    return (
+        f"INSERT INTO milestones (participant_id, program_id, {column}) VALUES ($1, $2, $3)"
+        f" ON CONFLICT (participant_id) DO UPDATE SET {column} ="
+        f" least(milestones.{column}, EXCLUDED.{column})"
+    )
+
+
 async def _proposed(event: pa.PairProposed, _: EventEnvelope, db: Writes) -> None:
     await db.execute(
         "INSERT INTO pairs (pair_id, program_id, junior_id, senior_id, score, proposed_at, status)"
@@ -121,6 +130,10 @@ async def _activated(event: pa.PairActivated, _: EventEnvelope, db: Writes) -> N
         event.junior_id,
         event.senior_id,
         event.activated_at,
+    )
+    await db.executemany(
+        _milestone("paired_at"),
+        [(person, event.program_id, event.activated_at) for person in (event.junior_id, event.senior_id)],
     )
 
 
@@ -169,6 +182,10 @@ async def _rescheduled(event: se.SessionRescheduled, _: EventEnvelope, db: Write
 
 async def _held(event: se.SessionHeld, _: EventEnvelope, db: Writes) -> None:
     await _session(db, event, event.held_at, "held", event.held_at, "status = 'held', held_at = EXCLUDED.held_at")
+    await db.executemany(
+        _milestone("first_held_at"),
+        [(person, event.program_id, event.held_at) for person in (event.junior_id, event.senior_id)],
+    )
     # A session held after the pair was flagged at risk answers the flag.
     await db.execute(
         "UPDATE pair_flags SET at_risk_reason = NULL, at_risk_at = NULL WHERE pair_id = $1 AND at_risk_at <= $2",
@@ -241,6 +258,12 @@ async def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, db: Writes) -> N
             for rating in event.ratings
         ],
     )
+    await _assessed_at_the_end(event, db)
+
+
+async def _assessed_at_the_end(event: ev.SkillsAssessed, db: Writes) -> None:
+    if event.phase == "end":
+        await db.execute(_milestone("final_assessed_at"), event.participant_id, event.program_id, event.assessed_at)
 
 
 async def _feedback(event: ev.SessionFeedbackGiven, _: EventEnvelope, db: Writes) -> None:

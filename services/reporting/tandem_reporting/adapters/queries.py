@@ -80,39 +80,23 @@ def _arguments(program_id: UUID, filters: Filters) -> list[Any]:
 
 
 _FUNNEL = f"""
-WITH {_PEOPLE},
-held AS (
-    SELECT participant_id, min(held_at) AS first_held FROM (
-        SELECT junior_id AS participant_id, held_at FROM {READ_SCHEMA}.sessions
-        WHERE program_id = $1 AND status = 'held'
-        UNION ALL
-        SELECT senior_id, held_at FROM {READ_SCHEMA}.sessions WHERE program_id = $1 AND status = 'held'
-    ) AS both_sides GROUP BY participant_id
-),
-paired AS (
-    SELECT junior_id AS participant_id FROM {READ_SCHEMA}.pairs WHERE program_id = $1 AND activated_at IS NOT NULL
-    UNION
-    SELECT senior_id FROM {READ_SCHEMA}.pairs WHERE program_id = $1 AND activated_at IS NOT NULL
-),
-final AS (SELECT DISTINCT participant_id FROM {READ_SCHEMA}.ratings WHERE program_id = $1 AND phase = 'end')
+WITH {_PEOPLE}
 SELECT
     count(*) AS enrolled,
     count(*) FILTER (WHERE people.approved) AS approved,
-    count(paired.participant_id) FILTER (WHERE people.approved) AS paired,
-    count(held.participant_id) FILTER (WHERE people.approved) AS first_session_held,
-    count(final.participant_id) FILTER (WHERE people.approved) AS final_assessment,
+    count(m.paired_at) FILTER (WHERE people.approved) AS paired,
+    count(m.first_held_at) FILTER (WHERE people.approved) AS first_session_held,
+    count(m.final_assessed_at) FILTER (WHERE people.approved) AS final_assessment,
     count(*) FILTER (WHERE people.approved AND people.role = 'junior') AS approved_juniors,
     count(*) FILTER (WHERE people.approved AND people.role = 'senior') AS approved_seniors,
-    count(paired.participant_id) FILTER (WHERE people.approved AND people.role = 'junior') AS paired_juniors,
-    count(paired.participant_id) FILTER (WHERE people.approved AND people.role = 'senior') AS paired_seniors,
+    count(m.paired_at) FILTER (WHERE people.approved AND people.role = 'junior') AS paired_juniors,
+    count(m.paired_at) FILTER (WHERE people.approved AND people.role = 'senior') AS paired_seniors,
     count(*) FILTER (WHERE people.approved AND people.unmatched) AS unmatched,
     percentile_cont(0.5) WITHIN GROUP (
-        ORDER BY extract(epoch FROM held.first_held - people.enrolled_at) / 86400
+        ORDER BY extract(epoch FROM m.first_held_at - people.enrolled_at) / 86400
     ) AS median_days_to_first_session
 FROM people
-LEFT JOIN held USING (participant_id)
-LEFT JOIN paired USING (participant_id)
-LEFT JOIN final USING (participant_id)
+LEFT JOIN {READ_SCHEMA}.milestones m USING (participant_id)
 """
 
 

@@ -31,6 +31,13 @@ CREATE TABLE participants (
     unmatched boolean NOT NULL DEFAULT false
 );
 CREATE INDEX participants_program ON participants (program_id);
+CREATE TABLE milestones (
+    participant_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    paired_at timestamptz,
+    first_held_at timestamptz,
+    final_assessed_at timestamptz
+);
 CREATE TABLE pairs (
     pair_id uuid PRIMARY KEY,
     program_id uuid NOT NULL,
@@ -124,6 +131,7 @@ CREATE TABLE freshness (
 FACT_TABLES = (
     "programs",
     "participants",
+    "milestones",
     "pairs",
     "sessions",
     "pair_flags",
