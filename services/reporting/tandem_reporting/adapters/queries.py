@@ -49,7 +49,7 @@ async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 _PEOPLE = f"""
 people AS (
-    SELECT * FROM {READ_SCHEMA}.participants p
+    SELECT p.participant_id, p.role, p.approved, p.unmatched, p.enrolled_at FROM {READ_SCHEMA}.participants p
     WHERE p.program_id = $1
       AND ($2::text IS NULL OR p.department = $2) AND ($3::text IS NULL OR p.site = $3)
       AND ($4::text IS NULL OR p.country = $4) AND ($5::text IS NULL OR p.role = $5)
@@ -57,7 +57,7 @@ people AS (
       AND ($7::timestamptz IS NULL OR p.enrolled_at >= $7) AND ($8::timestamptz IS NULL OR p.enrolled_at < $8)
 ),
 selected_pairs AS (
-    SELECT pr.* FROM {READ_SCHEMA}.pairs pr
+    SELECT pr.pair_id, pr.junior_id, pr.senior_id, pr.score, pr.status, pr.activated_at FROM {READ_SCHEMA}.pairs pr
     WHERE pr.program_id = $1 AND (pr.junior_id IN (SELECT participant_id FROM people)
                                   OR pr.senior_id IN (SELECT participant_id FROM people))
 )"""
