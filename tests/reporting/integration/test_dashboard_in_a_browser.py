@@ -1,7 +1,7 @@
 """The dashboard in a real headless browser (Debian's chromium, driven by Playwright) against the
 running service fed through the real broker: the charts show the API's figures, they update without
 a reload when new events arrive, and the ops page shows the platform. Screenshots are kept in
-`.tandem/artifacts/` (and `docs/dashboard.png` for the README)."""
+`.tandem/artifacts/`; `TANDEM_UPDATE_SCREENSHOTS=1` also refreshes `docs/dashboard.png`, the README's."""
 
 from __future__ import annotations
 
