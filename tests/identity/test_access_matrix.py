@@ -227,7 +227,20 @@ EVALUATION = [
     case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
 ]
 
-ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION]
+REPORTING_SERVICE = [
+    case("reporting", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("reporting", "GET /ops/jobs", {OPERATOR}),
+    case("reporting", "GET /ops/platform", {OPERATOR}),
+    case("reporting", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("reporting", "GET /programs", {HR, HR_OTHER, REPORTING, READ}),
+    case("reporting", "GET /programs/{program}/overview", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/breakdowns/department", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/weekly", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/pair-health", {HR}, {HR_OTHER}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION, *REPORTING_SERVICE]
 
 
 async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
