@@ -116,6 +116,9 @@ async def test_a_reschedule_is_proposed_by_one_and_accepted_by_the_other(
     naive = await http.post(
         url, json={"participant_id": str(pair.junior_id), "starts_at": "2027-01-06T10:00:00"}, headers=junior
     )
+    far = await http.post(
+        url, json={"participant_id": str(pair.junior_id), "starts_at": "9999-12-31T23:30:00+00:00"}, headers=junior
+    )
     for_the_other = await http.post(
         url, json={"participant_id": str(pair.senior_id), "starts_at": fits.isoformat()}, headers=junior
     )
@@ -126,7 +129,7 @@ async def test_a_reschedule_is_proposed_by_one_and_accepted_by_the_other(
     accepted = await http.post(f"{url}/accept", json={"participant_id": str(pair.senior_id)}, headers=senior)
 
     assert outside.status_code == 409 and past.status_code == 409, (outside.text, past.text)
-    assert naive.status_code == 422
+    assert naive.status_code == 422 and far.status_code == 422
     assert for_the_other.status_code == 404
     assert proposed.status_code == 200 and proposed.json()["proposal"]["proposed_by"] == str(pair.junior_id)
     assert own.status_code == 409
@@ -245,6 +248,7 @@ async def test_notes_are_for_the_two_only_and_go_with_their_author(service: Sess
     written = await http.post(
         url, json={"participant_id": str(pair.junior_id), "text": "Show the pivot table"}, headers=junior
     )
+    issued = await http.post(f"/participants/{pair.junior_id}/calendar-feed", headers=junior)
     read_by_senior = await http.get(url, headers=senior)
     read_by_hr = await http.get(url, headers=await service.hr())
     stored = await service.pool.fetchval("SELECT sealed FROM notes WHERE session_id = $1", first["session_id"])
@@ -255,6 +259,7 @@ async def test_notes_are_for_the_two_only_and_go_with_their_author(service: Sess
     assert read_by_hr.status_code == 403
     assert b"pivot" not in stored
     assert (await http.get(url, headers=senior)).json() == []
+    assert (await http.get(issued.json()["url"])).status_code == 404  # the erased person's calendar URL too
 
 
 async def test_when_the_pair_ends_its_future_sessions_are_cancelled(service: Sessions, http: httpx.AsyncClient) -> None:
