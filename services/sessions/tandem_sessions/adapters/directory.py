@@ -30,6 +30,7 @@ __all__ = [
     "close_program",
     "erase_person",
     "load_pair",
+    "load_pair_and_terms",
     "load_people",
     "load_profile",
     "load_terms",
@@ -209,6 +210,31 @@ async def set_pair_status(executor: Executor, pair_id: UUID, status: str) -> Non
 def _pair(row: asyncpg.Record) -> ActivePair:
     ref = PairRef(row["pair_id"], row["program_id"], row["junior_id"], row["senior_id"])
     return ActivePair(ref, row["activated_at"], row["rotation_due_at"], row["status"])
+
+
+async def load_pair_and_terms(executor: Executor, pair_id: UUID) -> tuple[ActivePair | None, ProgramTerms | None]:
+    """The pair and its program's terms, in one query (either may be unknown yet)."""
+    row = await executor.fetchrow(
+        "SELECT p.*, g.program_id AS known_program, g.cadence_days, g.session_minutes, g.start_date, g.end_date,"
+        " g.objectives, g.closed FROM pairs p LEFT JOIN programs g ON g.program_id = p.program_id WHERE p.pair_id = $1",
+        pair_id,
+    )
+    if row is None:
+        return None, None
+    terms = (
+        ProgramTerms(
+            row["known_program"],
+            row["cadence_days"],
+            row["session_minutes"],
+            row["start_date"],
+            row["end_date"],
+            json.loads(row["objectives"]),
+            row["closed"],
+        )
+        if row["known_program"] is not None
+        else None
+    )
+    return _pair(row), terms
 
 
 async def load_pair(executor: Executor, pair_id: UUID) -> ActivePair | None:

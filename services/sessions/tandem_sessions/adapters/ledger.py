@@ -38,19 +38,12 @@ _COLUMNS = (
 
 
 async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
-    """Insert or update the rows of the schedule's sessions (one statement), and the pair's flags."""
+    """Insert or update the rows of the schedule's sessions, and the pair's flags, in one statement."""
     pair = schedule.pair
-    await connection.execute(
-        "UPDATE pairs SET attention = $2, at_risk = $3 WHERE pair_id = $1",
-        pair.pair_id,
-        schedule.attention.value if schedule.attention else None,
-        sorted(reason.value for reason in schedule.flagged),
-    )
     sessions = list(schedule.sessions.values())
-    if not sessions:
-        return
     await connection.execute(
         f"""
+        WITH flags AS (UPDATE pairs SET attention = $21, at_risk = $22 WHERE pair_id = $2)
         INSERT INTO sessions ({_COLUMNS})
         SELECT s.session_id, $2, $3, $4, $5, s.starts_at, s.ends_at, s.duration_minutes, s.status, s.sequence,
                s.extra, s.proposed_by, s.proposed_starts_at, s.reminded, s.agenda_items, s.cancelled_by,
@@ -89,6 +82,8 @@ async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
         [s.late for s in sessions],
         [s.held_minutes for s in sessions],
         [_absent(s.absent) for s in sessions],
+        schedule.attention.value if schedule.attention else None,
+        sorted(reason.value for reason in schedule.flagged),
     )
 
 
