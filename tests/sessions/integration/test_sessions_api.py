@@ -3,17 +3,22 @@ attendance, agendas and notes, and the end of the pair."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from tandem_kernel.events import EventMetadata
 from tandem_pairing.domain import events as pairing_events
-from tandem_sessions.application import scheduler
+from tandem_sessions.adapters import directory
+from tandem_sessions.application import planner, scheduler
+from tandem_sessions.domain.schedule import PairRef
 
-from .conftest import Pair, Sessions
+from .conftest import START, Pair, Sessions
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -381,3 +386,29 @@ async def test_a_withdrawal_cancels_the_pairs_sessions_and_a_broken_rule_flags_t
     still = await sessions_of(http, service, flagged)
     assert still["needs_attention"] == "pair_infeasible"
     assert {s["status"] for s in still["sessions"]} == {"scheduled"}
+
+
+async def test_two_pairs_of_one_senior_planned_at_once_never_book_the_same_hour(
+    service: Sessions, http: httpx.AsyncClient
+) -> None:
+    one_hour = {"time_zone": "Europe/Paris", "country": "FR", "availability": weekdays(9, 11)}
+    program_id = await service.enrollment.program(start_date=START.date(), end_date=START.date() + timedelta(days=120))
+    senior = await service.enrollment.participant(program_id, "senior", **one_hour)
+    juniors = [await service.enrollment.participant(program_id, "junior", **one_hour) for _ in range(2)]
+    pairs = [PairRef(uuid4(), program_id, junior, senior) for junior in juniors]
+    for pair in pairs:  # as the pairing policy records them, then both planned at the same moment
+        await directory.record_pair(service.pool, pair, START, START + timedelta(days=91))
+
+    await asyncio.gather(
+        *(
+            planner.replan(service.store, pair.pair_id, now=START, metadata=EventMetadata(actor="test"))
+            for pair in pairs
+        )
+    )
+
+    booked = sorted(
+        (datetime.fromisoformat(s["starts_at"]), datetime.fromisoformat(s["ends_at"]))
+        for s in (await http.get(f"/participants/{senior}/sessions", headers=await service.as_(senior))).json()
+    )
+    assert len(booked) >= 12  # both pairs got their sessions
+    assert all(earlier[1] <= later[0] for earlier, later in pairwise(booked))
