@@ -21,7 +21,7 @@ from tandem_kernel.devbroker import DevBroker, free_port
 from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import fresh_database
 
-SERVICES = ("enrollment", "pairing")
+SERVICES = ("enrollment", "evaluation", "pairing")
 
 
 @dataclass
@@ -84,12 +84,17 @@ def _seed(platform: Platform) -> None:
             "path.pair_id": proposals[0]["pair_id"],
             "path.employee_id": junior["employee_id"],
         },
+        "evaluation": {
+            "path.program_id": program_id,
+            "path.participant_id": junior_id,
+            "path.pair_id": proposals[0]["pair_id"],
+        },
     }
 
 
 @pytest.fixture(scope="session")
 def platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Enrollment and pairing, each in its own process and database, on the session's broker,
+    """Enrollment, evaluation and pairing, each in its own process and database, on the session's broker,
     trusting the session's OpenID provider."""
     databases = {name: fresh_database(f"tandem_fuzz_{name}") for name in SERVICES}
     logs = tmp_path_factory.mktemp("fuzz-logs")

@@ -168,7 +168,66 @@ SESSIONS = [
     case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
 ]
 
-ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS]
+# Evaluation. The seeded pair is only proposed (never active), so evaluation knows no pair, no held
+# session and no practice there: those routes answer 404 even to their owner (`hidden`), which still
+# shows who is refused outright (403) and who is asked to sign in (401).
+ASSESSMENT = {"phase": "baseline", "ratings": [{"skill": "prompt_engineering", "level": 2}]}
+EVALUATION = [
+    case("evaluation", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("evaluation", "GET /ops/jobs", {OPERATOR}),
+    case("evaluation", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("evaluation", "GET /participants/{junior}/evaluation", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("evaluation", "POST /participants/{junior}/assessments", {OWN}, {OTHER}, body=lambda w: ASSESSMENT),
+    case(
+        "evaluation", "POST /participants/{junior}/partner-assessments", set(), {OWN, OTHER}, body=lambda w: ASSESSMENT
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/practices",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"objective": "ai", "adopted_on": "2026-04-01", "description": "weekly AI assistant"},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/practices/{pair}/abandon",
+        set(),
+        {OWN, OTHER},
+        body=lambda w: {"abandoned_on": "2026-05-01"},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/progress",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"objective": "ai", "percent": 30},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/survey",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"satisfaction": 4, "recommendation": 9},
+    ),
+    case(
+        "evaluation",
+        "POST /sessions/{pair}/feedback",
+        set(),
+        {OWN, OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"], "usefulness": 4, "trust": 4},
+    ),
+    case(
+        "evaluation",
+        "POST /pairs/{pair}/fit",
+        set(),
+        {OWN, OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"], "good_fit": True},
+    ),
+    case("evaluation", "GET /pairs/{pair}/evaluation", set(), {HR, HR_OTHER, OWN, OTHER}),
+    case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION]
 
 
 async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
