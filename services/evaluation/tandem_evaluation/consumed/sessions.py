@@ -61,6 +61,10 @@ SESSIONS_IGNORED_TYPES = frozenset(
         "sessions.SessionReminderDue",
         "sessions.PairAtRisk",
         "sessions.PairNeedsAttention",
+        # sessions' own steps beyond the agreed contract: a proposed or refused new time, a closed schedule
+        "sessions.RescheduleProposed",
+        "sessions.RescheduleRefused",
+        "sessions.PairScheduleClosed",
     }
 )
 """Sessions event types evaluation chooses not to read."""
