@@ -165,12 +165,14 @@ SESSIONS = [
     case("sessions", "POST /sessions/{session}/notes", {OWN}, {OTHER}, body=_act({"text": "A private note"})),
     case("sessions", "POST /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
     case("sessions", "DELETE /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
+    # The senior's URL: the junior's employee is erased (with their URL) by an enrollment row.
     case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
 ]
 
-# Evaluation. The seeded pair is only proposed (never active), so evaluation knows no pair, no held
-# session and no practice there: those routes answer 404 even to their owner (`hidden`), which still
-# shows who is refused outright (403) and who is asked to sign in (401).
+# Evaluation. The seeded pair is active (with sessions installed, both accepted), but no session of it
+# was held and no practice recorded: those routes answer 404 even to their owner (`hidden`), which
+# still shows who is refused outright (403) and who is asked to sign in (401); the pair's own routes
+# reach their handlers (the fit question before a held session: 409).
 ASSESSMENT = {"phase": "baseline", "ratings": [{"skill": "prompt_engineering", "level": 2}]}
 EVALUATION = [
     case("evaluation", "GET /healthz", {"anonymous", *SIGNED_IN}),
@@ -219,11 +221,11 @@ EVALUATION = [
     case(
         "evaluation",
         "POST /pairs/{pair}/fit",
-        set(),
-        {OWN, OTHER},
+        {OWN},
+        {OTHER},
         body=lambda w: {"participant_id": w.ids["junior"], "good_fit": True},
     ),
-    case("evaluation", "GET /pairs/{pair}/evaluation", set(), {HR, HR_OTHER, OWN, OTHER}),
+    case("evaluation", "GET /pairs/{pair}/evaluation", {HR, OWN}, {HR_OTHER, OTHER}),
     case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
 ]
 
