@@ -25,7 +25,6 @@ __all__ = [
     "Executor",
     "Profile",
     "ProgramTerms",
-    "active_pairs",
     "active_pairs_of",
     "close_program",
     "erase_person",
@@ -246,15 +245,5 @@ async def active_pairs_of(executor: Executor, participant_id: UUID) -> list[Acti
     rows = await executor.fetch(
         "SELECT * FROM pairs WHERE (junior_id = $1 OR senior_id = $1) AND status = 'active' ORDER BY pair_id",
         participant_id,
-    )
-    return [_pair(row) for row in rows]
-
-
-async def active_pairs(executor: Executor, after: UUID | None, limit: int) -> list[ActivePair]:
-    """Active pairs in id order, after `after`: a scan in pages."""
-    rows = await executor.fetch(
-        "SELECT * FROM pairs WHERE status = 'active' AND ($1::uuid IS NULL OR pair_id > $1) ORDER BY pair_id LIMIT $2",
-        after,
-        limit,
     )
     return [_pair(row) for row in rows]
