@@ -412,3 +412,27 @@ async def test_two_pairs_of_one_senior_planned_at_once_never_book_the_same_hour(
     )
     assert len(booked) >= 12  # both pairs got their sessions
     assert all(earlier[1] <= later[0] for earlier, later in pairwise(booked))
+
+
+async def test_a_held_session_keeps_the_pair_off_the_risk_list_for_two_cadence_periods(
+    service: Sessions, http: httpx.AsyncClient
+) -> None:
+    pair = await service.pair(PARIS_MORNINGS, LONDON_MORNINGS)
+    first = (await sessions_of(http, service, pair))["sessions"][0]
+    held_at = datetime.fromisoformat(first["starts_at"])
+    junior = await service.as_(pair.junior_id)
+    service.clock.set(held_at + timedelta(hours=2))
+    try:
+        held = await http.post(
+            f"/sessions/{first['session_id']}/attendance",
+            json={"participant_id": str(pair.junior_id), "outcome": "held", "duration_minutes": 45},
+            headers=junior,
+        )
+    finally:
+        service.clock.set(START)
+    assert held.status_code == 200
+
+    await scheduler.tick(service.store, now=held_at + timedelta(days=27))
+    assert (await sessions_of(http, service, pair))["at_risk"] == []
+    await scheduler.tick(service.store, now=held_at + timedelta(days=29))
+    assert (await sessions_of(http, service, pair))["at_risk"] == ["no_held_session"]
