@@ -165,14 +165,12 @@ SESSIONS = [
     case("sessions", "POST /sessions/{session}/notes", {OWN}, {OTHER}, body=_act({"text": "A private note"})),
     case("sessions", "POST /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
     case("sessions", "DELETE /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
-    # The senior's URL: the junior's employee is erased (with their URL) by an enrollment row.
     case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
 ]
 
-# Evaluation. The seeded pair is active (with sessions installed, both accepted), but no session of it
-# was held and no practice recorded: those routes answer 404 even to their owner (`hidden`), which
-# still shows who is refused outright (403) and who is asked to sign in (401); the pair's own routes
-# reach their handlers (the fit question before a held session: 409).
+# Evaluation. The seeded pair is active (evaluation heard of it) but has held no session and has no
+# practice: routes about a held session or a practice answer 404 even to their owner (`hidden`),
+# which still shows who is refused outright (403) and who is asked to sign in (401).
 ASSESSMENT = {"phase": "baseline", "ratings": [{"skill": "prompt_engineering", "level": 2}]}
 EVALUATION = [
     case("evaluation", "GET /healthz", {"anonymous", *SIGNED_IN}),
@@ -221,7 +219,7 @@ EVALUATION = [
     case(
         "evaluation",
         "POST /pairs/{pair}/fit",
-        {OWN},
+        {OWN},  # admitted, then 409: the fit question comes after the pair's first held session
         {OTHER},
         body=lambda w: {"participant_id": w.ids["junior"], "good_fit": True},
     ),
@@ -229,7 +227,20 @@ EVALUATION = [
     case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
 ]
 
-ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION]
+REPORTING_SERVICE = [
+    case("reporting", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("reporting", "GET /ops/jobs", {OPERATOR}),
+    case("reporting", "GET /ops/platform", {OPERATOR}),
+    case("reporting", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("reporting", "GET /programs", {HR, HR_OTHER, REPORTING, READ}),
+    case("reporting", "GET /programs/{program}/overview", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/breakdowns/department", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/weekly", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/pair-health", {HR}, {HR_OTHER}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION, *REPORTING_SERVICE]
 
 
 async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:

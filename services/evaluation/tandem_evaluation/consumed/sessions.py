@@ -61,7 +61,7 @@ SESSIONS_IGNORED_TYPES = frozenset(
         "sessions.SessionReminderDue",
         "sessions.PairAtRisk",
         "sessions.PairNeedsAttention",
-        # sessions' own steps beyond the agreed contract: a proposed or refused new time, a closed schedule
+        # Published by sessions beyond the agreed contract (found by the contract test once sessions landed).
         "sessions.RescheduleProposed",
         "sessions.RescheduleRefused",
         "sessions.PairScheduleClosed",
