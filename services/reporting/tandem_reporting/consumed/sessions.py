@@ -80,7 +80,17 @@ SESSIONS_READERS: tuple[type[DomainEvent], ...] = (
     PairNeedsAttention,
 )
 
-SESSIONS_IGNORED_TYPES = frozenset({"sessions.SessionAgendaUpdated", "sessions.SessionReminderDue"})
+SESSIONS_IGNORED_TYPES = frozenset(
+    {
+        "sessions.SessionAgendaUpdated",
+        "sessions.SessionReminderDue",
+        # Published by sessions beyond the agreed contract: a proposed or refused new time (the session
+        # only moves with SessionRescheduled), a closed schedule (its cancellations come as SessionCancelled).
+        "sessions.RescheduleProposed",
+        "sessions.RescheduleRefused",
+        "sessions.PairScheduleClosed",
+    }
+)
 
 
 def sessions_registry() -> EventRegistry:
