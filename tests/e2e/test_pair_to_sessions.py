@@ -1,6 +1,7 @@
 """Across services, through their real HTTP APIs, the real broker and the real OpenID provider: a
 junior and a senior enroll, pairing pairs them and both accept; sessions hears PairActivated over
-Kafka and plans their meetings, which each of them reads over HTTP and in their calendar feed."""
+Kafka and plans their meetings, which each of them reads over HTTP, in their calendar feed, and as
+meeting requests received by a real SMTP server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import icalendar
 import pytest
 from e2e.test_enroll_pair_activate import a_matching_pair, settings
+from sessions.mail_server import Mailbox, environment, smtp_server
 from tandem_enrollment.entrypoints.app import service as enrollment
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM
 from tandem_kernel.api import create_app
@@ -36,6 +38,19 @@ async def test_a_pair_activated_in_pairing_gets_sessions_readable_over_http_and_
         for person in people
     }
     hr_headers = await tokens.headers("hr-admin")
+    with smtp_server() as (mailbox, mail_settings), environment(mail_settings):
+        await _run(database_url, own_broker, identity, people, signed_in, hr_headers, mailbox)
+
+
+async def _run(
+    database_url: str,
+    own_broker: DevBroker,
+    identity: DevIdentity,
+    people: list[dict[str, object]],
+    signed_in: dict[str, dict[str, str]],
+    hr_headers: dict[str, str],
+    mailbox: Mailbox,
+) -> None:
     async with fresh_database() as pairing_database, fresh_database() as sessions_database:
         apps = [
             create_app(enrollment, settings("enrollment", database_url, own_broker, identity)),
@@ -97,6 +112,12 @@ async def test_a_pair_activated_in_pairing_gets_sessions_readable_over_http_and_
                 f"/participants/{participants['junior']}/calendar-feed", headers=signed_in["junior"]
             )
             feed = await meetings.get(issued.json()["url"])
+            wanted = 2 * len(planned_sessions)  # one request per session to each of the two
+
+            async def mailed() -> bool:
+                return len(mailbox.messages) >= wanted
+
+            await eventually(mailed, timeout=60)
 
     assert len(planned_sessions) >= 6  # three months of a 14-day cadence
     for session in planned_sessions:
@@ -108,6 +129,16 @@ async def test_a_pair_activated_in_pairing_gets_sessions_readable_over_http_and_
         event = events[f"{session['session_id']}@sessions.tandem"]
         assert event["DTSTART"].dt == datetime.fromisoformat(session["starts_at"])
         assert str(event["DTSTART"].params["TZID"]) == "Europe/Paris"
+    invited: dict[str, set[str]] = {}
+    for message in mailbox.messages:
+        [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+        assert str(calendar["METHOD"]) == "REQUEST"
+        [event] = calendar.walk("VEVENT")
+        invited.setdefault(str(event["UID"]), set()).add(str(message["To"]))
+        assert event["DTSTART"].dt == events[str(event["UID"])]["DTSTART"].dt
+    employees = {f"{person['employee_id']}@example.com" for person in people}
+    assert invited == {uid: employees for uid in events}
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:

@@ -21,7 +21,7 @@ from tandem_kernel.devbroker import DevBroker, free_port
 from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import fresh_database
 
-SERVICES = ("enrollment", "evaluation", "pairing", "sessions")
+SERVICES = ("enrollment", "evaluation", "pairing", "reporting", "sessions")
 
 
 @dataclass
@@ -101,6 +101,7 @@ def _seed(platform: Platform, identity: DevIdentity) -> None:
             "path.participant_id": junior_id,
             "path.pair_id": pair_id,
         },
+        "reporting": {"path.program_id": program_id},
         "sessions": {
             "path.program_id": program_id,
             "path.participant_id": junior_id,

@@ -113,7 +113,7 @@ async def seed(urls: dict[str, str], hr_token: str, employees: dict[str, str], s
 
 
 async def _sessions(http: httpx.AsyncClient, urls: dict[str, str], ids: dict[str, str], sign_in: SignIn) -> None:
-    """Both accept the proposal; once sessions planned the pair, its first session and the junior's
+    """Both accept the proposal; once sessions planned the pair, its first session and the senior's
     calendar URL (its token) join the world."""
     for side, employee in (("junior", ids["junior_employee"]), ("senior", ids["senior_employee"])):
         answered = await http.post(
@@ -131,8 +131,8 @@ async def _sessions(http: httpx.AsyncClient, urls: dict[str, str], ids: dict[str
 
     await eventually(planned, timeout=30)
     issued = await http.post(
-        f"{urls['sessions']}/participants/{ids['junior']}/calendar-feed",
-        headers={"Authorization": f"Bearer {await sign_in(ids['junior_employee'])}"},
+        f"{urls['sessions']}/participants/{ids['senior']}/calendar-feed",
+        headers={"Authorization": f"Bearer {await sign_in(ids['senior_employee'])}"},
     )
     ids["feed"] = issued.json()["url"].rsplit("/", 1)[-1]
 

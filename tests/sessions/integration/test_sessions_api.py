@@ -3,17 +3,22 @@ attendance, agendas and notes, and the end of the pair."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from tandem_kernel.events import EventMetadata
 from tandem_pairing.domain import events as pairing_events
-from tandem_sessions.application import scheduler
+from tandem_sessions.adapters import directory
+from tandem_sessions.application import planner, scheduler
+from tandem_sessions.domain.schedule import PairRef
 
-from .conftest import Pair, Sessions
+from .conftest import START, Pair, Sessions
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -116,6 +121,9 @@ async def test_a_reschedule_is_proposed_by_one_and_accepted_by_the_other(
     naive = await http.post(
         url, json={"participant_id": str(pair.junior_id), "starts_at": "2027-01-06T10:00:00"}, headers=junior
     )
+    far = await http.post(
+        url, json={"participant_id": str(pair.junior_id), "starts_at": "9999-12-31T23:30:00+00:00"}, headers=junior
+    )
     for_the_other = await http.post(
         url, json={"participant_id": str(pair.senior_id), "starts_at": fits.isoformat()}, headers=junior
     )
@@ -126,7 +134,7 @@ async def test_a_reschedule_is_proposed_by_one_and_accepted_by_the_other(
     accepted = await http.post(f"{url}/accept", json={"participant_id": str(pair.senior_id)}, headers=senior)
 
     assert outside.status_code == 409 and past.status_code == 409, (outside.text, past.text)
-    assert naive.status_code == 422
+    assert naive.status_code == 422 and far.status_code == 422
     assert for_the_other.status_code == 404
     assert proposed.status_code == 200 and proposed.json()["proposal"]["proposed_by"] == str(pair.junior_id)
     assert own.status_code == 409
@@ -245,6 +253,7 @@ async def test_notes_are_for_the_two_only_and_go_with_their_author(service: Sess
     written = await http.post(
         url, json={"participant_id": str(pair.junior_id), "text": "Show the pivot table"}, headers=junior
     )
+    issued = await http.post(f"/participants/{pair.junior_id}/calendar-feed", headers=junior)
     read_by_senior = await http.get(url, headers=senior)
     read_by_hr = await http.get(url, headers=await service.hr())
     stored = await service.pool.fetchval("SELECT sealed FROM notes WHERE session_id = $1", first["session_id"])
@@ -255,6 +264,7 @@ async def test_notes_are_for_the_two_only_and_go_with_their_author(service: Sess
     assert read_by_hr.status_code == 403
     assert b"pivot" not in stored
     assert (await http.get(url, headers=senior)).json() == []
+    assert (await http.get(issued.json()["url"])).status_code == 404  # the erased person's calendar URL too
 
 
 async def test_when_the_pair_ends_its_future_sessions_are_cancelled(service: Sessions, http: httpx.AsyncClient) -> None:
@@ -376,3 +386,53 @@ async def test_a_withdrawal_cancels_the_pairs_sessions_and_a_broken_rule_flags_t
     still = await sessions_of(http, service, flagged)
     assert still["needs_attention"] == "pair_infeasible"
     assert {s["status"] for s in still["sessions"]} == {"scheduled"}
+
+
+async def test_two_pairs_of_one_senior_planned_at_once_never_book_the_same_hour(
+    service: Sessions, http: httpx.AsyncClient
+) -> None:
+    one_hour = {"time_zone": "Europe/Paris", "country": "FR", "availability": weekdays(9, 11)}
+    program_id = await service.enrollment.program(start_date=START.date(), end_date=START.date() + timedelta(days=120))
+    senior = await service.enrollment.participant(program_id, "senior", **one_hour)
+    juniors = [await service.enrollment.participant(program_id, "junior", **one_hour) for _ in range(2)]
+    pairs = [PairRef(uuid4(), program_id, junior, senior) for junior in juniors]
+    for pair in pairs:  # as the pairing policy records them, then both planned at the same moment
+        await directory.record_pair(service.pool, pair, START, START + timedelta(days=91))
+
+    await asyncio.gather(
+        *(
+            planner.replan(service.store, pair.pair_id, now=START, metadata=EventMetadata(actor="test"))
+            for pair in pairs
+        )
+    )
+
+    booked = sorted(
+        (datetime.fromisoformat(s["starts_at"]), datetime.fromisoformat(s["ends_at"]))
+        for s in (await http.get(f"/participants/{senior}/sessions", headers=await service.as_(senior))).json()
+    )
+    assert len(booked) >= 12  # both pairs got their sessions
+    assert all(earlier[1] <= later[0] for earlier, later in pairwise(booked))
+
+
+async def test_a_held_session_keeps_the_pair_off_the_risk_list_for_two_cadence_periods(
+    service: Sessions, http: httpx.AsyncClient
+) -> None:
+    pair = await service.pair(PARIS_MORNINGS, LONDON_MORNINGS)
+    first = (await sessions_of(http, service, pair))["sessions"][0]
+    held_at = datetime.fromisoformat(first["starts_at"])
+    junior = await service.as_(pair.junior_id)
+    service.clock.set(held_at + timedelta(hours=2))
+    try:
+        held = await http.post(
+            f"/sessions/{first['session_id']}/attendance",
+            json={"participant_id": str(pair.junior_id), "outcome": "held", "duration_minutes": 45},
+            headers=junior,
+        )
+    finally:
+        service.clock.set(START)
+    assert held.status_code == 200
+
+    await scheduler.tick(service.store, now=held_at + timedelta(days=27))
+    assert (await sessions_of(http, service, pair))["at_risk"] == []
+    await scheduler.tick(service.store, now=held_at + timedelta(days=29))
+    assert (await sessions_of(http, service, pair))["at_risk"] == ["no_held_session"]

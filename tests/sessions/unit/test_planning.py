@@ -6,6 +6,7 @@ other session of either person."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -158,6 +159,7 @@ ZONES = [
     "Pacific/Honolulu",
     "Pacific/Kiritimati",
     "America/Sao_Paulo",
+    "Pacific/Apia",
 ]
 COUNTRY = {
     "Europe/Paris": "FR",
@@ -171,6 +173,7 @@ COUNTRY = {
     "Pacific/Honolulu": "US",
     "Pacific/Kiritimati": "KI",
     "America/Sao_Paulo": "BR",
+    "Pacific/Apia": "WS",
 }
 
 
@@ -216,3 +219,62 @@ def test_every_planned_session_obeys_both_calendars_and_overlaps_nothing(
         assert not any(session.overlaps(other) for other in busy)
     assert all(not a.overlaps(b) for i, a in enumerate(sessions) for b in sessions[i + 1 :])
     assert len(outcome.starts) + outcome.unplanned_periods == 4
+
+
+# Daylight-saving changes of 2026-2027 in zones that have them, met from zones that do not.
+DST_CHANGES = [
+    (date(2026, 3, 8), "America/New_York", "US"),
+    (date(2026, 3, 29), "Europe/Paris", "FR"),
+    (date(2026, 10, 25), "Europe/London", "GB"),
+    (date(2026, 11, 1), "America/Los_Angeles", "US"),
+    (date(2026, 4, 5), "Australia/Sydney", "AU"),
+    (date(2026, 9, 27), "Pacific/Auckland", "NZ"),
+    (date(2027, 3, 28), "Europe/Paris", "FR"),
+]
+NO_DST = [("Asia/Tokyo", "JP"), ("Asia/Kolkata", "IN"), ("Pacific/Honolulu", "US"), ("America/Sao_Paulo", "BR")]
+ACROSS_THE_DATE_LINE = [
+    (("Pacific/Kiritimati", "KI"), ("Pacific/Honolulu", "US")),  # the same clock hour, a day apart
+    (("Pacific/Auckland", "NZ"), ("Pacific/Honolulu", "US")),
+    (("Pacific/Apia", "WS"), ("America/Los_Angeles", "US")),
+    (("Asia/Tokyo", "JP"), ("America/New_York", "US")),
+]
+
+
+@st.composite
+def windows_in(draw: st.DrawFn, zone: str, country: str) -> Person:
+    """Long windows on several weekdays, so that people hours apart still meet often."""
+    start = draw(st.integers(0, 14 * 4)) * 15
+    end = min(start + draw(st.integers(4 * 4, 12 * 4)) * 15, 24 * 60)
+    days = draw(st.sets(st.integers(0, 6), min_size=3, max_size=6))
+    opens, closes = time(start // 60, start % 60), time(0) if end == 24 * 60 else time(end // 60, end % 60)
+    return Person(uuid4(), zone, country, tuple(Window(day, opens, closes) for day in sorted(days)))
+
+
+def check(junior: Person, senior: Person, base: datetime, minutes: int) -> None:
+    duration = timedelta(minutes=minutes)
+    outcome = plan(junior, senior, base=base, until=base + 4 * CADENCE, cadence=CADENCE, duration=duration)
+    for start in outcome.starts:
+        assert obeys_the_rules(junior, start, duration) and obeys_the_rules(senior, start, duration)
+    assert all(b - a >= duration for a, b in pairwise(outcome.starts))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), change=st.sampled_from(DST_CHANGES), other=st.sampled_from(NO_DST))
+def test_across_a_daylight_saving_change_in_one_of_the_two_zones(
+    data: st.DataObject, change: tuple[date, str, str], other: tuple[str, str]
+) -> None:
+    day, zone, country = change
+    junior = data.draw(windows_in(zone, country))
+    senior = data.draw(windows_in(*other))
+    base = datetime.combine(day - timedelta(days=data.draw(st.integers(0, 27))), time(0), tzinfo=UTC)
+
+    check(junior, senior, base, data.draw(st.sampled_from([30, 45, 60])))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), zones=st.sampled_from(ACROSS_THE_DATE_LINE), day=st.dates(date(2026, 1, 1), date(2027, 12, 1)))
+def test_across_the_date_line(data: st.DataObject, zones: tuple[tuple[str, str], tuple[str, str]], day: date) -> None:
+    junior = data.draw(windows_in(*zones[0]))
+    senior = data.draw(windows_in(*zones[1]))
+
+    check(junior, senior, datetime.combine(day, time(0), tzinfo=UTC), data.draw(st.sampled_from([30, 45, 60])))

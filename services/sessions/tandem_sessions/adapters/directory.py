@@ -25,11 +25,11 @@ __all__ = [
     "Executor",
     "Profile",
     "ProgramTerms",
-    "active_pairs",
     "active_pairs_of",
     "close_program",
     "erase_person",
     "load_pair",
+    "load_pair_and_terms",
     "load_people",
     "load_profile",
     "load_terms",
@@ -211,6 +211,31 @@ def _pair(row: asyncpg.Record) -> ActivePair:
     return ActivePair(ref, row["activated_at"], row["rotation_due_at"], row["status"])
 
 
+async def load_pair_and_terms(executor: Executor, pair_id: UUID) -> tuple[ActivePair | None, ProgramTerms | None]:
+    """The pair and its program's terms, in one query (either may be unknown yet)."""
+    row = await executor.fetchrow(
+        "SELECT p.*, g.program_id AS known_program, g.cadence_days, g.session_minutes, g.start_date, g.end_date,"
+        " g.objectives, g.closed FROM pairs p LEFT JOIN programs g ON g.program_id = p.program_id WHERE p.pair_id = $1",
+        pair_id,
+    )
+    if row is None:
+        return None, None
+    terms = (
+        ProgramTerms(
+            row["known_program"],
+            row["cadence_days"],
+            row["session_minutes"],
+            row["start_date"],
+            row["end_date"],
+            json.loads(row["objectives"]),
+            row["closed"],
+        )
+        if row["known_program"] is not None
+        else None
+    )
+    return _pair(row), terms
+
+
 async def load_pair(executor: Executor, pair_id: UUID) -> ActivePair | None:
     row = await executor.fetchrow("SELECT * FROM pairs WHERE pair_id = $1", pair_id)
     return None if row is None else _pair(row)
@@ -220,15 +245,5 @@ async def active_pairs_of(executor: Executor, participant_id: UUID) -> list[Acti
     rows = await executor.fetch(
         "SELECT * FROM pairs WHERE (junior_id = $1 OR senior_id = $1) AND status = 'active' ORDER BY pair_id",
         participant_id,
-    )
-    return [_pair(row) for row in rows]
-
-
-async def active_pairs(executor: Executor, after: UUID | None, limit: int) -> list[ActivePair]:
-    """Active pairs in id order, after `after`: a scan in pages."""
-    rows = await executor.fetch(
-        "SELECT * FROM pairs WHERE status = 'active' AND ($1::uuid IS NULL OR pair_id > $1) ORDER BY pair_id LIMIT $2",
-        after,
-        limit,
     )
     return [_pair(row) for row in rows]

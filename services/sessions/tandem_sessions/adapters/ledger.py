@@ -23,6 +23,7 @@ __all__ = [
     "busy_of",
     "pair_of_session",
     "pairs_of_program",
+    "quiet_pairs",
     "reminders_due",
     "save",
     "session_row",
@@ -38,19 +39,12 @@ _COLUMNS = (
 
 
 async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
-    """Insert or update the rows of the schedule's sessions (one statement), and the pair's flags."""
+    """Insert or update the rows of the schedule's sessions, and the pair's flags, in one statement."""
     pair = schedule.pair
-    await connection.execute(
-        "UPDATE pairs SET attention = $2, at_risk = $3 WHERE pair_id = $1",
-        pair.pair_id,
-        schedule.attention.value if schedule.attention else None,
-        sorted(reason.value for reason in schedule.flagged),
-    )
     sessions = list(schedule.sessions.values())
-    if not sessions:
-        return
     await connection.execute(
         f"""
+        WITH flags AS (UPDATE pairs SET attention = $21, at_risk = $22 WHERE pair_id = $2)
         INSERT INTO sessions ({_COLUMNS})
         SELECT s.session_id, $2, $3, $4, $5, s.starts_at, s.ends_at, s.duration_minutes, s.status, s.sequence,
                s.extra, s.proposed_by, s.proposed_starts_at, s.reminded, s.agenda_items, s.cancelled_by,
@@ -89,6 +83,8 @@ async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
         [s.late for s in sessions],
         [s.held_minutes for s in sessions],
         [_absent(s.absent) for s in sessions],
+        schedule.attention.value if schedule.attention else None,
+        sorted(reason.value for reason in schedule.flagged),
     )
 
 
@@ -124,6 +120,28 @@ async def pairs_of_program(executor: Executor, program_id: UUID, now: datetime) 
         """,
         program_id,
         now,
+    )
+    return [dict(row) for row in rows]
+
+
+async def quiet_pairs(executor: Executor, now: datetime, after: UUID | None, limit: int) -> list[dict[str, Any]]:
+    """Active pairs not yet flagged that held no session in their program's last two cadence periods
+    (counted from activation when none was ever held), in pair id order after `after`."""
+    rows = await executor.fetch(
+        """
+        SELECT p.pair_id, p.activated_at, g.cadence_days
+        FROM pairs p JOIN programs g ON g.program_id = p.program_id
+        WHERE p.status = 'active' AND NOT ('no_held_session' = ANY (p.at_risk)) AND g.cadence_days > 0
+          AND ($2::uuid IS NULL OR p.pair_id > $2)
+          AND GREATEST(p.activated_at, COALESCE(
+                (SELECT max(s.starts_at) FROM sessions s WHERE s.pair_id = p.pair_id AND s.status = 'held'),
+                p.activated_at))
+              <= $1::timestamptz - make_interval(days => 2 * g.cadence_days)
+        ORDER BY p.pair_id LIMIT $3
+        """,
+        now,
+        after,
+        limit,
     )
     return [dict(row) for row in rows]
 

@@ -54,10 +54,9 @@ class Booking:
         self.busy: list[Interval] = []
 
     async def before(self, unit: UnitOfWork) -> None:
-        self.pair = await directory.load_pair(unit.connection, self.pair_id)
+        self.pair, self.terms = await directory.load_pair_and_terms(unit.connection, self.pair_id)
         if self.pair is None:
             return
-        self.terms = await directory.load_terms(unit.connection, self.pair.ref.program_id)
         people = [self.pair.ref.junior_id, self.pair.ref.senior_id]
         await lock_people(unit, people)
         self.profiles = await directory.load_people(unit.connection, people)

@@ -36,8 +36,11 @@ async def issue(pool: asyncpg.Pool, participant_id: UUID, *, now: datetime) -> s
     return token
 
 
-async def revoke(pool: asyncpg.Pool, participant_id: UUID) -> bool:
-    deleted = await pool.fetchval("DELETE FROM calendar_feeds WHERE participant_id = $1 RETURNING true", participant_id)
+async def revoke(executor: asyncpg.Pool | asyncpg.Connection, participant_id: UUID) -> bool:
+    """The participant's URL stops working; whether there was one."""
+    deleted = await executor.fetchval(
+        "DELETE FROM calendar_feeds WHERE participant_id = $1 RETURNING true", participant_id
+    )
     return bool(deleted)
 
 

@@ -41,9 +41,12 @@ FIRST_SESSION_LEAD = timedelta(days=1)
 
 
 def pair_span(pair: ActivePair, terms: ProgramTerms) -> Interval:
-    """From a day after activation to the pair's expected end: its rotation date or the program's end."""
+    """From a day after activation (not before the program starts) to the pair's expected end: its
+    rotation date or the program's end, whichever comes first."""
+    program_start = datetime.combine(terms.start_date, time(0), tzinfo=UTC)
     program_end = datetime.combine(terms.end_date + timedelta(days=1), time(0), tzinfo=UTC)
-    return Interval(pair.activated_at + FIRST_SESSION_LEAD, min(pair.rotation_due_at, program_end))
+    start = max(pair.activated_at + FIRST_SESSION_LEAD, program_start)
+    return Interval(start, min(pair.rotation_due_at, program_end))
 
 
 def _decide(state: PairSchedule | None, booking: Booking, *, now: datetime) -> list[DomainEvent]:

@@ -8,7 +8,8 @@ Enrollment:
 - ParticipantProfileUpdated → the profile; a change of availability, time zone or country re-plans
   their active pairs;
 - ParticipantWithdrew / ParticipantErased → their pairs' schedules close (future sessions
-  cancelled); an erasure forgets the profile and shreds the key of the notes they wrote.
+  cancelled); an erasure forgets the profile, shreds the key of the notes they wrote (and deletes
+  them) and revokes their calendar URL.
 
 Pairing: PairActivated → the pair's sessions are planned; PairEnded → its schedule closes;
 PairBecameInfeasible → the pair needs attention.
@@ -31,7 +32,7 @@ from tandem_kernel.store import EventStore
 
 from tandem_sessions.adapters import directory
 from tandem_sessions.adapters.directory import PLANNING_FIELDS, PROFILE_FIELDS
-from tandem_sessions.application import notes, planner
+from tandem_sessions.application import feeds, notes, planner
 from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.consumed import enrollment, pairing
 from tandem_sessions.domain.events import AttentionReason
@@ -160,6 +161,7 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
             await directory.erase_person(connection, event.participant_id)
             await shred(connection, notes.subject_of(event.participant_id))
             await notes.forget_author(connection, event.participant_id)
+            await feeds.revoke(connection, event.participant_id)
         else:
             await directory.set_person_status(connection, event.participant_id, "withdrawn")
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.store import EventStore
 
-from tandem_sessions.adapters import directory, ledger
+from tandem_sessions.adapters import ledger
 from tandem_sessions.application import sessions
 from tandem_sessions.domain.schedule import REMINDER_LEAD
 
@@ -46,24 +46,17 @@ async def tick(store: EventStore, *, now: datetime) -> TickReport:
         report.reminded += sum(reminded)
         if not any(reminded):
             break
+    # Only the pairs the ledger finds quiet are decided on (their streams loaded): not every pair.
     after: UUID | None = None
-    cadences: dict[UUID, int] = {}
-    while page := await directory.active_pairs(store.pool, after, BATCH):
+    while page := await ledger.quiet_pairs(store.pool, now, after, BATCH):
         for pair in page:
-            program_id = pair.ref.program_id
-            if program_id not in cadences:
-                terms = await directory.load_terms(store.pool, program_id)
-                cadences[program_id] = terms.cadence_days if terms is not None else 0
-            if cadences[program_id] <= 0:
-                continue
-            flagged = await sessions.check_risk(
+            report.at_risk += await sessions.check_risk(
                 store,
-                pair.ref.pair_id,
-                active_since=pair.activated_at,
-                cadence=timedelta(days=cadences[program_id]),
+                pair["pair_id"],
+                active_since=pair["activated_at"],
+                cadence=timedelta(days=pair["cadence_days"]),
                 now=now,
                 metadata=metadata,
             )
-            report.at_risk += flagged
-        after = page[-1].ref.pair_id
+        after = page[-1]["pair_id"]
     return report

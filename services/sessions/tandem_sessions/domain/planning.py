@@ -32,7 +32,8 @@ from tandem_sessions.domain.events import AttentionReason
 __all__ = ["GRID", "PlanOutcome", "common_intervals", "periods", "plan"]
 
 GRID = timedelta(minutes=15)
-"""Sessions start on the quarter hour (of UTC, which is every zone's quarter hour but Nepal's and Chatham's)."""
+"""Sessions start on the quarter hour: every zone's offset is a multiple of 15 minutes, so a UTC quarter
+hour is a local one everywhere."""
 
 
 @dataclass(frozen=True, slots=True)

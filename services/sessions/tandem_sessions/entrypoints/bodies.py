@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from tandem_sessions.domain.agenda import MAX_ITEMS
 from tandem_sessions.domain.events import CancelReason
@@ -14,6 +15,19 @@ __all__ = ["Act", "AddSession", "AgendaBody", "Attendance", "Cancel", "NoteBody"
 
 _JUNIOR, _SENIOR = "0b6f2a53-3a8e-5d57-9e43-2c1f4b5d6e7a", "7c2d9e10-4b1f-5a3c-8d6e-9f0a1b2c3d4e"
 _WHEN = "2030-03-04T09:00:00+01:00"
+
+
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not _EARLIEST <= moment < _LATEST:
+        raise ValueError("must be between 2000 and 2100")
+    return moment
+
+
+When = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""A session's start: with its time zone (a wall clock alone is ambiguous), within this century."""
 
 
 def _request(*examples: dict[str, Any]) -> ConfigDict:
@@ -33,7 +47,7 @@ class Reschedule(Act):
 
     model_config = _request({"participant_id": _SENIOR, "starts_at": _WHEN})
 
-    starts_at: AwareDatetime
+    starts_at: When
 
 
 class Cancel(Act):
@@ -52,7 +66,7 @@ class AddSession(Act):
 
     model_config = _request({"participant_id": _JUNIOR, "starts_at": _WHEN, "duration_minutes": 45})
 
-    starts_at: AwareDatetime
+    starts_at: When
     duration_minutes: int = Field(ge=15, le=240)
 
 

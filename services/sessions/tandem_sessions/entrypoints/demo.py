@@ -17,12 +17,14 @@ WAIT_SECONDS = 30.0
 
 
 async def _planned(sessions: httpx.AsyncClient, program_id: str) -> list[dict[str, Any]]:
-    """The program's pairs once sessions heard of them all and planned each (or flagged it)."""
+    """The program's active pairs once sessions heard of them and planned each (or flagged it)."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     pairs: list[dict[str, Any]] = []
     while asyncio.get_running_loop().time() < deadline:
         response = await sessions.get(f"/programs/{program_id}/pairs")
-        pairs = response.json() if response.status_code == 200 else []
+        pairs = [
+            pair for pair in (response.json() if response.status_code == 200 else []) if pair["status"] == "active"
+        ]
         if pairs and all(pair["scheduled"] or pair["needs_attention"] for pair in pairs):
             return pairs
         await asyncio.sleep(0.5)
