@@ -7,7 +7,7 @@ PACKAGES := shared $(SERVICES)
 INSTALLED := $(VENV)/.installed
 DEPLOY_TOOLS := .tandem/deploy-tools.installed
 
-.PHONY: install deploy-tools run test test-quick fuzz image-test bench lint wheelhouse image helm clean
+.PHONY: install deploy-tools run test test-quick fuzz chaos load image-test bench lint wheelhouse image helm clean
 
 install: $(INSTALLED)
 
@@ -46,6 +46,11 @@ FUZZ_EXAMPLES ?= 100
 fuzz: install  ## both HTTP APIs against their OpenAPI documents, with a larger budget (FUZZ_EXAMPLES per operation)
 	TANDEM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/fuzz
 
+CHAOS_SECONDS ?= 300
+CHAOS_BROKER ?= tansu
+chaos: install  ## every service as 2 replicas under load while faults are injected; then the invariants (CHAOS_BROKER=noida too)
+	TANDEM_TEST_BROKER=$(CHAOS_BROKER) $(BIN)/python -m ops.chaos --seconds $(CHAOS_SECONDS) --logs .tandem/chaos
+
 image-test: install deploy-tools  ## only the images: build each installed service's, boot it, stop it
 	$(BIN)/python -m pytest -q tests/deploy/test_image.py
 
@@ -60,7 +65,10 @@ helm: install  ## the chart rendered with default, staging and production values
 
 bench: install  ## benchmarks; results belong in BENCHMARKS.md
 	$(BIN)/python bench/kernel.py
-	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out bench/kernel.py bench/_%.py,$(wildcard bench/*.py)); do PYTHONPATH=. $(BIN)/python $$script || exit 1; done
+
+load: install  ## rising request rates against every service (one process each) until p99 > 250 ms; end-to-end latency
+	PYTHONPATH=. $(BIN)/python bench/load.py
 
 # ruff over everything; per package (the kernel and every service): mypy --strict and deptry (each
 # declares what it imports); the Dockerfile with hadolint.

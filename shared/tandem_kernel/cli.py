@@ -6,13 +6,18 @@ tandem migrate enrollment                apply its migrations (without a name: S
 tandem republish enrollment              publish its whole history again (a fresh dev broker)
 tandem deadletters list enrollment       what its consumers gave up on
 tandem deadletters replay enrollment [ID ...] [--all]
-tandem projections rebuild enrollment.participants
+tandem projections status [enrollment]   how far behind each read model is, parked events, problems
+tandem projections rebuild enrollment.participants_v2
 tandem projections parked enrollment     events its read models skipped (parked) and why
 tandem projections replay enrollment [ID ...] [--all]
 tandem contracts enrollment [--check]    write (or check) its published event contracts
+tandem token hr                          a bearer token `make run` signed in for the demo (--list: whose)
+tandem import PROGRAM people.csv         enroll a file's people through enrollment's API, with progress
 tandem broker [--port 9092]              the development broker, in the foreground
 tandem run [--first-port 8001] [--broker-port 9092] [--identity-port 9400] [--no-demo]
                                          the whole platform locally (see devrun; make run PORT= BROKER_PORT= DEMO=0)
+
+Each command's --help says what it does and shows an example.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from importlib.metadata import entry_points
+from pathlib import Path
 
+from tandem_kernel.progress import Progress
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor
@@ -47,23 +55,6 @@ def load_service(name: str) -> ServiceSpec:
     return known[name]
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr: `[#####-----]  50%  5,000/10,000 events`."""
-
-    def __init__(self, label: str, width: int = 30) -> None:
-        self.label = label
-        self.width = width
-
-    def __call__(self, done: int, total: int) -> None:
-        fraction = done / total if total else 1.0
-        filled = int(fraction * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] {fraction:4.0%} {done:,}/{total:,} events")
-        sys.stderr.flush()
-        if done >= total:
-            sys.stderr.write("\n")
-
-
 @contextlib.asynccontextmanager
 async def _operating(name: str) -> AsyncIterator[Runtime]:
     """The service's database, store and consumers, without consuming or serving."""
@@ -80,15 +71,15 @@ async def _republish(name: str) -> None:
     async with _operating(name) as runtime:
         assert runtime.relay is not None and runtime.store is not None
         total, _ = await runtime.store.events_after(Cursor.origin())
-        bar = ProgressBar(f"republish {name}")
         done = 0
+        with Progress(f"republish {name}") as bar:
 
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-            bar(done, total)
+            def advance(count: int) -> None:
+                nonlocal done
+                done += count
+                bar(done, total)
 
-        published = await runtime.relay.republish_all(progress=advance)
+            published = await runtime.relay.republish_all(progress=advance)
         print(f"republished {published:,} events of {name} to {runtime.settings.topic}")
 
 
@@ -122,7 +113,8 @@ async def _rebuild(qualified: str) -> None:
         runners = {runner.projection.name: runner for runner in runtime.projection_runners}
         if projection_name not in runners:
             raise SystemExit(f"{service_name} has no projection {projection_name!r}; it has: {', '.join(runners)}")
-        applied = await runners[projection_name].rebuild(ProgressBar(f"rebuild {qualified}"))
+        with Progress(f"rebuild {qualified}") as bar:
+            applied = await runners[projection_name].rebuild(bar)
         print(f"rebuilt {qualified} from {applied:,} events; the new read model is live")
 
 
@@ -147,6 +139,83 @@ async def _parked(name: str, action: str, ids: list[int], replay_all: bool) -> i
         for event_id, outcome in outcomes.items():
             print(f"{event_id:>6}  {outcome}")
         return 1 if "failed" in outcomes.values() else 0
+
+
+async def _status(names: list[str]) -> int:
+    """Each read model: events behind its source, parked events, when it last moved, its problem."""
+    print(f"{'read model':<36} {'behind':>8} {'parked':>7}  {'last moved (UTC)':<20} problem")
+    for name in names:
+        async with _operating(name) as runtime:
+            assert runtime.pool is not None
+            for runner in runtime.projection_runners:
+                behind = await runner.behind()
+                parked = await runtime.pool.fetchval(
+                    "SELECT count(*) FROM projection_dead_letters WHERE projection = $1 AND replayed_at IS NULL",
+                    runner.projection.name,
+                )
+                moved = await runtime.pool.fetchval(
+                    "SELECT updated_at FROM checkpoints WHERE name = $1", runner.projection.checkpoint_name
+                )
+                when = f"{moved:%Y-%m-%d %H:%M:%S}" if moved else "never"
+                qualified = f"{name}.{runner.projection.name}"
+                print(f"{qualified:<36} {behind:>8,} {parked:>7,}  {when:<20} {runner.problem or '-'}")
+    return 0
+
+
+def _token(who: str | None, *, listing: bool) -> int:
+    from tandem_kernel.devrun import STATE
+
+    path = STATE / "tokens.json"
+    if not path.exists():
+        print(f"no tokens at {path}: `make run` signs the demo people in and writes them there", file=sys.stderr)
+        return 1
+    tokens: dict[str, str] = json.loads(path.read_text())
+    if listing or who is None:
+        print("\n".join(sorted(tokens)))
+        return 0
+    if who not in tokens:
+        print(f"no token for {who!r}; there are: {', '.join(sorted(tokens))}", file=sys.stderr)
+        return 1
+    print(tokens[who])
+    return 0
+
+
+async def _import(program_id: str, file: Path, url: str, token: str | None) -> int:
+    import httpx
+
+    bearer = token or _demo_token("hr")
+    if bearer is None:
+        print("give --token (HR or an importer), or start `make run` for its hr token", file=sys.stderr)
+        return 2
+    kind = "application/x-ndjson" if file.suffix in {".jsonl", ".ndjson"} else "text/csv"
+    content = await asyncio.to_thread(file.read_bytes)
+    headers = {"Authorization": f"Bearer {bearer}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+        started = await http.post(f"/programs/{program_id}/imports", content=content, headers={"Content-Type": kind})
+        if started.status_code != 202:
+            print(f"refused ({started.status_code}): {started.text}", file=sys.stderr)
+            return 1
+        job = started.json()
+        with Progress(f"import {file.name}", unit="rows") as bar:
+            while not job["readable"] and job["status"] not in {"failed", "cancelled"}:
+                await asyncio.sleep(0.5)
+                job = (await http.get(started.headers["location"], params={"report_limit": 20})).json()
+                bar(job["processed"], job["total"])
+    print(
+        f"{job['status']}: {job['enrolled']:,} enrolled, {job['duplicates']:,} already there, "
+        f"{job['rejected']:,} rejected"
+    )
+    for row in job["report"]:
+        print(f"  row {row['row']} ({row['outcome']}): {row['errors']}")
+    return 0 if job["status"] == "completed" else 1
+
+
+def _demo_token(who: str) -> str | None:
+    from tandem_kernel.devrun import STATE
+
+    path = STATE / "tokens.json"
+    found = json.loads(path.read_text()).get(who) if path.exists() else None
+    return str(found) if found else None
 
 
 def _contracts(name: str, *, check: bool) -> int:
@@ -186,38 +255,112 @@ def _serve(name: str) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, *examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and shows how it is used."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run one service").add_argument(
-        "service", nargs="?", help="default: SERVICE_NAME"
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    _command(
+        commands, "serve", "Run one service: HTTP API, consumers, relay, projections and jobs.", "tandem serve pairing"
+    ).add_argument("service", nargs="?", help="default: SERVICE_NAME")
+    _command(
+        commands, "migrate", "Apply a service's database migrations, then exit.", "tandem migrate enrollment"
+    ).add_argument("service", nargs="?", help="default: SERVICE_NAME")
+    _command(
+        commands,
+        "republish",
+        "Publish a service's whole history again (a broker that lost it; consumers skip what they applied).",
+        "tandem republish enrollment",
+    ).add_argument("service")
+    dead = _command(
+        commands,
+        "deadletters",
+        "List the messages a service's consumers gave up on, or replay them once the cause is fixed.",
+        "tandem deadletters list pairing",
+        "tandem deadletters replay pairing 12 13",
+        "tandem deadletters replay pairing --all",
     )
-    commands.add_parser("migrate", help="apply a service's migrations").add_argument(
-        "service", nargs="?", help="default: SERVICE_NAME"
-    )
-    commands.add_parser("republish", help="publish a service's whole history again").add_argument("service")
-    dead = commands.add_parser("deadletters", help="list or replay dead letters")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("service")
-    dead.add_argument("ids", nargs="*", type=int)
-    dead.add_argument("--all", action="store_true", dest="replay_all")
-    projections = commands.add_parser("projections", help="rebuild a read model; list or replay parked events")
-    projections.add_argument("action", choices=["rebuild", "parked", "replay"])
+    dead.add_argument("ids", nargs="*", type=int, help="replay: the dead letters' ids")
+    dead.add_argument("--all", action="store_true", dest="replay_all", help="replay: every dead letter waiting")
+    projections = _command(
+        commands,
+        "projections",
+        "Read models: how far behind each is (status), rebuild one without downtime, list or replay parked events.",
+        "tandem projections status                  # every installed service",
+        "tandem projections status enrollment",
+        "tandem projections rebuild enrollment.participants_v2",
+        "tandem projections parked pairing",
+        "tandem projections replay pairing --all",
+    )
+    projections.add_argument("action", choices=["status", "rebuild", "parked", "replay"])
     projections.add_argument(
-        "target", help="rebuild: service.projection (e.g. enrollment.participants); parked, replay: the service"
+        "target",
+        nargs="?",
+        help="rebuild: service.projection; parked, replay: the service; status: a service (default: all)",
     )
     projections.add_argument("ids", nargs="*", type=int, help="replay: the parked events' ids")
     projections.add_argument("--all", action="store_true", dest="replay_all", help="replay: every parked event")
-    published = commands.add_parser("contracts", help="write or check a service's published event contracts")
+    published = _command(
+        commands,
+        "contracts",
+        "Write a service's published event contracts (JSON Schema, AsyncAPI), or check they are current.",
+        "tandem contracts sessions",
+        "tandem contracts sessions --check",
+    )
     published.add_argument("service")
     published.add_argument("--check", action="store_true", help="only say whether the checked-in ones are current")
-    broker = commands.add_parser("broker", help="run the development broker in the foreground")
+    token = _command(
+        commands,
+        "token",
+        "Print a bearer token `make run` signed in for the demo (hr, ops, reporting, a participant…).",
+        "tandem token hr",
+        'curl -H "Authorization: Bearer $(tandem token hr)" http://127.0.0.1:8001/programs',
+        "tandem token --list",
+    )
+    token.add_argument("who", nargs="?", help="whose token (see --list)")
+    token.add_argument("--list", action="store_true", help="who has a token")
+    imported = _command(
+        commands,
+        "import",
+        "Enroll everyone in a CSV or JSON-lines file into a program, through enrollment's HTTP API, with progress.",
+        "tandem import 1b2c…-program-id people.csv",
+        "tandem import 1b2c…-program-id people.jsonl --url http://127.0.0.1:8001 --token $(tandem token hr)",
+    )
+    imported.add_argument("program_id")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--url", default="http://127.0.0.1:8001", help="enrollment's base URL (make run's)")
+    imported.add_argument("--token", help="a bearer token of HR or an importer (default: make run's hr token)")
+    broker = _command(commands, "broker", "Run the development broker in the foreground.", "tandem broker --port 19092")
     broker.add_argument("--port", type=int, default=9092)
-    run = commands.add_parser("run", help="the whole platform locally, with demo data")
+    run = _command(
+        commands,
+        "run",
+        "The whole platform locally, with demo data: every service, the broker, the OpenID provider.",
+        "tandem run",
+        "tandem run --first-port 9001 --broker-port 19092 --no-demo",
+    )
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo program")
     run.add_argument("--first-port", type=int, default=8001, help="services listen from this port up")
     run.add_argument("--broker-port", type=int, default=9092, help="the development broker's port")
     run.add_argument("--identity-port", type=int, default=9400, help="the development OpenID provider's port")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -233,10 +376,18 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_republish(args.service))
     elif args.command == "deadletters":
         return asyncio.run(_deadletters(args.service, args.action, args.ids, args.replay_all))
+    elif args.command == "projections" and args.action == "status":
+        return asyncio.run(_status([args.target] if args.target else sorted(services())))
+    elif args.command == "projections" and args.target is None:
+        parser.error(f"projections {args.action} needs a target")
     elif args.command == "projections" and args.action == "rebuild":
         asyncio.run(_rebuild(args.target))
     elif args.command == "projections":
         return asyncio.run(_parked(args.target, args.action, args.ids, args.replay_all))
+    elif args.command == "token":
+        return _token(args.who, listing=args.list)
+    elif args.command == "import":
+        return asyncio.run(_import(args.program_id, args.file, args.url, args.token))
     elif args.command == "contracts":
         return _contracts(args.service, check=args.check)
     elif args.command == "broker":

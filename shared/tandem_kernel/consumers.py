@@ -37,6 +37,7 @@ from typing import Any
 import asyncpg
 
 from tandem_kernel import dead_letters
+from tandem_kernel.database import CONNECTION_ERRORS
 from tandem_kernel.errors import ConflictingDuplicate, UnreadableEvent
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventRegistry, parse_wire
 from tandem_kernel.messages import IncomingMessage
@@ -56,15 +57,6 @@ log = logging.getLogger("tandem.consumers")
 
 EventHandler = Callable[[EventEnvelope, asyncpg.Connection], Awaitable[None]]
 
-# asyncpg's own errors about the state of a connection (it dropped, or was left mid-operation):
-# a fresh connection from the pool usually cures them.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-)
 # How often such an error is retried uncounted while PostgreSQL answers, before it counts.
 CONNECTION_RETRIES = 10
 

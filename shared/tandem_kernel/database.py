@@ -9,7 +9,17 @@ from importlib.resources.abc import Traversable
 
 import asyncpg
 
-__all__ = ["Migrations", "advisory_lock_key", "create_pool", "migrate"]
+__all__ = ["CONNECTION_ERRORS", "Migrations", "advisory_lock_key", "create_pool", "migrate"]
+
+# asyncpg's own errors about the state of a connection (it dropped, or was left mid-operation):
+# a fresh connection from the pool usually cures them.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
 
 
 def advisory_lock_key(name: str) -> int:

@@ -36,6 +36,7 @@ from tandem_kernel.devidentity import DevIdentity
 __all__ = ["ports_in_the_way", "run_platform"]
 
 STATE = Path(".tandem")
+CLOCK_FILE = STATE / "clock"
 DEV_IDENTITY_NOTE = "Node's certified oidc-provider, the same one the tests sign in with"
 FIRST_HTTP_PORT = 8001
 
@@ -238,6 +239,8 @@ def run_platform(
                 "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
                 "OIDC_ISSUER": identity.issuer,
                 "OIDC_AUDIENCE": identity.audience,
+                # One clock for every service, which `tandem simulate` moves (devclock).
+                "DEV_CLOCK_FILE": str(CLOCK_FILE.resolve()),
             }
             log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
             processes[name] = subprocess.Popen(

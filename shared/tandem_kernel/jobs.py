@@ -40,6 +40,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from tandem_kernel.database import CONNECTION_ERRORS
 from tandem_kernel.metrics import JOB_RUNS, JOBS, JOBS_STUCK
 
 __all__ = [
@@ -53,6 +54,10 @@ __all__ = [
     "list_jobs",
     "owner_name",
 ]
+
+# PostgreSQL away, or a connection it dropped (asyncpg's InternalClientError "another operation is
+# in progress" included, found by chaos: it stopped the worker for good): retried, never fatal.
+_UNREACHABLE: tuple[type[BaseException], ...] = (OSError, asyncpg.PostgresError, *CONNECTION_ERRORS)
 
 log = logging.getLogger("tandem.jobs")
 
@@ -222,8 +227,11 @@ class JobWorker:
             while not self._stopping.is_set():
                 try:
                     claimed = await self._claim_and_start()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except _UNREACHABLE as error:
                     log.warning("job worker cannot reach PostgreSQL: %r", error)
+                    claimed = False
+                except Exception:  # never stop claiming: a stopped worker leaves every job waiting
+                    log.exception("job worker could not claim jobs; trying again")
                     claimed = False
                 if not claimed:
                     with contextlib.suppress(TimeoutError):
@@ -315,7 +323,7 @@ class JobWorker:
                     context.lease,
                     self.lease_seconds,
                 )
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except _UNREACHABLE as error:
                 log.warning("job %s heartbeat failed: %r", context.job_id, error)
                 continue
             if not renewed:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,13 @@ from faststream.kafka import KafkaBroker
 from tandem_kernel.clock import Clock, SystemClock
 from tandem_kernel.consumers import MessageProcessor, Subscription
 from tandem_kernel.database import Migrations, create_pool, migrate
+from tandem_kernel.devclock import SharedClock
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.identity import TokenVerifier
 from tandem_kernel.inbox import InboxSource
 from tandem_kernel.jobs import JobKind, JobWorker, jobs_channel
 from tandem_kernel.kafka import RelayProducer, TopicKeeper, build_broker, dead_letter_publisher, subscribe
+from tandem_kernel.metrics import BACKGROUND_STOPS
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
 from tandem_kernel.relay import OutboxRelay
@@ -87,7 +89,7 @@ class Runtime:
         self.projection_runners: list[ProjectionRunner] = []
         self.processors: list[MessageProcessor] = []
         self.jobs: JobWorker | None = None
-        self.clock: Clock = SystemClock()
+        self.clock: Clock = SharedClock(Path(settings.dev_clock_file)) if settings.dev_clock_file else SystemClock()
         self.identity: TokenVerifier | None = None
         if settings.oidc_issuer and settings.oidc_audience:
             self.identity = TokenVerifier(
@@ -115,7 +117,7 @@ class Runtime:
         """Begin booting in the background and return at once: HTTP serves while dependencies come up."""
         configure_logging(self.spec.name, self.settings.log_level, self.settings.log_format)
         configure_tracing(self.spec.name, self.settings.otlp_endpoint)
-        self._tasks.append(asyncio.create_task(self._boot(), name=f"{self.spec.name}-boot"))
+        self._background(self._boot(), f"{self.spec.name}-boot")
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
@@ -157,6 +159,27 @@ class Runtime:
         except Exception as error:  # shutting down: say what went wrong, then go on stopping
             log.warning("%s failed: %r", what, error)
 
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` for the service's life. Each loop retries its own failures; should one end anyway
+        while the service is not stopping, it says so (readiness shows what stopped; this names why)."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping.is_set() or task.cancelled():
+            return
+        error = task.exception()
+        if error is None and task.get_name().endswith("-boot"):
+            return  # booting is meant to end
+        BACKGROUND_STOPS.labels(task.get_name()).inc()
+        log.critical(
+            "%s stopped while the service runs: %r; the service stays not ready until it is restarted",
+            task.get_name(),
+            error,
+            exc_info=error,
+        )
+
     async def _boot(self) -> None:
         await self._retry("PostgreSQL", self._connect_database)
         self._register_subscriptions()
@@ -164,12 +187,12 @@ class Runtime:
         self.database_ready.set()
         assert self.store is not None
         for runner in self.projection_runners:
-            self._tasks.append(asyncio.create_task(runner.run(), name=runner.name))
+            self._background(runner.run(), runner.name)
         self.relay = self._build_relay()
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self._background(self.relay.run(), "relay")
         self.jobs = self._build_jobs()
         await self._retry("recurring jobs", self.jobs.schedule_recurring)
-        self._tasks.append(asyncio.create_task(self.jobs.run(), name="jobs"))
+        self._background(self.jobs.run(), "jobs")
         for component in self.spec.components:
             self._stoppers.append(await component(self))
         await self._retry("the broker", self._connect_broker)

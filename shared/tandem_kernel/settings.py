@@ -79,6 +79,9 @@ class ServiceSettings(BaseSettings):
     oidc_programs_claim: str = "programs"  # the programs a program admin is limited to, if any
     oidc_clock_skew_seconds: float = Field(default=30.0, ge=0, le=300)
     otlp_endpoint: str | None = None
+    # Development and tests only: a file holding the offset of a clock every process shares
+    # (`devclock`), which `tandem simulate` moves; refused in production.
+    dev_clock_file: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"
@@ -121,6 +124,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("PERSONAL_DATA_MASTER_KEY must be set to a real secret in production")
             if not self.kafka_idempotent_producer:
                 raise ValueError("KAFKA_IDEMPOTENT_PRODUCER must be on in production (real Kafka)")
+            if self.dev_clock_file:
+                raise ValueError("DEV_CLOCK_FILE moves the clock: development and tests only, never in production")
             if not self.oidc_issuer or not self.oidc_audience:
                 raise ValueError(
                     "OIDC_ISSUER and OIDC_AUDIENCE must be set in production: every request is authenticated"

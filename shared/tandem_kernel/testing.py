@@ -186,11 +186,20 @@ class ServiceProcess:
     >>> await replica.ready(); replica.kill()        # SIGKILL: no goodbye
     """
 
-    def __init__(self, service: str, database_url: str, bootstrap_servers: str, *, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        database_url: str,
+        bootstrap_servers: str,
+        *,
+        log_dir: Path,
+        port: int | None = None,
+        **env: str,
+    ) -> None:
         from tandem_kernel.devbroker import free_port
 
         self.service = service
-        self.port = free_port()
+        self.port = port or free_port()  # a restarted replica keeps its predecessor's port
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{service}-{self.port}.log"
         self.env = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 from dataclasses import replace
@@ -147,3 +148,46 @@ def test_contracts_are_written_then_checked_and_a_stale_copy_is_reported(
 
     output = capsys.readouterr().out
     assert "wrote" in output and "out of date: run `tandem contracts counters`" in output
+
+
+def test_every_command_says_what_it_does_and_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = cli._parser()
+    [commands] = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+
+    assert {"serve", "projections", "token", "import", "run"} <= set(commands.choices)
+    for name, command in commands.choices.items():
+        text = command.format_help()
+        assert command.description, name
+        assert f"tandem {name}" in text.split("examples:")[1], name
+
+
+async def test_projection_status_says_how_far_behind_each_read_model_is(
+    counters_installed: None, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await counters_store(database_url)
+    for n in range(4):
+        await store.append(f"s{n}", 0, [NewEvent(CounterIncremented(by=1, reason="x"))])
+    await store.pool.close()
+
+    assert await cli._status(["counters"]) == 0
+
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("counters.")]
+    _, behind, parked, *_ = line.split()
+    assert (behind, parked) == ("4", "0")  # nothing has applied them: no service runs
+
+
+def test_token_prints_the_demo_token_asked_for_and_says_who_has_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli._token("hr", listing=False) == 1
+    assert "make run" in capsys.readouterr().err
+
+    (tmp_path / ".tandem").mkdir()
+    (tmp_path / ".tandem" / "tokens.json").write_text(json.dumps({"hr": "eyJ.hr", "ops": "eyJ.ops"}))
+    assert cli._token("hr", listing=False) == 0
+    assert capsys.readouterr().out.strip() == "eyJ.hr"
+    assert cli._token("nobody", listing=False) == 1
+    assert "hr, ops" in capsys.readouterr().err
+    assert cli._token(None, listing=True) == 0
+    assert capsys.readouterr().out.split() == ["hr", "ops"]

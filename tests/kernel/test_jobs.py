@@ -193,3 +193,29 @@ async def test_jobs_running_past_their_lease_are_counted_as_stuck(pool: asyncpg.
 
     assert REGISTRY.get_sample_value("tandem_jobs_stuck", {"kind": "test.count"}) == 1
     assert REGISTRY.get_sample_value("tandem_jobs", {"kind": "test.count", "state": "running"}) == 1
+
+
+async def test_a_worker_whose_connections_keep_being_terminated_keeps_claiming_jobs(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    # Found by chaos: a connection dropped mid-claim can leave asyncpg's InternalClientError ("another
+    # operation is in progress"), which used to end the worker's loop for good, in silence.
+    running = worker(pool, dsn=database_url)
+    task = asyncio.create_task(running.run())
+    admin = await asyncpg.connect(database_url)
+    try:
+        for _ in range(150):
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'tandem-kernel_test' AND pid <> pg_backend_pid()"
+            )
+            await asyncio.sleep(0.01)
+            assert not task.done(), f"the worker stopped: {task.exception()!r}"
+        assert running.running
+
+        await enqueue(pool, "test.count", {"to": 2}, channel=CHANNEL)
+        await eventually(lambda: _state_is(pool, "succeeded"), timeout=15)
+    finally:
+        await admin.close()
+        running.stop()
+        await task

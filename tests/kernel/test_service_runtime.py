@@ -209,3 +209,22 @@ async def test_a_shutdown_mid_stream_loses_nothing_applies_nothing_twice_and_log
     await pool.close()
     assert await consumed_count(database_url) == 300
     assert total == 300
+
+
+async def test_a_background_loop_that_ends_while_the_service_runs_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    from prometheus_client import REGISTRY
+    from tandem_kernel.runtime import Runtime
+
+    runtime = Runtime(service, ServiceSettings(service_name="counter"))
+    before = REGISTRY.get_sample_value("tandem_background_stops_total", {"task": "probe-loop"}) or 0
+
+    async def loop_that_breaks() -> None:
+        raise RuntimeError("a bug in the loop")
+
+    with caplog.at_level(logging.CRITICAL, logger="tandem.runtime"):
+        runtime._background(loop_that_breaks(), "probe-loop")
+        await asyncio.sleep(0.05)
+
+    assert REGISTRY.get_sample_value("tandem_background_stops_total", {"task": "probe-loop"}) == before + 1
+    [record] = [r for r in caplog.records if "probe-loop stopped while the service runs" in r.getMessage()]
+    assert "a bug in the loop" in record.getMessage()

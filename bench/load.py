@@ -1,0 +1,243 @@
+"""Load: how fast Tandem answers where people and integrations wait, at a rising request rate.
+
+    .venv/bin/python bench/load.py             # make load: every service one process, as `make run` starts them
+    .venv/bin/python bench/load.py --quick     # a smoke run
+
+Open-loop (requests leave at the rate asked, whatever the answers: a slow service cannot slow the
+load down and hide its own latency), over real HTTP on loopback with real tokens, from this process
+while the services run in theirs. For each endpoint, steps of `--step-seconds` at a rising rate
+until p99 passes 250 ms (or the top rate): throughput, p50/p95/p99, errors. Then the end-to-end
+latency at 200 enrollments/s: from the 2xx of `POST .../enrollments` to pairing having applied the
+approval (its inbox row, committed with the pool change, carries when — same machine, same clock).
+
+Progress goes to stderr; stdout is the markdown for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
+
+from ops.chaos.platform import Platform
+
+P99_LIMIT_MS = 250.0
+RATES = (25, 50, 100, 200, 400, 800)
+LOGS = Path(".tandem/load").resolve()
+
+
+@dataclass
+class Step:
+    endpoint: str
+    rate: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_statuses: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def row(self) -> str:
+        throughput = len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+        return (
+            f"| {self.endpoint} | {self.rate:.0f} | {throughput:.0f} | {self.percentile(0.5):.1f} | "
+            f"{self.percentile(0.95):.1f} | {self.percentile(0.99):.1f} | {self.errors}"
+            + (f" ({', '.join(f'{k} x{v}' for k, v in self.error_statuses.items())})" if self.errors else "")
+            + " |"
+        )
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def open_loop(rate: float, seconds: float, request: Callable[[], Awaitable[httpx.Response]], step: Step) -> None:
+    """Fire `request` `rate` times a second for `seconds`, each timed from when it was due."""
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(due: float) -> None:
+        try:
+            response = await request()
+            ok, status = response.is_success, str(response.status_code)
+        except httpx.HTTPError as error:
+            ok, status = False, type(error).__name__
+        if ok:
+            step.latencies_ms.append((time.perf_counter() - due) * 1000)
+        else:
+            step.errors += 1
+            step.error_statuses[status] += 1
+
+    started = time.perf_counter()
+    count = int(rate * seconds)
+    for n in range(count):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    step.seconds = time.perf_counter() - started
+
+
+class Bench:
+    def __init__(self, platform: Platform, step_seconds: float) -> None:
+        self.platform, self.step_seconds = platform, step_seconds
+        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=400))
+        self.people = iter(sample_people(200_000, seed=11, first_employee=100_001))
+        self.program_id = ""
+        self.hr: dict[str, str] = {}
+        self.enrolled_at: dict[str, float] = {}  # participant id -> wall-clock time of the 2xx
+
+    @property
+    def enrollment(self) -> str:
+        return self.platform.urls("enrollment")[0]
+
+    async def open_program(self) -> None:
+        self.hr = await self.platform.tokens.headers("hr-admin")
+        today = date.today()
+        body = {
+            **DEMO_PROGRAM,
+            "name": "Load",
+            "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=300)).isoformat(),
+            "capacity": 100_000,
+        }
+        created = await self.http.post(f"{self.enrollment}/programs", json=body, headers=self.hr)
+        created.raise_for_status()
+        self.program_id = created.json()["program_id"]
+        (await self.http.post(f"{self.enrollment}/programs/{self.program_id}/open", headers=self.hr)).raise_for_status()
+
+    async def enroll(self) -> httpx.Response:
+        response = await self.http.post(
+            f"{self.enrollment}/programs/{self.program_id}/enrollments", json=next(self.people), headers=self.hr
+        )
+        if response.status_code == 201:
+            self.enrolled_at[response.json()["participant_id"]] = time.time()
+        return response
+
+    async def participants(self) -> httpx.Response:
+        return await self.http.get(
+            f"{self.enrollment}/programs/{self.program_id}/participants", params={"limit": 50}, headers=self.hr
+        )
+
+    async def overview(self) -> httpx.Response:
+        return await self.http.get(f"{self.enrollment}/programs/{self.program_id}", headers=self.hr)
+
+    async def rising(
+        self, endpoint: str, request: Callable[[], Awaitable[httpx.Response]], rates: tuple[int, ...]
+    ) -> list[Step]:
+        steps = []
+        for rate in rates:
+            step = Step(endpoint, rate)
+            await open_loop(rate, self.step_seconds, request, step)
+            steps.append(step)
+            say(step.row())
+            if step.percentile(0.99) > P99_LIMIT_MS or step.errors:
+                break
+        return steps
+
+    async def end_to_end(self, rate: float) -> tuple[Step, list[float]]:
+        """Enrollments at `rate`; then, per enrollment, 2xx → pairing's inbox row for its approval."""
+        self.enrolled_at.clear()
+        step = Step("enroll (end to end)", rate)
+        await open_loop(rate, self.step_seconds, self.enroll, step)
+        source = await self.platform.connect("enrollment")
+        try:
+            approvals = {
+                row["event_id"]: row["participant"]
+                for row in await source.fetch(
+                    "SELECT event_id, payload->>'participant_id' AS participant FROM events"
+                    " WHERE event_type = 'enrollment.ParticipantApproved'"
+                    " AND payload->>'participant_id' = ANY($1::text[])",
+                    list(self.enrolled_at),
+                )
+            }
+        finally:
+            await source.close()
+        connection = await self.platform.connect("pairing")
+        try:
+            deadline = time.monotonic() + 60
+            rows: list[Any] = []
+            while time.monotonic() < deadline:
+                rows = await connection.fetch(
+                    "SELECT event_id, handled_at FROM inbox WHERE consumer = 'pairing.pool' AND event_id = ANY($1)",
+                    list(approvals),
+                )
+                if len(rows) >= len(approvals):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await connection.close()
+        applied: dict[str, datetime] = {approvals[row["event_id"]]: row["handled_at"] for row in rows}
+        delays = sorted(
+            max(0.0, (applied[p].timestamp() - at) * 1000) for p, at in self.enrolled_at.items() if p in applied
+        )
+        missing = len(self.enrolled_at) - len(delays)
+        if missing:
+            say(f"{missing} enrollments not applied by pairing within 60 s")
+        return step, delays
+
+
+def report(steps: list[Step], e2e: tuple[Step, list[float]], rate: float) -> str:
+    lines = [
+        "| endpoint | asked /s | answered /s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|---|",
+        *(step.row() for step in steps),
+        "",
+    ]
+    step, delays = e2e
+    if delays:
+        p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
+        lines.append(
+            f"End to end at {rate:.0f} enrollments/s ({len(delays):,} enrollments, enrollment's 2xx → applied by "
+            f"pairing): p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, p99 {p(0.99):.0f} ms, mean "
+            f"{statistics.fmean(delays):.0f} ms; the enroll answers themselves: p50 {step.percentile(0.5):.1f} ms, "
+            f"p99 {step.percentile(0.99):.1f} ms."
+        )
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short steps, low rates: a smoke run")
+    parser.add_argument("--step-seconds", type=float, default=10)
+    parser.add_argument("--e2e-rate", type=float, default=200)
+    arguments = parser.parse_args()
+    rates = (10, 20) if arguments.quick else RATES
+    step_seconds = 3 if arguments.quick else arguments.step_seconds
+    e2e_rate = 20 if arguments.quick else arguments.e2e_rate
+    platform = Platform(logs=LOGS, replicas_per_service=1)
+    say("starting every service, one process each")
+    await platform.start()
+    try:
+        bench = Bench(platform, step_seconds)
+        try:
+            await bench.open_program()
+            steps = await bench.rising("POST /programs/{id}/enrollments", bench.enroll, rates)
+            steps += await bench.rising("GET /programs/{id}/participants?limit=50", bench.participants, rates)
+            steps += await bench.rising("GET /programs/{id}", bench.overview, rates)
+            e2e = await bench.end_to_end(e2e_rate)
+        finally:
+            await bench.http.aclose()
+    finally:
+        await platform.close()
+    print(report(steps, e2e, e2e_rate))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
