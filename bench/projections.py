@@ -258,7 +258,7 @@ async def measure(
         await runner.catch_up(timeout=120)  # waits out transactions open elsewhere
     results.append(Measurement("catch-up from empty", events, timer.seconds, f"batches of {args.batch}"))
     results.append(Measurement("… of which applying batches (the read model's part)", events, applying.seconds))
-    progress(f"   {results[-1].rate:,.0f} events/s; rebuild")
+    progress(f"   {results[-2].rate:,.0f} events/s (applying: {results[-1].rate:,.0f}); rebuild")
     with Timer() as timer:
         rebuilt = await runner.rebuild()
     results.append(Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds))
