@@ -36,8 +36,13 @@ run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
 	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
 		$(if $(IDENTITY_PORT),--identity-port $(IDENTITY_PORT)) $(if $(filter 0 no false,$(DEMO)),--no-demo)
 
+# The broker-facing kernel tests run a second time on noida-db, the broker that keeps its data and
+# has the idempotent producer: production's producer settings, and a restart with the data kept.
+BROKER_TESTS := tests/kernel/test_broker_loss.py tests/kernel/test_relay_and_consumers.py
+
 test: install deploy-tools lint  ## lint, then the whole suite: slow fault and fuzz runs and the image build-and-boot included
 	$(BIN)/python -m pytest -q
+	TANDEM_TEST_BROKER=noida KAFKA_IDEMPOTENT_PRODUCER=true $(BIN)/python -m pytest -q -p no:cacheprovider $(BROKER_TESTS)
 
 test-quick: install deploy-tools  ## the suite without the slow, bounded runs (fault, fuzz, images)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -48,8 +53,10 @@ fuzz: install  ## both HTTP APIs against their OpenAPI documents, with a larger 
 
 CHAOS_SECONDS ?= 300
 CHAOS_BROKER ?= tansu
+CHAOS_FAULTS ?=
 chaos: install  ## every service as 2 replicas under load while faults are injected; then the invariants (CHAOS_BROKER=noida too)
-	TANDEM_TEST_BROKER=$(CHAOS_BROKER) $(BIN)/python -m ops.chaos --seconds $(CHAOS_SECONDS) --logs .tandem/chaos
+	TANDEM_TEST_BROKER=$(CHAOS_BROKER) $(BIN)/python -m ops.chaos --seconds $(CHAOS_SECONDS) --logs .tandem/chaos \
+		$(if $(CHAOS_FAULTS),--faults $(CHAOS_FAULTS))
 
 image-test: install deploy-tools  ## only the images: build each installed service's, boot it, stop it
 	$(BIN)/python -m pytest -q tests/deploy/test_image.py

@@ -26,6 +26,7 @@ TOPIC_PARTITIONS = 2
 class Platform:
     logs: Path
     replicas_per_service: int
+    only: tuple[str, ...] = ()  # these installed services only (default: every one)
     broker: DevBroker = field(init=False)
     identity: DevIdentity = field(init=False)
     tokens: TokenBook = field(init=False)
@@ -44,7 +45,7 @@ class Platform:
         self._exit.callback(self.identity.stop)
         self.identity.add_account("hr-admin", roles=["program_admin"], employee_id="HR-0001")
         self.tokens = TokenBook(self.identity)
-        for name in sorted(services()):
+        for name in sorted(name for name in services() if not self.only or name in self.only):
             self.databases[name] = await self._exit.enter_async_context(fresh_database(f"tandem_chaos_{name}"))
             self.replicas[name] = [self._replica(name) for _ in range(self.replicas_per_service)]
         self._exit.callback(self._stop_replicas)

@@ -32,6 +32,7 @@ class ChaosOptions:
     seed: int = 2026
     logs: Path = Path(".tandem/chaos")
     faults: tuple[str, ...] = tuple(FAULTS)
+    services: tuple[str, ...] = ()  # default: every installed service
 
 
 @dataclass
@@ -102,7 +103,7 @@ async def _quiesce(platform: Platform) -> float:
 
 async def run_chaos(options: ChaosOptions) -> ChaosReport:
     rng = random.Random(options.seed)
-    platform = Platform(logs=options.logs.resolve(), replicas_per_service=options.replicas)
+    platform = Platform(logs=options.logs.resolve(), replicas_per_service=options.replicas, only=options.services)
     report = ChaosReport(options)
     _say(f"starting the platform (logs in {options.logs})")
     await platform.start()
