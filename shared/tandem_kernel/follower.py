@@ -115,6 +115,7 @@ class StoreFollower(ABC):
         try:
             lock = advisory_lock_key(f"{self.name}:{self.store.schema}")
             while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                self.following()
                 if await self._sleep(self.poll_seconds * 5):
                     return
             self.is_leader = True
@@ -134,6 +135,10 @@ class StoreFollower(ABC):
         finally:
             with contextlib.suppress(Exception):
                 await connection.close(timeout=2)
+
+    def following(self) -> None:
+        """Called while another replica leads (this one waits for the lock)."""
+        self.is_leader = False
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

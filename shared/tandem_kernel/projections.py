@@ -31,6 +31,7 @@ from uuid import UUID
 import asyncpg
 
 from tandem_kernel.consumers import EventHandler
+from tandem_kernel.database import CONNECTION_ERRORS
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.follower import StepFailed, StoreFollower
 from tandem_kernel.metrics import (
@@ -52,6 +53,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("tandem.projections")
+
+# A dropped or terminated connection interrupts a batch; it says nothing about the event being applied.
+_INTERRUPTIONS: tuple[type[BaseException], ...] = (OSError, *CONNECTION_ERRORS)
 
 
 BatchHandler = Callable[[Sequence[EventEnvelope], asyncpg.Connection], Awaitable[None]]
@@ -193,6 +197,15 @@ class ProjectionRunner(StoreFollower):
         log.error("%s", self.problem)
         return attempts
 
+    def following(self) -> None:
+        super().following()
+        # Another replica leads this read model now and reports its own problems; what this one saw
+        # while it led is no longer its to report (found by chaos: a replica stayed not ready for good
+        # after another took over and applied the event).
+        if self.problem is not None:
+            log.info("projection %s: another replica leads it now", self.projection.name)
+        self.problem, self._failing = None, None
+
     def _recovered(self) -> None:
         if self.problem is not None:
             log.info("projection %s is applying events again", self.projection.name)
@@ -315,6 +328,8 @@ class ProjectionRunner(StoreFollower):
         try:
             async with connection.transaction():  # a savepoint: one try for the whole batch
                 await self.apply_many(events, connection)
+        except _INTERRUPTIONS:
+            raise  # the connection, not an event: the follower retries the batch (found by chaos)
         except Exception:
             return await self._apply_one_by_one(connection, events)
         return _cursor_after(events), len(events)
@@ -326,6 +341,8 @@ class ProjectionRunner(StoreFollower):
             try:
                 async with connection.transaction():
                     await self.apply(envelope, connection)
+            except _INTERRUPTIONS:
+                raise
             except Exception as error:
                 raise _EventFailed(envelope, error, (_cursor_after(events[:done]), done) if done else None) from error
         return _cursor_after(events), len(events)

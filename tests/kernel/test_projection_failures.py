@@ -136,3 +136,57 @@ async def test_while_a_projection_retries_one_event_the_service_is_not_ready_and
 
 async def _ready(http: httpx.AsyncClient, expected: bool) -> bool:
     return bool((await http.get("/readyz")).json()["ready"]) is expected
+
+
+_TERMINATED: set[str] = set()
+
+
+async def add_but_lose_the_connection_once(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    # The server ends this very connection mid-batch, once per stream: what an operator's
+    # pg_terminate_backend or a failover does (found by chaos).
+    if envelope.stream_id not in _TERMINATED:
+        _TERMINATED.add(envelope.stream_id)
+        await connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    await add(envelope, connection)
+
+
+FLAKY_CONNECTION = Projection(
+    "flaky_connection",
+    read_schema="kernel_test_flaky",
+    ddl="CREATE TABLE totals (stream_id text PRIMARY KEY, total int NOT NULL)",
+    handlers={CounterIncremented: add_but_lose_the_connection_once},
+)
+
+
+async def test_a_dropped_connection_is_an_interruption_not_a_failing_event(
+    store: EventStore, database_url: str
+) -> None:
+    runner = ProjectionRunner(FLAKY_CONNECTION, store, dsn=database_url, retry_seconds=0.01, poll_seconds=0.05)
+    await runner.create_tables()
+    await store.append("dropped", 0, increment(3))
+    failures_before = sample("tandem_projection_failures_total", "flaky_connection")
+
+    running = asyncio.create_task(runner.run())
+    try:
+
+        async def applied() -> bool:
+            rows = await store.pool.fetch("SELECT total FROM kernel_test_flaky.totals WHERE stream_id = 'dropped'")
+            return [row["total"] for row in rows] == [3]
+
+        await eventually(applied, timeout=15)
+    finally:
+        runner.stop()
+        await running
+
+    assert sample("tandem_projection_failures_total", "flaky_connection") == failures_before  # no event blamed
+    assert runner.problem is None
+    assert await list_parked(store.pool) == []
+
+
+def test_a_replica_that_no_longer_leads_a_read_model_leaves_its_problems_to_the_leader(store: EventStore) -> None:
+    runner = ProjectionRunner(CAPPED, store, dsn="postgresql://unused")
+    runner.problem = "projection capped cannot apply … (attempt 1/5)"
+
+    runner.following()  # another replica holds the lock now
+
+    assert runner.problem is None and not runner.is_leader
