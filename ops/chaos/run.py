@@ -74,31 +74,37 @@ def _say(line: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
-async def _quiesce(platform: Platform) -> float:
+async def _quiesce(platform: Platform) -> tuple[float, list[str]]:
     """Seconds until every replica is ready, every subscriber has handled every event it must, and
-    nothing has moved for QUIET_FOR_SECONDS. Past the budget it returns, and the invariants say what
-    is missing."""
+    nothing has moved for QUIET_FOR_SECONDS; past the budget, what still is not so."""
     started = time.monotonic()
     every_route = await routes(platform)
     last, since = None, time.monotonic()
+    unsettled: list[str] = []
     async with httpx.AsyncClient(timeout=3) as http:
         while time.monotonic() - started < QUIESCENCE_BUDGET_SECONDS:
-            ready = True
+            unsettled = []
             for name in platform.services:
                 for url in platform.urls(name):
                     try:
-                        ready &= (await http.get(f"{url}/readyz")).status_code == 200
-                    except httpx.HTTPError:
-                        ready = False
+                        answer = await http.get(f"{url}/readyz")
+                        if answer.status_code != 200:
+                            unsettled.append(f"{name} at {url} not ready: {answer.json().get('problems')}")
+                    except httpx.HTTPError as error:
+                        unsettled.append(f"{name} at {url} does not answer: {error!r}")
+            for route, missing in (await undelivered(platform, every_route)).items():
+                if missing:
+                    unsettled.append(
+                        f"{len(missing)} events of {route.topic} not yet at {route.service}/{route.consumer}"
+                    )
             signature = await quiet_signature(platform)
-            delivered = not any((await undelivered(platform, every_route)).values())
-            if signature != last or not ready or not delivered:
+            if signature != last or unsettled:
                 last, since = signature, time.monotonic()
             elif time.monotonic() - since >= QUIET_FOR_SECONDS:
-                return since - started
+                return since - started, []
             await asyncio.sleep(1)
-    _say(f"the platform did not quiesce within {QUIESCENCE_BUDGET_SECONDS:.0f} s")
-    return time.monotonic() - started
+    _say(f"the platform did not quiesce within {QUIESCENCE_BUDGET_SECONDS:.0f} s: {unsettled}")
+    return time.monotonic() - started, unsettled
 
 
 async def run_chaos(options: ChaosOptions) -> ChaosReport:
@@ -123,9 +129,11 @@ async def run_chaos(options: ChaosOptions) -> ChaosReport:
         finally:
             await load.close()
         _say("load stopped; waiting for quiescence")
-        report.quiescence_seconds = await _quiesce(platform)
+        report.quiescence_seconds, unsettled = await _quiesce(platform)
         _say("checking the invariants")
         report.findings = await check_everything(platform, load.ledger)
+        # A replica left not ready, or a subscriber left behind, is a finding too: nothing stops in silence.
+        report.findings.mismatches += [f"not quiet after {QUIESCENCE_BUDGET_SECONDS:.0f} s: {u}" for u in unsettled]
         report.sent = len(load.ledger.commands)
         report.outcomes = dict(load.ledger.counts())
         report.retried = load.ledger.retried()
