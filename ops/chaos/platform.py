@@ -69,7 +69,7 @@ class Platform:
             # Frugal pools: PostgreSQL's default 100 connections serve every replica, their
             # followers' listeners, the checker, and whatever else runs on the machine.
             "DATABASE_POOL_MIN": "1",
-            "DATABASE_POOL_MAX": "4",
+            "DATABASE_POOL_MAX": "3",
         }
         if self.broker.supports_idempotence:  # the production producer settings, where the broker has them
             env["KAFKA_IDEMPOTENT_PRODUCER"] = "true"
@@ -98,6 +98,8 @@ class Platform:
             database_url=self.databases[name],
             kafka_bootstrap_servers=self.broker.bootstrap_servers,
             kafka_topic_partitions=TOPIC_PARTITIONS,
+            database_pool_min=1,
+            database_pool_max=2,
             oidc_issuer=self.identity.issuer,
             oidc_audience=self.identity.audience,
         )
