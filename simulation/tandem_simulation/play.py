@@ -88,7 +88,7 @@ class Play:
         self._http: httpx.AsyncClient | None = None
         self._gate = asyncio.Semaphore(CONCURRENCY)
         self._keys = 0
-        self.people_with_sessions_this_week: set[str] = set()
+        self.attended: set[str] = set()  # people whose session was held this week
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -389,26 +389,31 @@ class Play:
     # -- a week -----------------------------------------------------------------------------------
 
     async def week(self, week: int) -> None:
-        """Cancellations of the week to come, then a week later: attendance of what was due, feedback,
-        assessments asked, practices adopted."""
+        """Cancellations of the week to come, then a week later: attendance of what was due, feedback
+        and fit for last week's sessions, assessments asked, practices adopted."""
         now = self.now()
-        if self.has("sessions"):
-            coming = await self.sessions_between(now, now + timedelta(days=7))
-            await self.each(f"week {week + 1}: cancellations", coming, self.maybe_cancel)
+        until = now + timedelta(days=7)
+        scheduled = await self.scheduled_sessions() if self.has("sessions") else []
+        coming = [session for session in scheduled if now <= _starts(session) < until]
+        await self.each(f"week {week + 1}: cancellations", coming, self.maybe_cancel)
         SharedClock.advance_file(self.clock_file, timedelta(days=7))
-        if self.has("sessions"):
-            due = await self.sessions_between(now - timedelta(days=30), self.now())
-            await self.each(f"week {week + 1}: attendance", due, self.attend)
+        due = [
+            session
+            for session in scheduled
+            if _starts(session) < until and session["session_id"] not in self.truth.sessions_cancelled
+        ]
+        attended_before, self.attended = self.attended, set()
+        await self.each(f"week {week + 1}: attendance", due, self.attend)
         if self.has("evaluation"):
+            # Evaluation asks for feedback once it hears a session was held: last week's are asked by now.
             everyone = week % 4 == 0 or week == self.weeks // 2 + 1
-            people = list(self.employee_of) if everyone else sorted(self.people_with_sessions_this_week)
-            self.people_with_sessions_this_week = set()
+            people = list(self.employee_of) if everyone else sorted(attended_before)
             await self.each(f"week {week + 1}: evaluation", people, self.evaluate)
             adopters = [pid for pid, p in self.employee_of.items() if self.rng.random() < p.behaviour.adopts_practices]
             await self.each(f"week {week + 1}: practices", adopters, self.adopt_practice)
 
-    async def sessions_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Scheduled sessions of the active pairs that start in [since, until)."""
+    async def scheduled_sessions(self) -> list[dict[str, Any]]:
+        """The scheduled sessions of the pairs active as far as the play knows, in time order."""
         found: list[dict[str, Any]] = []
 
         async def of_pair(pair_id: str) -> None:
@@ -417,10 +422,7 @@ class Play:
                 return
             if listed["closed"]:
                 self.active_pairs.pop(pair_id, None)
-            for session in listed["sessions"]:
-                starts = datetime.fromisoformat(session["starts_at"])
-                if session["status"] == "scheduled" and since <= starts < until:
-                    found.append(session)
+            found.extend(session for session in listed["sessions"] if session["status"] == "scheduled")
 
         await asyncio.gather(*(of_pair(pair_id) for pair_id in list(self.active_pairs)))
         return sorted(found, key=lambda session: (session["starts_at"], session["session_id"]))
@@ -455,7 +457,7 @@ class Play:
             else:
                 self.truth.sessions_held.add(session["session_id"])
                 self.truth.people_with_a_held_session.update((junior, senior))
-                self.people_with_sessions_this_week.update((junior, senior))
+                self.attended.update((junior, senior))
 
     async def evaluate(self, participant_id: str) -> None:
         """What evaluation asks the participant now: feedback on held sessions, the pair's fit, the
@@ -550,6 +552,10 @@ class Play:
                 self.truth.erased.add(participant_id)
 
         await self.each("erasures", leaving, erase)
+
+
+def _starts(session: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(session["starts_at"])
 
 
 class _Quiet:
