@@ -471,14 +471,15 @@ class Play:
         for session_id in asked["feedback"]:
             if self.rng.random() < person.behaviour.gives_feedback:
                 good = 2 if person.behaviour.not_a_good_fit else 4
-                body = {
-                    "participant_id": participant_id,
-                    "usefulness": min(5, max(1, good + self.rng.choice((-1, 0, 0, 1)))),
-                    "trust": min(5, max(1, good + self.rng.choice((-1, 0, 1, 1)))),
-                }
+                usefulness = min(5, max(1, good + self.rng.choice((-1, 0, 0, 1))))
+                trust = min(5, max(1, good + self.rng.choice((-1, 0, 1, 1))))
+                body = {"participant_id": participant_id, "usefulness": usefulness, "trust": trust}
                 path = f"/sessions/{session_id}/feedback"
                 if await self.attempt(self.call("POST", "evaluation", path, token, body, action="feedback")):
                     self.truth.feedback += 1
+                    self.truth.feedback_people.add(participant_id)
+                    self.truth.usefulness += usefulness
+                    self.truth.trust += trust
         for pair_id in asked["fit"]:
             good_fit = not person.behaviour.not_a_good_fit
             body = {"participant_id": participant_id, "good_fit": good_fit}

@@ -32,6 +32,9 @@ class GroundTruth:
     sessions_cancelled: set[str] = field(default_factory=set)  # by a participant
     people_with_a_held_session: set[str] = field(default_factory=set)
     feedback: int = 0
+    feedback_people: set[str] = field(default_factory=set)
+    usefulness: int = 0  # the sum of the ratings given
+    trust: int = 0
     fit_answers: Counter[bool] = field(default_factory=Counter)
     assessments: Counter[str] = field(default_factory=Counter)  # by phase
     end_assessed: set[str] = field(default_factory=set)
@@ -60,6 +63,9 @@ class GroundTruth:
             "sessions_cancelled_by_participants": len(self.sessions_cancelled),
             "people_with_a_held_session": len(self.people_with_a_held_session),
             "feedback_given": self.feedback,
+            "feedback_people": len(self.feedback_people),
+            "mean_usefulness": round(self.usefulness / self.feedback, 3) if self.feedback else None,
+            "mean_trust": round(self.trust / self.feedback, 3) if self.feedback else None,
             "fit_answers": {"good": self.fit_answers[True], "not_good": self.fit_answers[False]},
             "assessments": dict(self.assessments),
             "end_assessed": len(self.end_assessed),

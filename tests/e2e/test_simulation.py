@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +30,8 @@ SIZE, WEEKS = 200, 12
 class Lines:
     """A process's output, read in a thread, so that waiting for a line can time out."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, process: subprocess.Popen[str]) -> None:
+        self.process = process
         self.seen: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
@@ -43,10 +45,30 @@ class Lines:
         while not any(text in line for line in self.seen):
             left = deadline - time.monotonic()
             assert left > 0, f"no {text!r} after {timeout:.0f}s:\n" + "".join(self.seen[-200:])
+            if self.process.poll() is not None and self._queue.empty():
+                raise AssertionError(f"it exited ({self.process.returncode}):\n" + "".join(self.seen[-200:]))
             try:
                 self.seen.append(self._queue.get(timeout=min(left, 1.0)))
             except queue.Empty:
                 continue
+
+
+def _free_block(size: int) -> int:
+    """The first of `size` consecutive free ports."""
+    for _ in range(50):
+        base = free_port()
+        if all(_free(port) for port in range(base, base + size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _expected(truth: dict[str, Any]) -> dict[str, int]:
@@ -61,7 +83,10 @@ def _expected(truth: dict[str, Any]) -> dict[str, int]:
         "declined": truth["declined"],
         "held": truth["sessions_held"],
         "missed": truth["sessions_missed"],
-        "feedback": truth["feedback_given"],
+        "sessions_held_weekly": truth["sessions_held"],
+        "feedback_people": truth["feedback_people"],
+        "usefulness": truth["mean_usefulness"],
+        "trust": truth["mean_trust"],
     }
 
 
@@ -69,6 +94,7 @@ def _reported(reporting: str, program_id: str, token: str) -> dict[str, int]:
     headers = {"Authorization": f"Bearer {token}"}
     overview = httpx.get(f"{reporting}/programs/{program_id}/overview", headers=headers, timeout=10).json()["report"]
     weekly = httpx.get(f"{reporting}/programs/{program_id}/weekly", headers=headers, timeout=10).json()["report"]
+    impact = httpx.get(f"{reporting}/programs/{program_id}/impact", headers=headers, timeout=10).json()["report"]
     funnel = {stage["stage"]: stage["count"] for stage in overview["funnel"]}
     return {
         "enrolled": funnel["enrolled"],
@@ -80,7 +106,11 @@ def _reported(reporting: str, program_id: str, token: str) -> dict[str, int]:
         "declined": overview["proposals"]["declined"],
         "held": overview["sessions"]["held"],
         "missed": overview["sessions"]["missed"],
-        "feedback": sum(week["feedback"] for week in weekly),
+        # Weekly feedback counts are hidden in weeks of fewer than five people; the program's are not.
+        "sessions_held_weekly": sum(week["sessions_held"] for week in weekly),
+        "feedback_people": impact["feedback"]["people"],
+        "usefulness": impact["feedback"]["usefulness"],
+        "trust": impact["feedback"]["trust"],
     }
 
 
@@ -88,7 +118,8 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
     missing = [name for name in NEEDED if name not in services()]
     if missing or "simulate" not in commands():
         pytest.skip(f"needs every service and tandem-simulation installed; missing: {', '.join(missing) or 'simulate'}")
-    ports = ["--first-port", str(free_port()), "--broker-port", str(free_port()), "--identity-port", str(free_port())]
+    base = _free_block(12)  # the services take consecutive ports from the first
+    ports = ["--first-port", str(base), "--broker-port", str(base + 10), "--identity-port", str(base + 11)]
     process = subprocess.Popen(
         [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(SIZE), "--weeks", str(WEEKS), *ports],
         cwd=tmp_path,
@@ -98,7 +129,7 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
         text=True,
     )
     assert process.stdout is not None
-    lines = Lines(process.stdout)
+    lines = Lines(process.stdout, process)
     try:
         lines.until("Ctrl-C stops everything", timeout=900)
         output = "".join(lines.seen)
@@ -119,7 +150,7 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
         while reported != expected and time.monotonic() < deadline:  # reporting catches up with the events
             time.sleep(1)
             reported = _reported(urls["reporting"], truth["program_id"], tokens["reporting"])
-        assert reported == expected
+        assert reported == expected, json.dumps({"reported": reported, "expected": expected, "truth": truth})
     finally:
         process.send_signal(signal.SIGINT)
         try:
