@@ -334,9 +334,11 @@ class Play:
             found.update(await self.call("GET", "pairing", f"/rounds/{round_id}?limit=1", self.hr))
             return bool(found["status"] != "running")
 
-        await self.until(finished, timeout=EFFECT_SECONDS * 3)
+        if not await self.until(finished, timeout=EFFECT_SECONDS * 10):
+            self.say(f"{kind} round {round_id} still running after {EFFECT_SECONDS * 10:.0f}s: no answers")
+            return
         proposals = await self.proposals_of(round_id, found.get("matched") or 0)
-        self.say(f"{kind} round: {found['status']}, {len(proposals)} pairs proposed")
+        self.say(f"{kind} round: {found['status']}, {len(proposals)} of {found.get('matched')} proposals listed")
         if kind == "rotation":
             self.active_pairs.clear()
         await self.each(f"answers to the {kind} round", proposals, self.answer)
@@ -354,7 +356,7 @@ class Play:
                     return len(proposals) >= matched
                 after = f"&after={page['proposals'][-1]['pair_id']}"
 
-        await self.until(listed)
+        await self.until(listed, timeout=EFFECT_SECONDS * 5)
         return proposals
 
     async def answer(self, proposal: dict[str, Any]) -> None:

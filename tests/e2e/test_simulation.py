@@ -150,7 +150,9 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
         while reported != expected and time.monotonic() < deadline:  # reporting catches up with the events
             time.sleep(1)
             reported = _reported(urls["reporting"], truth["program_id"], tokens["reporting"])
-        assert reported == expected, json.dumps({"reported": reported, "expected": expected, "truth": truth})
+        assert reported == expected, json.dumps({"reported": reported, "expected": expected, "truth": truth}) + "".join(
+            line for line in lines.seen if "━" not in line
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
