@@ -88,6 +88,7 @@ class Play:
         self._http: httpx.AsyncClient | None = None
         self._gate = asyncio.Semaphore(CONCURRENCY)
         self._keys = 0
+        self.rotated = False
         self.attended: set[str] = set()  # people whose session was held this week
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -191,8 +192,11 @@ class Play:
             SharedClock.set_file(self.clock_file, datetime.combine(start, time(6), tzinfo=UTC))
             await self.call("POST", "enrollment", f"/programs/{self.truth.program_id}/start", self.hr, action="start")
             for week in range(self.weeks):
-                if week == self.weeks // 2 and self.has("pairing"):
-                    await self.pairing_round("rotation")
+                if self.has("pairing"):
+                    await self.rounds_of_pairing()
+                    if week == self.weeks // 2 and not self.rotated:
+                        await self.pairing_round("rotation")
+                        self.rotated = True
                 await self.week(week)
             await self.close()
             await self.erasures()
@@ -326,7 +330,10 @@ class Play:
         )
         if requested is None:
             return
-        round_id = requested["round_id"]
+        await self.answer_round(requested["round_id"], kind)
+
+    async def answer_round(self, round_id: str, kind: str) -> None:
+        """Once the round is over, each side of its proposals answers."""
         self.truth.rounds.append(round_id)
         found: dict[str, Any] = {}
 
@@ -342,6 +349,16 @@ class Play:
         if kind == "rotation":
             self.active_pairs.clear()
         await self.each(f"answers to the {kind} round", proposals, self.answer)
+
+    async def rounds_of_pairing(self) -> None:
+        """Rounds pairing ran by itself (the rotation its scheduler starts at the program's rotation
+        date): their proposals are answered like the others."""
+        page = await self.call("GET", "pairing", f"/programs/{self.truth.program_id}/rounds?limit=500", self.hr)
+        for found in page["items"]:
+            if found["round_id"] not in self.truth.rounds:
+                await self.answer_round(found["round_id"], found["kind"])
+                if found["kind"] == "rotation":
+                    self.rotated = True
 
     async def proposals_of(self, round_id: str, matched: int) -> list[dict[str, Any]]:
         proposals: list[dict[str, Any]] = []
