@@ -10,6 +10,8 @@ missing=()
 command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 command -v promtool >/dev/null || missing+=(prometheus)
+# The dashboard's browser test (tests/reporting) drives Debian's chromium with Playwright.
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

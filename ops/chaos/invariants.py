@@ -35,7 +35,7 @@ async def quiet_signature(platform: Platform) -> tuple[int, ...]:
             row = await connection.fetchrow(
                 "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM inbox),"
                 " (SELECT coalesce(sum(position), 0) FROM checkpoints), (SELECT count(*) FROM jobs"
-                "  WHERE state IN ('pending', 'running'))"
+                "  WHERE state IN ('queued', 'running'))"
             )
         finally:
             await connection.close()
@@ -48,6 +48,10 @@ async def check_everything(platform: Platform, ledger: Ledger) -> Findings:
     findings = Findings()
     await _enrollment_commands_once(platform, ledger, findings)
     await _pairing_answers_once(platform, ledger, findings)
+    await _rounds_and_imports_done_once(platform, ledger, findings)
+    if "sessions" in platform.services:
+        await _sessions_follow_pairs(platform, ledger, findings)
+    await _no_job_stuck_or_failed(platform, findings)
     await _every_event_reached_every_subscriber(platform, findings)
     await _no_dead_letters(platform, findings)
     await _read_models_equal_rebuilds(platform, findings)
@@ -135,6 +139,101 @@ async def _pairing_answers_once(platform: Platform, ledger: Ledger, findings: Fi
                 active[person] = row["pair_id"]
             elif active.get(person) == row["pair_id"]:
                 del active[person]
+
+
+async def _rounds_and_imports_done_once(platform: Platform, ledger: Ledger, findings: Findings) -> None:
+    """Background work survives the replica that started it: each round requested completed once, each
+    import finished with every row handled."""
+    connection = await platform.connect("pairing")
+    try:
+        completed = await _count_by(connection, "pairing.PairingRoundCompleted", "round_id")
+        failed = await _count_by(connection, "pairing.PairingRoundFailed", "round_id")
+    finally:
+        await connection.close()
+    for command in ledger.of("request_round"):
+        findings.checked["rounds requested"] += 1
+        if completed[command.target] != 1 or failed[command.target]:
+            findings.mismatches.append(
+                f"round {command.target}: completed {completed[command.target]} times, failed {failed[command.target]}"
+            )
+    connection = await platform.connect("enrollment")
+    try:
+        for command in ledger.of("import"):
+            findings.checked["imports acknowledged"] += 1
+            job = await connection.fetchrow(
+                "SELECT state, attempts FROM jobs WHERE payload->>'job_id' = $1", command.target
+            )
+            if job is None or job["state"] != "succeeded":
+                findings.mismatches.append(f"import {command.target}: its job is {dict(job) if job else 'missing'}")
+    finally:
+        await connection.close()
+
+
+async def _sessions_follow_pairs(platform: Platform, ledger: Ledger, findings: Findings) -> None:
+    """Every active pair has sessions planned (or is flagged as needing attention); no session of an
+    ended pair is still to come; each acknowledged cancellation happened once."""
+    connection = await platform.connect("pairing")
+    try:
+        pairs = await connection.fetch(
+            "SELECT event_type, payload->>'pair_id' AS pair_id, (payload->>'ended_at')::timestamptz AS ended_at"
+            " FROM events WHERE event_type IN ('pairing.PairActivated', 'pairing.PairEnded')"
+        )
+    finally:
+        await connection.close()
+    activated = {row["pair_id"] for row in pairs if row["event_type"] == "pairing.PairActivated"}
+    ended = {row["pair_id"]: row["ended_at"] for row in pairs if row["event_type"] == "pairing.PairEnded"}
+    connection = await platform.connect("sessions")
+    try:
+        rows = await connection.fetch(
+            "SELECT event_type, payload->>'pair_id' AS pair_id, payload->>'session_id' AS session_id,"
+            " (payload->>'starts_at')::timestamptz AS starts_at, payload->>'reason' AS reason"
+            " FROM events WHERE event_type LIKE 'sessions.%' ORDER BY position"
+        )
+    finally:
+        await connection.close()
+    planned_for = {row["pair_id"] for row in rows if row["event_type"] == "sessions.SessionScheduled"}
+    attention = {row["pair_id"] for row in rows if row["event_type"] == "sessions.PairNeedsAttention"}
+    upcoming: dict[str, tuple[str, object]] = {}  # session -> (pair, starts_at) while still to come
+    cancelled: Counter[str] = Counter()
+    for row in rows:
+        if row["event_type"] in ("sessions.SessionScheduled", "sessions.SessionRescheduled"):
+            upcoming[row["session_id"]] = (row["pair_id"], row["starts_at"])
+        elif row["event_type"] in ("sessions.SessionCancelled", "sessions.SessionHeld", "sessions.SessionMissed"):
+            upcoming.pop(row["session_id"], None)
+            if row["event_type"] == "sessions.SessionCancelled" and row["reason"] == "workload":
+                cancelled[row["session_id"]] += 1
+    for pair in activated:
+        findings.checked["active pairs checked for sessions"] += 1
+        if pair not in planned_for and pair not in attention:
+            findings.mismatches.append(f"pair {pair} was activated but sessions planned nothing and flagged nothing")
+    for session, (pair, starts_at) in upcoming.items():
+        if pair in ended and starts_at > ended[pair]:
+            findings.mismatches.append(f"session {session} of ended pair {pair} is still to come at {starts_at}")
+    acknowledged = Counter(c.target for c in ledger.of("cancel_session"))
+    unknown = Counter(c.target for c in ledger.of("cancel_session", "unknown"))
+    findings.checked["session cancellations acknowledged"] += sum(acknowledged.values())
+    for session in set(acknowledged) | set(cancelled):
+        if not _between(cancelled[session], min(acknowledged[session], 1), unknown[session]) or cancelled[session] > 1:
+            findings.mismatches.append(
+                f"cancellation of {session}: {acknowledged[session]} acknowledged, {cancelled[session]} events"
+            )
+
+
+async def _no_job_stuck_or_failed(platform: Platform, findings: Findings) -> None:
+    for name in platform.services:
+        connection = await platform.connect(name)
+        try:
+            rows = await connection.fetch(
+                "SELECT kind, state, attempts, left(coalesce(last_error, ''), 160) AS error FROM jobs"
+                " WHERE state = 'failed' OR (state = 'running' AND lease_until < now())"
+            )
+            findings.checked["jobs checked"] += await connection.fetchval("SELECT count(*) FROM jobs")
+        finally:
+            await connection.close()
+        for row in rows:
+            findings.mismatches.append(
+                f"{name} job {row['kind']} {row['state']} after {row['attempts']} attempts {row['error']}"
+            )
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
-from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
+from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, as_csv, sample_people
 
 from ops.chaos.platform import Platform
 
@@ -63,6 +64,8 @@ class Load:
         self.busy: set[str] = set()
         self.answered_pairs: set[str] = set()
         self.rounds_requested = 0
+        self.imported: list[dict[str, Any]] = []
+        self.sessions_to_cancel: list[tuple[str, str]] = []  # (pair, senior): the most common failure
         self._http = httpx.AsyncClient(timeout=10)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the faults
 
@@ -70,7 +73,16 @@ class Load:
         await self._http.aclose()
 
     async def send(
-        self, service: str, method: str, path: str, command: Command, *, body: Any = None, login: str = "hr-admin"
+        self,
+        service: str,
+        method: str,
+        path: str,
+        command: Command,
+        *,
+        body: Any = None,
+        login: str = "hr-admin",
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Command:
         self.ledger.commands.append(command)
         key = str(uuid.uuid4())
@@ -80,7 +92,9 @@ class Load:
             url = self.rng.choice(self.platform.urls(service)) + path
             try:
                 headers = {**await self.platform.tokens.headers(login), "Idempotency-Key": key}
-                response = await self._http.request(method, url, json=body, headers=headers)
+                if content_type:
+                    headers["Content-Type"] = content_type
+                response = await self._http.request(method, url, json=body, content=content, headers=headers)
             except (httpx.HTTPError, OSError):
                 await asyncio.sleep(0.3)
                 continue
@@ -113,17 +127,25 @@ class Load:
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: commands at about `rate`/s (several in flight), a pairing round every 10 s."""
         in_flight: set[asyncio.Task[object]] = set()
+
+        def launch(work: Coroutine[Any, Any, object]) -> None:
+            task = asyncio.create_task(work)
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
         next_round = time.monotonic() + 10
+        next_import = time.monotonic() + 5
         while not stop.is_set():
+            if time.monotonic() >= next_import:
+                next_import = time.monotonic() + 15
+                launch(self._import())
             if len(in_flight) < 16:
-                task: asyncio.Task[object] = asyncio.create_task(self._one())
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                launch(self._one())
             if time.monotonic() >= next_round:
                 next_round = time.monotonic() + 10
-                task = asyncio.create_task(self._round_and_answers())
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                launch(self._round_and_answers())
+            if self.sessions_to_cancel:
+                launch(self._cancel_next_session(*self.sessions_to_cancel.pop()))
             await asyncio.sleep(1 / self.rate)
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
@@ -180,6 +202,53 @@ class Load:
             self.enrolled[command.answer["participant_id"]] = person
         return command
 
+    async def _import(self) -> Command:
+        """HR imports a small file of new people: a background job, carried out by whichever replica is alive."""
+        people = [self.people.pop() for _ in range(20)]
+        command = await self.send(
+            "enrollment",
+            "POST",
+            f"/programs/{self.program_id}/imports",
+            Command("import", self.program_id),
+            content=as_csv(people).encode(),
+            content_type="text/csv",
+        )
+        if command.outcome == "acknowledged":
+            command.target = command.answer["job_id"]
+            self.imported.extend(people)
+        return command
+
+    async def _cancel_next_session(self, pair_id: str, senior_id: str) -> None:
+        """The senior cancels the pair's next session (once the sessions service has planned them)."""
+        person = self.enrolled.get(senior_id)
+        if person is None:
+            return
+        login = self.platform.tokens.person(
+            f"chaos-{person['employee_id']}", roles=["participant"], employee_id=person["employee_id"]
+        )
+        for _ in range(30):
+            await asyncio.sleep(1)
+            try:
+                url = self.rng.choice(self.platform.urls("sessions"))
+                shown = await self._http.get(
+                    f"{url}/pairs/{pair_id}/sessions", headers=await self.platform.tokens.headers(login)
+                )
+            except (httpx.HTTPError, OSError):
+                continue
+            planned = (
+                [s for s in shown.json().get("sessions", []) if s["status"] == "scheduled"] if shown.is_success else []
+            )
+            if planned:
+                await self.send(
+                    "sessions",
+                    "POST",
+                    f"/sessions/{planned[0]['session_id']}/cancel",
+                    Command("cancel_session", planned[0]["session_id"]),
+                    body={"participant_id": senior_id, "reason": "workload"},
+                    login=login,
+                )
+                return
+
     async def _round_and_answers(self) -> None:
         requested = await self.send(
             "pairing",
@@ -192,6 +261,7 @@ class Load:
         if requested.outcome != "acknowledged":
             return
         round_id = requested.answer.get("round_id")
+        requested.target = str(round_id)
         proposals: list[dict[str, Any]] = []
         for _ in range(60):
             await asyncio.sleep(1)
@@ -226,3 +296,5 @@ class Load:
                     body={"participant_id": participant},
                     login=login,
                 )
+            if "sessions" in self.platform.replicas and self.rng.random() < 0.5:
+                self.sessions_to_cancel.append((proposal["pair_id"], proposal["senior_id"]))

@@ -35,8 +35,10 @@ from tandem_kernel.docs import serve_docs
 from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
+from tandem_kernel.http_metrics import RequestMetrics
 from tandem_kernel.identity import Principal
 from tandem_kernel.jobs import list_jobs
+from tandem_kernel.metrics import SERVICE_READY
 from tandem_kernel.openapi import document_problems
 from tandem_kernel.problems import ServiceUnavailable, install_problem_handlers
 from tandem_kernel.runtime import Runtime, ServiceSpec
@@ -167,6 +169,7 @@ class ReadinessPublic(BaseModel):
 async def readyz(runtime: RuntimeDep, _: Annotated[None, public()]) -> ReadinessPublic:
     """For a readiness probe: 200 when every check passes, else 503 with the problems in words."""
     readiness = await runtime.readiness()
+    SERVICE_READY.set(1 if readiness.ready else 0)
     body = {"ready": readiness.ready, "checks": readiness.checks, "problems": readiness.problems}
     return JSONResponse(body, status_code=200 if readiness.ready else 503)  # type: ignore[return-value]
 
@@ -187,6 +190,7 @@ async def metrics(runtime: RuntimeDep, _: Annotated[None, public()]) -> Response
     if runtime.jobs is not None:
         with contextlib.suppress(Exception):
             await runtime.jobs.refresh_gauges()
+    SERVICE_READY.set(1 if (await runtime.readiness()).ready else 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -307,5 +311,6 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     describe_rules(app)  # after document_problems: it adds to the document that one makes
     serve_docs(app)
     app.add_middleware(RequestGuard)
+    app.add_middleware(RequestMetrics)  # outermost: counts the guard's answers too
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

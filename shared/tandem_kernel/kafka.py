@@ -34,6 +34,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 
 from tandem_kernel.consumers import MessageProcessor
 from tandem_kernel.messages import IncomingMessage
+from tandem_kernel.metrics import CONSUMER_LAG
 from tandem_kernel.settings import ServiceSettings
 
 __all__ = [
@@ -299,6 +300,14 @@ def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
     return publish
 
 
+def _record_lag(consumer_name: str, message: KafkaMessage, topic: str, partition: int, offset: int) -> None:
+    """How far behind the partition's end this subscription is, from the consumer's last fetch."""
+    highwater = getattr(getattr(message, "consumer", None), "highwater", None)
+    end = highwater(TopicPartition(topic, partition)) if callable(highwater) else None
+    if isinstance(end, int):
+        CONSUMER_LAG.labels(consumer_name, topic, str(partition)).set(max(0, end - offset - 1))
+
+
 def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
     """Feed `processor` from its subscription's topics in its own consumer group.
 
@@ -327,3 +336,4 @@ def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
                 headers={name: value.decode(errors="replace") for name, value in record.headers},
             )
         )
+        _record_lag(subscription.name, message, record.topic, record.partition, record.offset)

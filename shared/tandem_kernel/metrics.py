@@ -5,15 +5,19 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "CONSUMER_LAG",
     "DEAD_LETTERS",
     "EVENTS_APPENDED",
     "EVENTS_PUBLISHED",
     "HANDLER_SECONDS",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
     "PROJECTION_LAG_EVENTS",
     "RELAY_LAG_EVENTS",
     "RELAY_LAG_SECONDS",
     "RELAY_TOPIC_LOSSES",
     "RELAY_TOPIC_LOST",
+    "SERVICE_READY",
 ]
 
 EVENTS_APPENDED = Counter("tandem_events_appended_total", "Events appended to the event store.", ["schema"])
@@ -71,4 +75,21 @@ IDENTITY_KEY_FETCHES = Counter(
 )
 AUTHENTICATION_FAILURES = Counter(
     "tandem_authentication_failures_total", "Requests refused for want of a valid bearer token.", ["reason"]
+)
+
+# What the alerts on availability, errors, latency and stalled consumers read (see helm/tandem/files/observability).
+HTTP_REQUESTS = Counter(
+    "tandem_http_requests_total", "HTTP requests answered, by route template and status.", ["method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "tandem_http_request_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SERVICE_READY = Gauge("tandem_ready", "1 when /readyz would answer 200 (refreshed by /readyz and at each scrape).")
+CONSUMER_LAG = Gauge(
+    "tandem_consumer_lag_messages",
+    "Messages on a partition after the one a subscription last handled (the broker's high watermark).",
+    ["consumer", "topic", "partition"],
 )

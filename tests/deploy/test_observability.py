@@ -81,3 +81,39 @@ def test_every_alert_says_how_bad_and_what_to_do() -> None:
         for rule in group["rules"]:
             assert rule["labels"]["severity"] in {"warning", "critical"}
             assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+
+
+def test_each_service_has_its_dashboard_generated_from_the_one_definition() -> None:
+    from tandem_kernel.cli import services
+
+    from ops.dashboards import SERVICES, render
+
+    assert set(services()) <= set(SERVICES), "add the new service to ops/dashboards.py and run it"
+    for service in SERVICES:
+        path = OBSERVABILITY / "dashboards" / f"tandem-{service}.json"
+        assert path.read_text() == render(service), f"{path.name} is stale: python -m ops.dashboards"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+def test_a_dashboard_is_well_formed(path: Path) -> None:
+    board = json.loads(path.read_text())
+    service = board["uid"].removeprefix("tandem-")
+    cells: set[tuple[int, int]] = set()
+
+    assert {"title", "uid", "panels", "templating", "schemaVersion"} <= set(board)
+    assert len({panel["id"] for panel in board["panels"]}) == len(board["panels"])
+    for panel in board["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        covered = {
+            (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not covered & cells, f"{panel['title']} overlaps another panel"
+        cells |= covered
+        assert panel["datasource"]["uid"] == "${datasource}"
+        for target in panel["targets"]:
+            assert 'namespace="$namespace"' in target["expr"]
+            if service != "overview":
+                assert f'job="{service}"' in target["expr"], target["expr"]
+    uids = [json.loads(other.read_text())["uid"] for other in DASHBOARDS]
+    assert len(set(uids)) == len(uids)

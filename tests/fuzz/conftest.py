@@ -21,7 +21,7 @@ from tandem_kernel.devbroker import DevBroker, free_port
 from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import fresh_database
 
-SERVICES = ("enrollment", "pairing")
+SERVICES = ("enrollment", "evaluation", "pairing", "sessions")
 
 
 @dataclass
@@ -47,7 +47,7 @@ def _wait(check: Any, what: str, timeout: float = 60.0) -> Any:
     raise TimeoutError(f"{what} after {timeout:.0f}s")
 
 
-def _seed(platform: Platform) -> None:
+def _seed(platform: Platform, identity: DevIdentity) -> None:
     headers = {"Authorization": f"Bearer {platform.token}"}
     enrollment = httpx.Client(base_url=platform.urls["enrollment"], timeout=30, headers=headers)
     pairing = httpx.Client(base_url=platform.urls["pairing"], timeout=30, headers=headers)
@@ -69,6 +69,18 @@ def _seed(platform: Platform) -> None:
     round_id = pairing.post(f"/programs/{program_id}/rounds", json={"kind": "full"}).json()["round_id"]
     proposals = _wait(lambda: pairing.get(f"/rounds/{round_id}").json()["proposals"], "the seeded round ran")
     junior_id, senior_id = enrolled[0]["participant_id"], enrolled[1]["participant_id"]
+    pair_id = proposals[0]["pair_id"]
+    for person, participant_id in ((junior, junior_id), (senior, senior_id)):  # each accepts as themselves
+        login = f"fuzz-{person['employee_id']}"
+        identity.add_account(login, roles=["participant"], employee_id=person["employee_id"])
+        token = asyncio.run(identity.token(login))
+        pairing.post(
+            f"/proposals/{pair_id}/accept",
+            json={"participant_id": participant_id},
+            headers={"Authorization": f"Bearer {token}"},
+        ).raise_for_status()
+    sessions = httpx.Client(base_url=platform.urls["sessions"], timeout=30, headers=headers)
+    planned = _wait(lambda: sessions.get(f"/pairs/{pair_id}/sessions").json().get("sessions"), "sessions planned")
     platform.seeded = {
         "enrollment": {
             "path.program_id": program_id,
@@ -84,12 +96,23 @@ def _seed(platform: Platform) -> None:
             "path.pair_id": proposals[0]["pair_id"],
             "path.employee_id": junior["employee_id"],
         },
+        "evaluation": {
+            "path.program_id": program_id,
+            "path.participant_id": junior_id,
+            "path.pair_id": pair_id,
+        },
+        "sessions": {
+            "path.program_id": program_id,
+            "path.participant_id": junior_id,
+            "path.pair_id": pair_id,
+            "path.session_id": planned[0]["session_id"],
+        },
     }
 
 
 @pytest.fixture(scope="session")
 def platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Enrollment and pairing, each in its own process and database, on the session's broker,
+    """Every service in SERVICES, each in its own process and database, on the session's broker,
     trusting the session's OpenID provider."""
     databases = {name: fresh_database(f"tandem_fuzz_{name}") for name in SERVICES}
     logs = tmp_path_factory.mktemp("fuzz-logs")
@@ -117,7 +140,7 @@ def platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.
         for url in urls.values():
             _wait(lambda url=url: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, f"{url} not ready")
         platform = Platform(urls, asyncio.run(identity.token("hr-admin")))
-        _seed(platform)
+        _seed(platform, identity)
         yield platform
     finally:
         for process in processes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,19 @@ class Platform:
     tokens: dict[str, str]  # persona -> bearer token
     employees: dict[str, str]  # persona -> employee id
     world: World
+    sign_in: SignIn
 
     def headers(self, persona: str) -> dict[str, str]:
         return {} if persona == "anonymous" else {"Authorization": f"Bearer {self.tokens[persona]}"}
 
     async def fresh_world(self) -> World:
-        """A program of its own, with the junior (`participant_own`) and a senior proposed to each other."""
-        return await seed(self.urls, self.tokens["hr"], self.employees)
+        """A program of its own, with the junior (`participant_own`) and a senior proposed to each other
+        (and, with sessions installed, paired: both accepted, their sessions planned)."""
+        return await seed(self.urls, self.tokens["hr"], self.employees, self.sign_in)
+
+
+SignIn = Callable[[str], Awaitable[str]]
+"""A participant's bearer token, by employee id."""
 
 
 def person(role: str, employee_id: str, **overrides: Any) -> dict[str, Any]:
@@ -59,11 +65,13 @@ def person(role: str, employee_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def seed(urls: dict[str, str], hr_token: str, employees: dict[str, str]) -> World:
+async def seed(urls: dict[str, str], hr_token: str, employees: dict[str, str], sign_in: SignIn) -> World:
     hr = {"Authorization": f"Bearer {hr_token}"}
     async with httpx.AsyncClient(timeout=30, headers=hr) as http:
         enrollment, pairing = urls["enrollment"], urls.get("pairing")
-        created = await http.post(f"{enrollment}/programs", json={**DEMO_PROGRAM, "capacity": None})
+        # Ends long after the tests run: the pair's sessions are planned up to the program's end.
+        program = {**DEMO_PROGRAM, "capacity": None, "end_date": "2099-12-31"}
+        created = await http.post(f"{enrollment}/programs", json=program)
         program_id = created.json()["program_id"]
         await http.post(f"{enrollment}/programs/{program_id}/open")
         senior_employee = f"MX-S{next(_employees):04}"
@@ -94,12 +102,39 @@ async def seed(urls: dict[str, str], hr_token: str, employees: dict[str, str]) -
                 return "pair" in ids
 
             await eventually(proposed, timeout=30)
+            if "sessions" in urls:
+                await _sessions(http, urls, ids, sign_in)
         # Someone else of the same program, enrolled after the round: not in the pair.
         other = person("junior", employees["participant_other"])
         enrolled = await http.post(f"{enrollment}/programs/{program_id}/enrollments", json=other)
         ids["other"] = enrolled.json()["participant_id"]
         ids["other_employee"] = employees["participant_other"]
     return World(ids, urls)
+
+
+async def _sessions(http: httpx.AsyncClient, urls: dict[str, str], ids: dict[str, str], sign_in: SignIn) -> None:
+    """Both accept the proposal; once sessions planned the pair, its first session and the junior's
+    calendar URL (its token) join the world."""
+    for side, employee in (("junior", ids["junior_employee"]), ("senior", ids["senior_employee"])):
+        answered = await http.post(
+            f"{urls['pairing']}/proposals/{ids['pair']}/accept",
+            json={"participant_id": ids[side]},
+            headers={"Authorization": f"Bearer {await sign_in(employee)}"},
+        )
+        assert answered.status_code == 200, answered.text
+
+    async def planned() -> bool:
+        found = await http.get(f"{urls['sessions']}/pairs/{ids['pair']}/sessions")
+        if found.status_code == 200 and found.json()["sessions"]:
+            ids["session"] = found.json()["sessions"][0]["session_id"]
+        return "session" in ids
+
+    await eventually(planned, timeout=30)
+    issued = await http.post(
+        f"{urls['sessions']}/participants/{ids['junior']}/calendar-feed",
+        headers={"Authorization": f"Bearer {await sign_in(ids['junior_employee'])}"},
+    )
+    ids["feed"] = issued.json()["url"].rsplit("/", 1)[-1]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -145,9 +180,16 @@ async def platform(broker: DevBroker, identity: DevIdentity, tokens: TokenBook) 
             "platform", " ".join(scope for scope in SCOPES if scope.endswith(":write"))
         )
         assert set(persona_tokens) | {"anonymous"} == set(PERSONAS)
-        world = await seed(urls, persona_tokens["hr"], employees)
+
+        async def sign_in(employee_id: str) -> str:
+            login = f"matrix-{employee_id.lower()}"
+            if login not in tokens.provider.accounts:
+                tokens.person(login, roles=["participant"], employee_id=employee_id)
+            return await tokens.token(login)
+
+        world = await seed(urls, persona_tokens["hr"], employees, sign_in)
         world.ids["other_program"] = other_program
-        yield Platform(urls, persona_tokens, employees, world)
+        yield Platform(urls, persona_tokens, employees, world, sign_in)
 
 
 async def _ready(http: httpx.AsyncClient, url: str) -> bool:

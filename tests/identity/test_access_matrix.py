@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -122,7 +123,124 @@ PAIRING = [
     case("pairing", "GET /people/{junior_employee}", {HR, OWN}, {HR_OTHER, OTHER}),
 ]
 
-ROWS: list[Case] = [*ENROLLMENT, *PAIRING]
+# Sessions: the shared world's pair is active (both accepted) and has sessions; a participant acts
+# on a session of theirs only (someone else's is not there: 404). Times in the past are refused
+# (409) after the access check: admitted, and nothing changes.
+_PAST = "2020-01-07T10:00:00+01:00"
+
+
+def _act(extra: dict[str, Any] | None = None) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"participant_id": w.ids["junior"], **(extra or {})}
+
+
+SESSIONS = [
+    case("sessions", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("sessions", "GET /", {"anonymous", *SIGNED_IN}),
+    case("sessions", "GET /ops/jobs", {OPERATOR}),
+    case("sessions", "GET /pairs/{pair}/sessions", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /participants/{junior}/sessions", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /sessions/{session}", {HR, READ, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "GET /programs/{program}/pairs", {HR, READ}, {HR_OTHER}),
+    case("sessions", "POST /sessions/{session}/reschedule", {OWN}, {OTHER}, body=_act({"starts_at": _PAST})),
+    case("sessions", "POST /sessions/{session}/reschedule/accept", {OWN}, {OTHER}, body=_act()),
+    case("sessions", "POST /sessions/{session}/reschedule/refuse", {OWN}, {OTHER}, body=_act()),
+    case("sessions", "POST /sessions/{session}/cancel", {OWN}, {OTHER}, body=_act({"reason": "workload"}), fresh=True),
+    case(
+        "sessions",
+        "POST /pairs/{pair}/sessions",
+        {OWN},
+        {OTHER},
+        body=_act({"starts_at": _PAST, "duration_minutes": 45}),
+    ),
+    case(
+        "sessions",
+        "POST /sessions/{session}/attendance",
+        {OWN},
+        {OTHER},
+        body=_act({"outcome": "held", "duration_minutes": 45}),
+    ),
+    case("sessions", "GET /sessions/{session}/agenda", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("sessions", "PUT /sessions/{session}/agenda", {OWN}, {OTHER}, body=_act({"items": []})),
+    case("sessions", "GET /sessions/{session}/notes", {OWN}, {OTHER}),
+    case("sessions", "POST /sessions/{session}/notes", {OWN}, {OTHER}, body=_act({"text": "A private note"})),
+    case("sessions", "POST /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
+    case("sessions", "DELETE /participants/{junior}/calendar-feed", {OWN}, {OTHER}, fresh=True),
+    case("sessions", "GET /calendars/{feed}", {"anonymous", *SIGNED_IN}),
+]
+
+# Evaluation. The seeded pair is active (evaluation heard of it) but has held no session and has no
+# practice: routes about a held session or a practice answer 404 even to their owner (`hidden`),
+# which still shows who is refused outright (403) and who is asked to sign in (401).
+ASSESSMENT = {"phase": "baseline", "ratings": [{"skill": "prompt_engineering", "level": 2}]}
+EVALUATION = [
+    case("evaluation", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("evaluation", "GET /ops/jobs", {OPERATOR}),
+    case("evaluation", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("evaluation", "GET /participants/{junior}/evaluation", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("evaluation", "POST /participants/{junior}/assessments", {OWN}, {OTHER}, body=lambda w: ASSESSMENT),
+    case(
+        "evaluation", "POST /participants/{junior}/partner-assessments", set(), {OWN, OTHER}, body=lambda w: ASSESSMENT
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/practices",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"objective": "ai", "adopted_on": "2026-04-01", "description": "weekly AI assistant"},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/practices/{pair}/abandon",
+        set(),
+        {OWN, OTHER},
+        body=lambda w: {"abandoned_on": "2026-05-01"},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/progress",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"objective": "ai", "percent": 30},
+    ),
+    case(
+        "evaluation",
+        "POST /participants/{junior}/survey",
+        {OWN},
+        {OTHER},
+        body=lambda w: {"satisfaction": 4, "recommendation": 9},
+    ),
+    case(
+        "evaluation",
+        "POST /sessions/{pair}/feedback",
+        set(),
+        {OWN, OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"], "usefulness": 4, "trust": 4},
+    ),
+    case(
+        "evaluation",
+        "POST /pairs/{pair}/fit",
+        {OWN},  # admitted, then 409: the fit question comes after the pair's first held session
+        {OTHER},
+        body=lambda w: {"participant_id": w.ids["junior"], "good_fit": True},
+    ),
+    case("evaluation", "GET /pairs/{pair}/evaluation", {HR, OWN}, {HR_OTHER, OTHER}),
+    case("evaluation", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
+]
+
+REPORTING_SERVICE = [
+    case("reporting", "GET /healthz", {"anonymous", *SIGNED_IN}),
+    case("reporting", "GET /ops/jobs", {OPERATOR}),
+    case("reporting", "GET /ops/platform", {OPERATOR}),
+    case("reporting", "GET /audit", {HR}, {HR_OTHER}, query={"program_id": "{program}"}),
+    case("reporting", "GET /programs", {HR, HR_OTHER, REPORTING, READ}),
+    case("reporting", "GET /programs/{program}/overview", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/breakdowns/department", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/impact", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/weekly", {HR, REPORTING, READ}, {HR_OTHER}),
+    case("reporting", "GET /programs/{program}/pair-health", {HR}, {HR_OTHER}),
+]
+
+ROWS: list[Case] = [*ENROLLMENT, *PAIRING, *SESSIONS, *EVALUATION, *REPORTING_SERVICE]
 
 
 async def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tandem_kernel.contracts import EventContracts, incompatibilities
 from tandem_pairing.consumed import ENROLLMENT_IGNORED_TYPES, ENROLLMENT_TOPIC, enrollment_registry
+from tandem_pairing.consumed.evaluation import EVALUATION_IGNORED_TYPES, EVALUATION_TOPIC, evaluation_registry
 from tandem_pairing.domain.events import PAIRING_EVENTS, PairEvent
 from tandem_pairing.entrypoints.app import service
 
@@ -77,3 +78,26 @@ def test_every_enrollment_event_type_is_either_read_or_knowingly_ignored() -> No
     read = {model.event_type for model in enrollment_registry().models()}
 
     assert types == read | ENROLLMENT_IGNORED_TYPES
+
+
+EVALUATION_CONTRACT = Path(__file__).resolve().parents[3] / "services/evaluation/contracts/events.schema.json"
+
+
+def test_pairings_reader_of_evaluation_events_reads_what_evaluation_publishes() -> None:
+    published = json.loads(EVALUATION_CONTRACT.read_text())
+    readers = EventContracts.of(evaluation_registry(), service="pairing-reads-evaluation", topic=EVALUATION_TOPIC)
+
+    problems = [
+        problem
+        for problem in incompatibilities(readers.events, published)
+        if not any(harmless in problem for harmless in _HARMLESS_FOR_READERS)
+    ]
+
+    assert problems == []
+
+
+def test_every_evaluation_event_type_is_either_read_or_knowingly_ignored() -> None:
+    published = json.loads(EVALUATION_CONTRACT.read_text())
+    types = {schema["x-event-type"] for schema in published["$defs"].values() if "x-event-type" in schema}
+
+    assert types == {model.event_type for model in evaluation_registry().models()} | EVALUATION_IGNORED_TYPES

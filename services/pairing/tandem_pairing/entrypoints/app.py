@@ -18,6 +18,7 @@ from tandem_kernel.settings import ServiceSettings
 
 from tandem_pairing.adapters.read_model import pairs_projection
 from tandem_pairing.application import enrollment_subscription
+from tandem_pairing.application.fit import fit_subscription
 from tandem_pairing.application.jobs import job_kinds
 from tandem_pairing.domain.events import PAIRING_EVENTS
 from tandem_pairing.entrypoints.demo import load_demo
@@ -36,7 +37,7 @@ def registry() -> EventRegistry:
 
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     assert runtime.store is not None
-    return [enrollment_subscription(runtime.store)]
+    return [enrollment_subscription(runtime.store), fit_subscription(runtime.store)]
 
 
 service = ServiceSpec(

@@ -1,0 +1,1 @@
+"""Tandem's evaluation service: what the mentoring changed, measured honestly."""

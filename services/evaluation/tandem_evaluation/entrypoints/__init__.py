@@ -1,0 +1,1 @@
+"""The HTTP API, the composition root and the demo data."""

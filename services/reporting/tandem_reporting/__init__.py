@@ -1,0 +1,1 @@
+"""Tandem's reporting service: read models of every service's events, reports and dashboards."""

@@ -1,0 +1,145 @@
+"""The read model's tables (schema `reporting_read`): facts as the four services reported them.
+
+Each table is written by one source's events only, keyed by the ids those events carry, so facts
+that arrive in any order across topics (a session held before reporting saw its pair activated)
+land the same way; queries (`adapters.queries`) join them when asked. Participants' groups come
+from enrollment; everything evaluation says is kept as scores, never text.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DDL", "FACT_TABLES", "READ_SCHEMA"]
+
+READ_SCHEMA = "reporting_read"
+
+DDL = """
+CREATE TABLE programs (
+    program_id uuid PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE participants (
+    participant_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    role text NOT NULL,
+    department text,
+    site text,
+    country text,
+    job_level int,
+    enrolled_at timestamptz,
+    status text NOT NULL DEFAULT 'enrolled',
+    approved boolean NOT NULL DEFAULT false,
+    unmatched boolean NOT NULL DEFAULT false
+);
+CREATE INDEX participants_program ON participants (program_id);
+CREATE TABLE milestones (
+    participant_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    paired_at timestamptz,
+    first_held_at timestamptz,
+    final_assessed_at timestamptz
+);
+CREATE TABLE pairs (
+    pair_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    junior_id uuid NOT NULL,
+    senior_id uuid NOT NULL,
+    score double precision,
+    proposed_at timestamptz,
+    status text NOT NULL,
+    activated_at timestamptz,
+    ended_at timestamptz
+);
+CREATE INDEX pairs_program ON pairs (program_id);
+CREATE TABLE sessions (
+    session_id uuid PRIMARY KEY,
+    pair_id uuid NOT NULL,
+    program_id uuid NOT NULL,
+    junior_id uuid NOT NULL,
+    senior_id uuid NOT NULL,
+    starts_at timestamptz,
+    status text NOT NULL,
+    held_at timestamptz
+);
+CREATE INDEX sessions_program ON sessions (program_id);
+CREATE TABLE pair_flags (
+    pair_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    at_risk_reason text,
+    at_risk_at timestamptz,
+    attention_reason text,
+    attention_at timestamptz
+);
+CREATE TABLE ratings (
+    participant_id uuid NOT NULL,
+    program_id uuid NOT NULL,
+    role text NOT NULL,
+    phase text NOT NULL,
+    rated_by text NOT NULL,
+    skill text NOT NULL,
+    level int NOT NULL,
+    assessed_at timestamptz NOT NULL,
+    PRIMARY KEY (participant_id, phase, rated_by, skill)
+);
+CREATE INDEX ratings_program ON ratings (program_id);
+CREATE TABLE feedback (
+    session_id uuid NOT NULL,
+    participant_id uuid NOT NULL,
+    program_id uuid NOT NULL,
+    usefulness int NOT NULL,
+    trust int NOT NULL,
+    given_at timestamptz NOT NULL,
+    PRIMARY KEY (session_id, participant_id)
+);
+CREATE INDEX feedback_program ON feedback (program_id);
+CREATE TABLE surveys (
+    participant_id uuid NOT NULL,
+    program_id uuid NOT NULL,
+    satisfaction int NOT NULL,
+    recommendation int NOT NULL,
+    answered_at timestamptz NOT NULL,
+    PRIMARY KEY (program_id, participant_id)
+);
+CREATE TABLE practices (
+    practice_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    participant_id uuid NOT NULL,
+    adopted_on date,
+    abandoned_on date
+);
+CREATE TABLE objectives (
+    program_id uuid NOT NULL,
+    participant_id uuid NOT NULL,
+    objective text NOT NULL,
+    percent int NOT NULL,
+    progressed_at timestamptz NOT NULL,
+    PRIMARY KEY (program_id, participant_id, objective)
+);
+CREATE TABLE program_impact (
+    program_id uuid PRIMARY KEY,
+    computed_at timestamptz NOT NULL,
+    impact jsonb NOT NULL
+);
+CREATE TABLE freshness (
+    source text PRIMARY KEY,
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    applied_at timestamptz NOT NULL
+);
+"""
+
+FACT_TABLES = (
+    "programs",
+    "participants",
+    "milestones",
+    "pairs",
+    "sessions",
+    "pair_flags",
+    "ratings",
+    "feedback",
+    "surveys",
+    "practices",
+    "objectives",
+    "program_impact",
+)
+"""Every table but `freshness` (whose `applied_at` is when, not what): a rebuild reproduces these exactly."""

@@ -1,0 +1,32 @@
+"""Sessions' background work, as the kernel's durable jobs: the scheduler's recurring pass."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from tandem_kernel.jobs import JobContext, JobKind
+from tandem_kernel.runtime import Runtime
+
+from tandem_sessions.application import scheduler
+
+__all__ = ["TICK_EVERY", "TICK_JOB", "job_kinds"]
+
+log = logging.getLogger("tandem.sessions.jobs")
+
+TICK_JOB = "sessions.tick"
+TICK_EVERY = timedelta(seconds=30)
+
+
+def job_kinds(runtime: Runtime) -> Sequence[JobKind]:
+    """The jobs a sessions replica runs."""
+    store = runtime.store
+    assert store is not None
+
+    async def tick(context: JobContext) -> None:
+        report = await scheduler.tick(store, now=runtime.clock.now())
+        if report:
+            log.info("scheduler: %s", report)
+
+    return [JobKind(TICK_JOB, tick, every=TICK_EVERY)]
