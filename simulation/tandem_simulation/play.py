@@ -28,6 +28,7 @@ __all__ = ["Identity", "Play", "fetch_vocabulary"]
 T = TypeVar("T")
 EFFECT_SECONDS = 60.0  # how long to wait for an effect to reach another service (a round, a read model)
 CONCURRENCY = 24
+ACCEPT_ATTEMPTS = 10
 
 
 class Identity(Protocol):
@@ -396,14 +397,28 @@ class Play:
                 return
         answer: dict[str, Any] | None = None
         for side in (junior, senior):
-            path = f"/proposals/{pair_id}/accept"
-            answer = await self.attempt(
-                self.call("POST", "pairing", path, self.token_of(side), {"participant_id": side}, action="accept")
-            )
+            answer = await self.accept(pair_id, side)
         if answer is not None and answer["status"] == "active":
             self.truth.activated.add(pair_id)
             self.truth.paired_people.update((junior, senior))
             self.active_pairs[pair_id] = (junior, senior)
+
+    async def accept(self, pair_id: str, side: str) -> dict[str, Any] | None:
+        """Accept, again a little later while pairing refuses (409): right after a rotation its read
+        model may still count the rotated pairs as active, which makes the new ones look infeasible."""
+        path = f"/proposals/{pair_id}/accept"
+        for attempt in range(ACCEPT_ATTEMPTS):
+            try:
+                answer: dict[str, Any] = await self.call(
+                    "POST", "pairing", path, self.token_of(side), {"participant_id": side}
+                )
+                return answer
+            except Refused as refused:
+                if refused.status != 409 or attempt == ACCEPT_ATTEMPTS - 1:
+                    self.truth.refused["accept"] += 1
+                    return None
+                await asyncio.sleep(2.0)
+        return None
 
     # -- a week -----------------------------------------------------------------------------------
 
