@@ -29,6 +29,7 @@ T = TypeVar("T")
 EFFECT_SECONDS = 60.0  # how long to wait for an effect to reach another service (a round, a read model)
 CONCURRENCY = 24
 ACCEPT_ATTEMPTS = 10
+RETRIES = 8  # about 40 s of backoff for a 5xx or a dropped connection
 
 
 class Identity(Protocol):
@@ -44,6 +45,10 @@ async def fetch_vocabulary(http: httpx.AsyncClient, enrollment: str, token: str)
     answer = await http.get(f"{enrollment}/vocabulary/skills", headers={"Authorization": f"Bearer {token}"})
     answer.raise_for_status()
     return [Skill(code=entry["code"], area=entry["area"]) for entry in answer.json()]
+
+
+class Unavailable(Exception):
+    """A service kept answering 5xx (or not at all) through every retry."""
 
 
 class Refused(Exception):
@@ -115,29 +120,31 @@ class Play:
         if method != "GET":
             headers["Idempotency-Key"] = f"simulation:{self.seed}:{self._keys}"
         async with self._gate:
-            for attempt in range(5):
+            for attempt in range(RETRIES):
                 try:
                     response = await self.http.request(
                         method, f"{self.urls[service]}{path}", json=body, headers=headers, params=None
                     )
                 except httpx.TransportError:
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                    await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
                     continue
                 if response.status_code >= 500 or response.status_code == 429:
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                    await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
                     continue
                 if response.status_code >= 400:
                     if action:
                         self.truth.refused[action] += 1
                     raise Refused(response)
                 return response.json() if response.content else None
-        raise RuntimeError(f"{method} {service}{path} kept failing")
+        self.truth.refused[f"unavailable:{service}"] += 1
+        raise Unavailable(f"{method} {service}{path} kept failing")
 
     async def attempt(self, call: Awaitable[T]) -> T | None:
-        """The call's answer, or None when it was refused (counted already)."""
+        """The call's answer, or None when it was refused or the service kept failing (counted already):
+        an overloaded machine slows the play down, it does not stop it."""
         try:
             return await call
-        except Refused:
+        except (Refused, Unavailable):
             return None
 
     async def each(self, label: str, items: Sequence[T], act: Callable[[T], Awaitable[Any]]) -> list[Any]:
@@ -418,6 +425,8 @@ class Play:
                     self.truth.refused["accept"] += 1
                     return None
                 await asyncio.sleep(2.0)
+            except Unavailable:
+                return None
         return None
 
     # -- a week -----------------------------------------------------------------------------------
