@@ -3,11 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
-PACKAGES := shared $(SERVICES)
+PACKAGES := shared $(SERVICES) simulation
 INSTALLED := $(VENV)/.installed
 DEPLOY_TOOLS := .tandem/deploy-tools.installed
 
-.PHONY: install deploy-tools run test test-quick fuzz chaos load image-test bench lint wheelhouse image helm clean
+.PHONY: install deploy-tools run demo test test-quick fuzz chaos load image-test bench lint wheelhouse image helm clean
 
 install: $(INSTALLED)
 
@@ -19,7 +19,7 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt \
-		-e 'shared[dev]' $(foreach p,$(SERVICES),-e $(p)) --config-settings editable_mode=compat
+		-e 'shared[dev]' $(foreach p,$(SERVICES),-e $(p)) -e simulation --config-settings editable_mode=compat
 	cd deploy/dev-identity && npm ci --no-audit --no-fund --silent
 	touch $@
 
@@ -31,10 +31,16 @@ $(DEPLOY_TOOLS): ops/install-tools.sh ops/crds/package-lock.json ops/checkov-con
 	@mkdir -p $(@D) && touch $@
 
 # make run PORT=9001 (the first service's port; the others follow) BROKER_PORT=19092 IDENTITY_PORT=19400
-#          DEMO=0 (no demo data)
-run: install  ## the whole platform locally, with demo data (Ctrl-C stops it)
-	$(BIN)/tandem run $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
-		$(if $(IDENTITY_PORT),--identity-port $(IDENTITY_PORT)) $(if $(filter 0 no false,$(DEMO)),--no-demo)
+#          DEMO=0 (start empty) SIZE=2000 (the simulated company) WEEKS=24 SEED=2026
+SIZE ?= 2000
+PORTS = $(if $(PORT),--first-port $(PORT)) $(if $(BROKER_PORT),--broker-port $(BROKER_PORT)) \
+	$(if $(IDENTITY_PORT),--identity-port $(IDENTITY_PORT))
+SIMULATION = --size $(SIZE) $(if $(WEEKS),--weeks $(WEEKS)) $(if $(SEED),--seed $(SEED))
+run: install  ## the whole platform locally, a simulated company of SIZE (2,000) playing a program year (Ctrl-C stops it)
+	$(if $(filter 0 no false,$(DEMO)),$(BIN)/tandem run $(PORTS) --no-demo,$(BIN)/tandem simulate $(PORTS) $(SIMULATION))
+
+demo: install  ## make run with a larger company: make demo SIZE=20000
+	$(BIN)/tandem simulate $(PORTS) $(SIMULATION)
 
 # The broker-facing kernel tests run a second time on noida-db, the broker that keeps its data and
 # has the idempotent producer: production's producer settings, and a restart with the data kept.
@@ -80,10 +86,11 @@ load: install  ## rising request rates against every service (one process each) 
 # ruff over everything; per package (the kernel and every service): mypy --strict and deptry (each
 # declares what it imports); the Dockerfile with hadolint.
 lint: install
-	$(BIN)/ruff format --check shared services tests bench ops
-	$(BIN)/ruff check shared services tests bench ops
+	$(BIN)/ruff format --check shared services simulation tests bench ops
+	$(BIN)/ruff check shared services simulation tests bench ops
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/mypy --strict shared/tandem_kernel $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /tandem_*/__init__.py,$(SERVICES))))
+	$(BIN)/mypy --strict shared/tandem_kernel $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /tandem_*/__init__.py,$(SERVICES)))) \
+		simulation/tandem_simulation
 	$(BIN)/mypy --strict -p ops
 	@for package in $(PACKAGES); do (cd $$package && $(CURDIR)/$(BIN)/deptry . --no-ansi) || exit 1; done
 

@@ -16,6 +16,9 @@ tandem import PROGRAM people.csv         enroll a file's people through enrollme
 tandem broker [--port 9092]              the development broker, in the foreground
 tandem run [--first-port 8001] [--broker-port 9092] [--identity-port 9400] [--no-demo]
                                          the whole platform locally (see devrun; make run PORT= BROKER_PORT= DEMO=0)
+tandem simulate [--size 2000]            (tandem-simulation) the platform, and a company playing a program year
+
+Installed packages add commands through the entry-point group `tandem.commands` (see `Command`).
 
 Each command's --help says what it does and shows an example.
 """
@@ -30,13 +33,14 @@ import sys
 from collections.abc import AsyncIterator
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol
 
 from tandem_kernel.progress import Progress
 from tandem_kernel.runtime import Runtime, ServiceSpec
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor
 
-__all__ = ["HTTP_DRAIN_SECONDS", "load_service", "main", "services"]
+__all__ = ["HTTP_DRAIN_SECONDS", "Command", "commands", "load_service", "main", "services"]
 
 # On SIGTERM, how long uvicorn lets in-flight requests finish before the lifespan shuts the
 # service down (consumers then get CONSUMER_DRAIN_SECONDS). The Helm chart's grace period covers both.
@@ -46,6 +50,24 @@ HTTP_DRAIN_SECONDS = 20
 def services() -> dict[str, ServiceSpec]:
     """Every installed service, by name (each declares an entry point in group `tandem.services`)."""
     return {point.name: point.load() for point in entry_points(group="tandem.services")}
+
+
+class Command(Protocol):
+    """A subcommand another package adds (entry point in group `tandem.commands`): its name, what it
+    does, examples for its --help, its arguments, and what it runs (the exit code)."""
+
+    name: str
+    summary: str
+    examples: tuple[str, ...]
+
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def commands() -> dict[str, Command]:
+    """The subcommands installed packages add, by name."""
+    return {point.name: point.load() for point in entry_points(group="tandem.commands")}
 
 
 def load_service(name: str) -> ServiceSpec:
@@ -270,21 +292,24 @@ def _command(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="command")
     _command(
-        commands, "serve", "Run one service: HTTP API, consumers, relay, projections and jobs.", "tandem serve pairing"
+        subcommands,
+        "serve",
+        "Run one service: HTTP API, consumers, relay, projections and jobs.",
+        "tandem serve pairing",
     ).add_argument("service", nargs="?", help="default: SERVICE_NAME")
     _command(
-        commands, "migrate", "Apply a service's database migrations, then exit.", "tandem migrate enrollment"
+        subcommands, "migrate", "Apply a service's database migrations, then exit.", "tandem migrate enrollment"
     ).add_argument("service", nargs="?", help="default: SERVICE_NAME")
     _command(
-        commands,
+        subcommands,
         "republish",
         "Publish a service's whole history again (a broker that lost it; consumers skip what they applied).",
         "tandem republish enrollment",
     ).add_argument("service")
     dead = _command(
-        commands,
+        subcommands,
         "deadletters",
         "List the messages a service's consumers gave up on, or replay them once the cause is fixed.",
         "tandem deadletters list pairing",
@@ -296,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("ids", nargs="*", type=int, help="replay: the dead letters' ids")
     dead.add_argument("--all", action="store_true", dest="replay_all", help="replay: every dead letter waiting")
     projections = _command(
-        commands,
+        subcommands,
         "projections",
         "Read models: how far behind each is (status), rebuild one without downtime, list or replay parked events.",
         "tandem projections status                  # every installed service",
@@ -314,7 +339,7 @@ def _parser() -> argparse.ArgumentParser:
     projections.add_argument("ids", nargs="*", type=int, help="replay: the parked events' ids")
     projections.add_argument("--all", action="store_true", dest="replay_all", help="replay: every parked event")
     published = _command(
-        commands,
+        subcommands,
         "contracts",
         "Write a service's published event contracts (JSON Schema, AsyncAPI), or check they are current.",
         "tandem contracts sessions",
@@ -323,7 +348,7 @@ def _parser() -> argparse.ArgumentParser:
     published.add_argument("service")
     published.add_argument("--check", action="store_true", help="only say whether the checked-in ones are current")
     token = _command(
-        commands,
+        subcommands,
         "token",
         "Print a bearer token `make run` signed in for the demo (hr, ops, reporting, a participant…).",
         "tandem token hr",
@@ -333,7 +358,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("who", nargs="?", help="whose token (see --list)")
     token.add_argument("--list", action="store_true", help="who has a token")
     imported = _command(
-        commands,
+        subcommands,
         "import",
         "Enroll everyone in a CSV or JSON-lines file into a program, through enrollment's HTTP API, with progress.",
         "tandem import 1b2c…-program-id people.csv",
@@ -343,10 +368,12 @@ def _parser() -> argparse.ArgumentParser:
     imported.add_argument("file", type=Path)
     imported.add_argument("--url", default="http://127.0.0.1:8001", help="enrollment's base URL (make run's)")
     imported.add_argument("--token", help="a bearer token of HR or an importer (default: make run's hr token)")
-    broker = _command(commands, "broker", "Run the development broker in the foreground.", "tandem broker --port 19092")
+    broker = _command(
+        subcommands, "broker", "Run the development broker in the foreground.", "tandem broker --port 19092"
+    )
     broker.add_argument("--port", type=int, default=9092)
     run = _command(
-        commands,
+        subcommands,
         "run",
         "The whole platform locally, with demo data: every service, the broker, the OpenID provider.",
         "tandem run",
@@ -356,12 +383,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--first-port", type=int, default=8001, help="services listen from this port up")
     run.add_argument("--broker-port", type=int, default=9092, help="the development broker's port")
     run.add_argument("--identity-port", type=int, default=9400, help="the development OpenID provider's port")
+    for added in commands().values():
+        sub = _command(subcommands, added.name, added.summary, *added.examples)
+        added.configure(sub)
+        sub.set_defaults(added_command=added)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if (added := getattr(args, "added_command", None)) is not None:
+        return int(added.run(args))
 
     if args.command == "serve":
         _serve(_named(args.service))

@@ -175,6 +175,16 @@ class DevIdentity:
         self.accounts[login] = {"roles": roles, "employee_id": employee_id, "programs": programs}
         self._write_accounts()
 
+    def add_accounts(self, accounts: dict[str, dict[str, Any]]) -> None:
+        """Many people at once (`login` -> `add_account`'s keywords), written once: a simulated company."""
+        for login, account in accounts.items():
+            self.accounts[login] = {
+                "roles": account["roles"],
+                "employee_id": account.get("employee_id"),
+                "programs": account.get("programs"),
+            }
+        self._write_accounts()
+
     async def token(self, login: str) -> str:
         """An access token for the person `login`, by the authorization code flow with PKCE."""
         verifier = secrets.token_urlsafe(48)

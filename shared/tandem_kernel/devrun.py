@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,7 +34,12 @@ from tandem_kernel.cli import services
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.devidentity import DevIdentity
 
-__all__ = ["ports_in_the_way", "run_platform"]
+__all__ = ["AfterStart", "ports_in_the_way", "run_platform"]
+
+# What runs once every service is ready and the demos are loaded (a simulation, say): it gets the
+# services' URLs, the development OpenID provider and the shared clock's file, and returns people
+# worth a demo token (label -> employee id) and lines to print with the URLs.
+AfterStart = Callable[[dict[str, str], DevIdentity, Path], Coroutine[Any, Any, tuple[dict[str, str], list[str]]]]
 
 STATE = Path(".tandem")
 CLOCK_FILE = STATE / "clock"
@@ -203,7 +209,12 @@ async def _load_demos(specs: dict[str, Any], urls: dict[str, str], identity: Dev
 
 
 def run_platform(
-    *, demo: bool = True, first_port: int = FIRST_HTTP_PORT, broker_port: int = 9092, identity_port: int = 9400
+    *,
+    demo: bool = True,
+    first_port: int = FIRST_HTTP_PORT,
+    broker_port: int = 9092,
+    identity_port: int = 9400,
+    after_start: AfterStart | None = None,
 ) -> int:
     logs = STATE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -250,11 +261,17 @@ def run_platform(
         for name, url in urls.items():
             _wait_ready(url, processes[name])
         people = asyncio.run(_load_demos(specs, urls, identity)) if demo else {}
+        told: list[str] = []
+        if after_start is not None:
+            more, told = asyncio.run(after_start(urls, identity, CLOCK_FILE.resolve()))
+            people.update(more)
         tokens = asyncio.run(_demo_tokens(identity, people))
         (STATE / "tokens.json").write_text(json.dumps(tokens, indent=2))
         print(f"\nTandem is running (database {database_url}, broker {broker.bootstrap_servers}):")
         for name, url in urls.items():
             print(f"  {name:<12} {url}   API docs: {url}/docs")
+        for line in told:
+            print(line)
         print(f"\nSigned in through the development OpenID provider at {identity.issuer} ({DEV_IDENTITY_NOTE}).")
         print("Bearer tokens, valid 8 hours (paste one into a /docs page's Authorize button):")
         for who, token in tokens.items():
