@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
-from tandem_kernel.devbroker import DevBroker, free_port
+from tandem_kernel.devbroker import DevBroker, broker_for_tests, free_port
 from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.testing import fresh_database
 
@@ -114,9 +114,14 @@ def _seed(platform: Platform, identity: DevIdentity) -> None:
 
 
 @pytest.fixture(scope="session")
-def platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Every service in SERVICES, each in its own process and database, on the session's broker,
-    trusting the session's OpenID provider."""
+def platform(identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Every service in SERVICES, each in its own process and database, on a broker of its own (the
+    topics and consumer groups have fixed names), trusting the session's OpenID provider."""
+    with broker_for_tests() as broker:
+        yield from _platform(broker, identity, tmp_path_factory)
+
+
+def _platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     databases = {name: fresh_database(f"tandem_fuzz_{name}") for name in SERVICES}
     logs = tmp_path_factory.mktemp("fuzz-logs")
     processes: list[subprocess.Popen[bytes]] = []

@@ -18,7 +18,7 @@ from identity.matrix import PERSONAS, World
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.api import create_app
 from tandem_kernel.cli import services
-from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.devbroker import DevBroker, broker_for_tests
 from tandem_kernel.devidentity import SCOPES, DevIdentity
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.testing import TokenBook, eventually, fresh_database, serving, signed_in_settings
@@ -138,9 +138,13 @@ async def _sessions(http: httpx.AsyncClient, urls: dict[str, str], ids: dict[str
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(broker: DevBroker, identity: DevIdentity, tokens: TokenBook) -> AsyncIterator[Platform]:
+async def platform(identity: DevIdentity, tokens: TokenBook) -> AsyncIterator[Platform]:
     installed = services()
     async with contextlib.AsyncExitStack() as stack:
+        # A broker of its own: the services' topics and consumer groups have fixed names, and another
+        # world's committed offsets on the session's broker (Tansu reports wrong watermarks after
+        # batches) left this world's consumers waiting (CI: every matrix row timed out seeding).
+        broker: DevBroker = stack.enter_context(broker_for_tests())
         urls: dict[str, str] = {}
         for name, spec in sorted(installed.items()):
             database_url = await stack.enter_async_context(fresh_database(f"tandem_access_{name}"))
