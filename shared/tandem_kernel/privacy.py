@@ -108,6 +108,10 @@ class SubjectKeys:
         self._kek = AESGCM(kek)
         self._remember, self._remember_seconds = remember, remember_seconds
         self._remembered: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # Unwrapped data keys by their stored, wrapped form, for reading: a subject's events come in
+        # runs (enrolled, approved, updated…) and unwrapping cost as much as opening the fields. The
+        # wrapped key is read with each event, so a shredded key is never opened from here.
+        self._opened: OrderedDict[bytes, AESGCM] = OrderedDict()
 
     def remembered(self, subjects: Iterable[str]) -> dict[str, bytes] | None:
         """The data keys of all `subjects` if `for_writing` returned them lately; else `None`.
@@ -161,6 +165,16 @@ class SubjectKeys:
         """The data key of `subject` from its stored, wrapped form."""
         return _open(self._kek, wrapped, _key_aad(subject))
 
+    def _cipher(self, subject: str, wrapped: bytes) -> AESGCM:
+        # The subject is part of the wrapped key's authenticated data, so it is part of the lookup.
+        lookup = subject.encode() + b"\0" + bytes(wrapped)
+        cipher = self._opened.get(lookup)
+        if cipher is None:
+            cipher = self._opened[lookup] = AESGCM(self.unwrap(subject, wrapped))
+            if len(self._opened) > self._remember:
+                self._opened.popitem(last=False)
+        return cipher
+
     def _wrap(self, subject: str, key: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
         return _FORMAT + nonce + self._kek.encrypt(nonce, key, _key_aad(subject))
@@ -199,7 +213,7 @@ class SubjectKeys:
         if wrapped_key is None:
             return strip_sealed(data)
         try:
-            cipher = AESGCM(self.unwrap(subject, wrapped_key))
+            cipher = self._cipher(subject, wrapped_key)
         except InvalidTag:  # wrapped under another master key: as good as erased
             return strip_sealed(data)
         opened: dict[str, Any] = {}
@@ -208,7 +222,8 @@ class SubjectKeys:
                 opened[name] = value
                 continue
             try:
-                opened[name] = json.loads(_open(cipher, base64.b64decode(value[SEALED]), _field_aad(subject, name)))
+                opened_bytes = _open(cipher, base64.b64decode(value[SEALED]), _field_aad(subject, name))
+                opened[name] = json.loads(opened_bytes.decode())
             except (InvalidTag, ValueError):  # tampered with, or sealed for another subject or field
                 opened[name] = None
         return opened

@@ -28,7 +28,7 @@ from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventEnvelope, EventMetadata, EventRegistry, NewEvent
 from tandem_kernel.group_commit import GroupCommit
 from tandem_kernel.metrics import EVENTS_APPENDED
-from tandem_kernel.privacy import SubjectKeys, is_sealed, personal_fields
+from tandem_kernel.privacy import SEALED, SubjectKeys, personal_fields
 from tandem_kernel.telemetry import recording
 
 __all__ = ["AppendResult", "Cursor", "EventStore", "UnitOfWork", "notify_channel"]
@@ -434,11 +434,12 @@ class EventStore:
         return int(row["events"]), float(row["seconds"] or 0.0)
 
     def _envelope(self, row: asyncpg.Record) -> EventEnvelope:
-        data = json.loads(row["payload"])
-        subject = row["data_subject"]
-        if self.keyring is not None and subject is not None and any(is_sealed(value) for value in data.values()):
-            data = self.keyring.unseal(data, subject, row["wrapped_key"])
-        payload = self.registry.decode(row["event_type"], row["event_version"], data)
+        stored, subject = row["payload"], row["data_subject"]
+        if self.keyring is not None and subject is not None and SEALED in stored:
+            data = self.keyring.unseal(json.loads(stored), subject, row["wrapped_key"])
+            payload = self.registry.decode(row["event_type"], row["event_version"], data)
+        else:
+            payload = self.registry.decode_stored(row["event_type"], row["event_version"], stored)
         trace_context = row["trace_context"]
         return EventEnvelope(
             event_id=row["event_id"],

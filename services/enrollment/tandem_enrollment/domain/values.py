@@ -130,6 +130,9 @@ class Theme(StrEnum):
 
 def duplicates(codes: Iterable[str]) -> list[str]:
     """The codes that occur more than once, sorted: `duplicates(["a", "b", "a"]) == ["a"]`."""
+    codes = list(codes)
+    if len(set(codes)) == len(codes):  # the usual case, and every stored event decoded: no counting
+        return []
     return sorted(code for code, count in Counter(codes).items() if count > 1)
 
 
