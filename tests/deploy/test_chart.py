@@ -15,6 +15,8 @@ from deploy.conftest import of_kind, pod_spec, rendered, selects
 from tandem_kernel.cli import HTTP_DRAIN_SECONDS, services
 from tandem_kernel.kafka import CONSUMER_DRAIN_SECONDS
 from tandem_kernel.settings import SECRETS_DIR, ServiceSettings, service_topic
+from tandem_reporting.entrypoints.settings import ReportingSettings
+from tandem_sessions.settings import InvitationSettings
 
 from ops.chart import CHART, KUBE_VERSION, Manifest, lint, render, values_of
 from ops.engine import REPO
@@ -23,6 +25,10 @@ from ops.engine import REPO
 KUBE_VERSIONS = ("1.30.0", KUBE_VERSION)
 CUSTOM_RESOURCES = {"KafkaTopic", "ServiceMonitor", "PrometheusRule"}
 ALL_SERVICES = {"enrollment", "pairing", "sessions", "evaluation", "reporting"}
+# Settings one service reads beside the kernel's, by their environment names.
+OWN_SETTINGS = {f"sessions_{name}" for name in InvitationSettings.model_fields} | {
+    f"reporting_{name}" for name in ReportingSettings.model_fields
+}
 # Being added to ServiceSettings by the lead; the chart sets them already (extra settings are ignored).
 COMING_SETTINGS = {"oidc_issuer", "oidc_audience", "oidc_roles_claim", "oidc_employee_claim"}
 
@@ -172,7 +178,7 @@ def test_probes_and_the_grace_period_cover_the_services_drain(manifests: tuple[M
 def test_settings_are_servicesettings_fields_and_secrets_are_files_in_its_secrets_dir(
     manifests: tuple[Manifest, ...],
 ) -> None:
-    fields = set(ServiceSettings.model_fields) | COMING_SETTINGS
+    fields = set(ServiceSettings.model_fields) | COMING_SETTINGS | OWN_SETTINGS
     for config in of_kind(manifests, "ConfigMap"):
         if "SERVICE_NAME" not in config["data"]:
             continue  # a dashboard
@@ -247,15 +253,17 @@ def test_topics_are_left_out_where_they_are_managed_otherwise() -> None:
 
 
 def test_network_policies_reach_only_the_services_own_database_and_its_dependencies(
-    manifests: tuple[Manifest, ...],
+    manifests: tuple[Manifest, ...], environment: str
 ) -> None:
     for deployment in of_kind(manifests, "Deployment"):
         service = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
         (policy,) = [
             p for p in of_kind(manifests, "NetworkPolicy") if p["metadata"]["name"] == deployment["metadata"]["name"]
         ]
-        egress_ports = sorted(port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"])
-        assert egress_ports == sorted([53, 53, 5432, 9093, 443, 4318])
+        egress_ports = sorted(str(port["port"]) for rule in policy["spec"]["egress"] for port in rule["ports"])
+        expected = [53, 53, 5432, 9093, 443, 4318]
+        expected += {"reporting": ["http"], "sessions": [587] if environment == "production" else []}.get(service, [])
+        assert egress_ports == sorted(str(port) for port in expected)
         (database,) = [rule for rule in policy["spec"]["egress"] if rule["ports"][0]["port"] == 5432]
         assert database["to"][0]["podSelector"]["matchLabels"] == {"cnpg.io/cluster": f"tandem-{service}-db"}
         sources = policy["spec"]["ingress"][0]["from"]
@@ -264,6 +272,40 @@ def test_network_policies_reach_only_the_services_own_database_and_its_dependenc
             for peer in sources
         }
         assert [port["port"] for port in policy["spec"]["ingress"][0]["ports"]] == ["http"]
+        from_reporting = {"app.kubernetes.io/component": "reporting"}.items() <= (
+            sources[-1].get("podSelector", {}).get("matchLabels", {}).items()
+        )
+        assert from_reporting == (service != "reporting"), "the ops page asks every other service"
+
+
+def test_the_ops_page_finds_every_service_and_sessions_mails_through_the_configured_relay() -> None:
+    manifests = rendered("production")
+    configs = {
+        c["data"]["SERVICE_NAME"]: c["data"] for c in of_kind(manifests, "ConfigMap") if "SERVICE_NAME" in c["data"]
+    }
+    peers = json.loads(configs["reporting"]["REPORTING_PEERS"])
+    assert peers == {name: f"http://tandem-{name}" for name in ALL_SERVICES}
+    services = {s["metadata"]["name"]: s for s in of_kind(manifests, "Service")}
+    assert all(services[url.removeprefix("http://")]["spec"]["ports"][0]["port"] == 80 for url in peers.values())
+
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as patch:
+        for key, value in configs["sessions"].items():
+            patch.setenv(key, value)
+        mail = InvitationSettings()
+    assert (mail.smtp_host, mail.smtp_port, mail.smtp_starttls) == ("smtp.example.com", 587, True)
+    assert mail.mail_address.format(employee_id="E1") == "E1@example.com" and mail.enabled
+    (sessions,) = [d for d in of_kind(manifests, "Deployment") if d["metadata"]["name"] == "tandem-sessions"]
+    (volume,) = [v for v in pod_spec(sessions)["volumes"] if v["name"] == "secrets"]
+    assert {"name": "tandem-smtp", "items": [{"key": "password", "path": "sessions_smtp_password"}]} in [
+        source["secret"] for source in volume["projected"]["sources"]
+    ]
+    (policy,) = [p for p in of_kind(manifests, "NetworkPolicy") if p["metadata"]["name"] == "tandem-sessions"]
+    assert {"to": [{"ipBlock": {"cidr": "10.20.0.25/32"}}], "ports": [{"port": 587, "protocol": "TCP"}]} in policy[
+        "spec"
+    ]["egress"]
+    for name in ALL_SERVICES - {"sessions"}:
+        assert not any(key.startswith("SESSIONS_") for key in configs[name])
 
 
 def test_the_ingress_serves_each_api_on_its_host_and_the_dashboard(manifests: tuple[Manifest, ...]) -> None:

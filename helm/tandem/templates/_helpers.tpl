@@ -148,6 +148,43 @@ HTTP_HOST: "0.0.0.0"
 HTTP_PORT: "8000"
 LOG_LEVEL: {{ $v.logging.level | quote }}
 LOG_FORMAT: {{ $v.logging.format | quote }}
+{{- include "tandem.serviceOwnSettings" . }}
+{{- end }}
+
+{{/*
+Settings only one service reads, beside the kernel's: sessions' invitations by e-mail (SESSIONS_*,
+its InvitationSettings) and where reporting's ops page finds every service (REPORTING_PEERS).
+*/}}
+{{- define "tandem.serviceOwnSettings" -}}
+{{- $v := .root.Values }}
+{{- if and (eq .name "sessions") $v.mail.smtpHost }}
+SESSIONS_SMTP_HOST: {{ $v.mail.smtpHost | quote }}
+SESSIONS_SMTP_PORT: {{ $v.mail.smtpPort | quote }}
+SESSIONS_SMTP_STARTTLS: {{ $v.mail.starttls | quote }}
+{{- if $v.mail.username }}
+SESSIONS_SMTP_USERNAME: {{ $v.mail.username | quote }}
+{{- end }}
+SESSIONS_MAIL_FROM: {{ $v.mail.from | quote }}
+SESSIONS_MAIL_ADDRESS: {{ $v.mail.addressTemplate | quote }}
+{{- end }}
+{{- if eq .name "reporting" }}
+REPORTING_PEERS: {{ include "tandem.peers" .root | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Every enabled service's in-cluster URL by name, as JSON (its Service, port 80).
+*/}}
+{{- define "tandem.peers" -}}
+{{- $peers := dict }}
+{{- range $name, $entry := .Values.services }}
+{{- $svc := deepCopy $.Values.serviceDefaults }}
+{{- include "tandem.overlay" (dict "base" $svc "over" $entry) }}
+{{- if $svc.enabled }}
+{{- $_ := set $peers $name (printf "http://%s" (include "tandem.serviceFullname" (dict "root" $ "name" $name))) }}
+{{- end }}
+{{- end }}
+{{- toJson $peers }}
 {{- end }}
 
 {{/*
@@ -184,6 +221,13 @@ Call with (dict "root" $ "name" "enrollment" "service" $svc).
           items:
             - key: {{ $v.kafka.sasl.passwordKey }}
               path: kafka_sasl_password
+      {{- end }}
+      {{- if and (eq .name "sessions") $v.mail.smtpHost $v.mail.existingSecret }}
+      - secret:
+          name: {{ $v.mail.existingSecret }}
+          items:
+            - key: {{ $v.mail.passwordKey }}
+              path: sessions_smtp_password
       {{- end }}
 {{- if $v.kafka.caSecret.name }}
 - name: kafka-ca

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from tandem_kernel.settings import SECRETS_DIR
 
 __all__ = ["InvitationSettings"]
 
 
 class InvitationSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SESSIONS_", case_sensitive=False, extra="ignore")
+    # The SMTP password, like every secret in a pod, is a file (`sessions_smtp_password`) in the secrets directory.
+    model_config = SettingsConfigDict(
+        env_prefix="SESSIONS_",
+        case_sensitive=False,
+        extra="ignore",
+        secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None,
+    )
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
