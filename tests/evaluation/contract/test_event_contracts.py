@@ -1,9 +1,5 @@
 """Evaluation's published events only change compatibly and its checked-in contracts are current; what it
 reads of enrollment's, pairing's and sessions' events is what they publish.
-
-Sessions is built in parallel: while `services/sessions/contracts/events.schema.json` is not on this
-branch, the readers are checked against the agreed contract (`sessions.schema.json` here, generated from
-`agreed_sessions.py`, which restates /work/notes/contracts.md). The test says which one it used.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evaluation.contract.agreed_sessions import AGREED_SCHEMA, agreed_contracts
 from tandem_evaluation.consumed import enrollment, pairing, sessions
 from tandem_evaluation.domain.events import EVALUATION_EVENTS
 from tandem_evaluation.entrypoints.app import service
@@ -23,7 +18,6 @@ from tandem_kernel.events import EventRegistry
 assert service.contracts_dir is not None
 CONTRACTS = service.contracts_dir
 SERVICES = Path(__file__).resolve().parents[3] / "services"
-SESSIONS_PUBLISHED = SERVICES / "sessions/contracts/events.schema.json"
 
 # What a writer may do that a tolerant reader (extra="ignore", defaults for what it may miss) absorbs.
 _HARMLESS_FOR_READERS = ("added as required", "now required")
@@ -58,15 +52,7 @@ def test_the_published_events_are_the_agreed_ones_and_carry_no_free_text() -> No
         assert not {"comment", "description", "text", "notes"} & set(definitions[name]["properties"]), name
 
 
-def _sessions_schema() -> tuple[dict[str, Any], str]:
-    if SESSIONS_PUBLISHED.exists():
-        return json.loads(SESSIONS_PUBLISHED.read_text()), "sessions' published contract"
-    return json.loads(AGREED_SCHEMA.read_text()), "the agreed contract (sessions has not published one here yet)"
-
-
 def _published(producer: str) -> tuple[dict[str, Any], str]:
-    if producer == "sessions":
-        return _sessions_schema()
     return json.loads((SERVICES / producer / "contracts/events.schema.json").read_text()), f"{producer}'s contract"
 
 
@@ -103,13 +89,9 @@ def test_every_event_type_of_the_producer_is_either_read_or_knowingly_ignored(pr
     assert types == {model.event_type for model in registry.models()} | ignored, f"against {source}"
 
 
-def test_the_agreed_sessions_schema_is_generated_from_the_agreed_models() -> None:
-    assert json.loads(AGREED_SCHEMA.read_text()) == agreed_contracts().events
-
-
 def test_the_readers_catch_a_sessions_field_they_need_going_missing() -> None:
     # The check has teeth: without `held_at`, SessionHeld no longer gives evaluation what it reads.
-    schema = json.loads(AGREED_SCHEMA.read_text())
+    schema, _ = _published("sessions")
     held = schema["$defs"]["SessionHeld"]
     del held["properties"]["held_at"]
     held["required"].remove("held_at")

@@ -1,7 +1,6 @@
 """Enrollment's, pairing's and sessions' events, delivered to evaluation's subscriptions as the broker would.
 
-Enrollment and pairing events are built with those services' own models; sessions events with the
-agreed contract's models (`contract.agreed_sessions`: sessions is built in parallel). Each is
+Each event is built with its producer's own model (enrollment's, pairing's, sessions'), and
 published through the production path (the kernel's `Publisher`: the producer's own event store, the
 relay's wire format and headers) and goes through the kernel's `MessageProcessor` (inbox, decoding
 with evaluation's tolerant readers, the handler's transaction).
@@ -14,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from evaluation.contract import agreed_sessions as sessions
 from tandem_enrollment.domain import events as enrollment
 from tandem_enrollment.domain.participant import enrollment_id
 from tandem_kernel.consumers import MessageProcessor, Outcome
@@ -22,6 +20,7 @@ from tandem_kernel.events import DomainEvent, EventRegistry
 from tandem_kernel.messages import IncomingMessage
 from tandem_kernel.published import Publisher
 from tandem_pairing.domain import events as pairing
+from tandem_sessions.domain import events as sessions
 
 __all__ = ["PROGRAM_TERMS", "Feed", "Producers"]
 
@@ -62,7 +61,7 @@ class Producers:
         return cls(
             await Publisher.start(dsn, "enrollment", EventRegistry(enrollment.ENROLLMENT_EVENTS)),
             await Publisher.start(dsn, "pairing", EventRegistry(pairing.PAIRING_EVENTS)),
-            await Publisher.start(dsn, "sessions", EventRegistry(sessions.AGREED_EVENTS)),
+            await Publisher.start(dsn, "sessions", EventRegistry(sessions.SESSIONS_EVENTS)),
         )
 
     async def close(self) -> None:
