@@ -27,6 +27,10 @@ class Platform:
     logs: Path
     replicas_per_service: int
     only: tuple[str, ...] = ()  # these installed services only (default: every one)
+    # Frugal pools by default: PostgreSQL's default 100 connections serve every replica, their
+    # followers' listeners, the checker, and whatever else runs on the machine. The load bench runs
+    # one replica each with the chart's default pool instead.
+    pool_max: int = 3
     broker: DevBroker = field(init=False)
     identity: DevIdentity = field(init=False)
     tokens: TokenBook = field(init=False)
@@ -66,10 +70,8 @@ class Platform:
             "KAFKA_TOPIC_PARTITIONS": str(TOPIC_PARTITIONS),
             "JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
             "RELAY_TOPIC_CHECK_SECONDS": "2",
-            # Frugal pools: PostgreSQL's default 100 connections serve every replica, their
-            # followers' listeners, the checker, and whatever else runs on the machine.
             "DATABASE_POOL_MIN": "1",
-            "DATABASE_POOL_MAX": "3",
+            "DATABASE_POOL_MAX": str(self.pool_max),
         }
         if self.broker.supports_idempotence:  # the production producer settings, where the broker has them
             env["KAFKA_IDEMPOTENT_PRODUCER"] = "true"
