@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from enrollment.integration.conftest import RunningService, eventually_ok, open_program, person
+from tandem_enrollment.application import places
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.broker]
 
@@ -185,6 +186,23 @@ async def test_concurrent_enrollments_never_exceed_the_capacity(http: httpx.Asyn
 
     statuses = sorted(answer.json()["status"] for answer in answers)
     assert statuses == ["approved"] * 5 + ["waitlisted"] * 15
+
+
+@pytest.mark.parametrize("headroom", [0, 10], ids=["stale-counts-everywhere", "far-then-near-full"])
+async def test_enrollments_that_do_not_wait_for_the_count_still_never_exceed_the_capacity(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, headroom: int
+) -> None:
+    # Far from full, an enrollment reads the count without waiting its turn and checks it as it
+    # commits. With no headroom at all, most of them decide on a count others have moved: each of
+    # those must notice and decide again in turn.
+    monkeypatch.setattr(places, "HEADROOM", headroom)
+    program_id = await open_program(http, capacity=25, auto_approve=True)
+
+    answers = await asyncio.gather(*(enroll(http, program_id, person(n)) for n in range(40)))
+
+    assert sorted(answer.json()["status"] for answer in answers) == ["approved"] * 25 + ["waitlisted"] * 15
+    counts = await eventually_ok(http, f"/programs/{program_id}", lambda body: body["participants"]["waitlisted"] == 15)
+    assert counts["participants"]["approved"] == 25
 
 
 async def test_a_profile_changes_only_in_the_fields_sent(http: httpx.AsyncClient) -> None:

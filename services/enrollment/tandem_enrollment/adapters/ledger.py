@@ -16,7 +16,7 @@ import asyncpg
 
 from tandem_enrollment.domain import WaitingParticipant
 
-__all__ = ["add", "take", "vetted_waiting", "vetting_changed"]
+__all__ = ["add", "peek", "take", "vetted_waiting", "vetting_changed"]
 
 
 async def take(connection: asyncpg.Connection, program_id: UUID) -> int:
@@ -30,12 +30,24 @@ async def take(connection: asyncpg.Connection, program_id: UUID) -> int:
     return approved
 
 
-async def add(connection: asyncpg.Connection, program_id: UUID, delta: int) -> None:
-    """Record `delta` more (or fewer) approved people; call after `take`, in its transaction."""
-    if delta:
-        await connection.execute(
-            "UPDATE program_places SET approved = approved + $2 WHERE program_id = $1", program_id, delta
-        )
+async def peek(connection: asyncpg.Connection, program_id: UUID) -> int | None:
+    """How many `program_id` has approved, without locking (None before its first place is taken):
+    by the time the transaction commits, the count may have moved (see `places.HEADROOM`)."""
+    approved: int | None = await connection.fetchval(
+        "SELECT approved FROM program_places WHERE program_id = $1", program_id
+    )
+    return approved
+
+
+async def add(connection: asyncpg.Connection, program_id: UUID, delta: int) -> int:
+    """Record `delta` more (or fewer) approved people, in the command's transaction (after `take`,
+    or at its very end after `peek`); returns the count with them."""
+    approved: int = await connection.fetchval(
+        "UPDATE program_places SET approved = approved + $2 WHERE program_id = $1 RETURNING approved",
+        program_id,
+        delta,
+    )
+    return approved
 
 
 async def vetting_changed(

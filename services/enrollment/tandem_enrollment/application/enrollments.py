@@ -52,7 +52,7 @@ async def enroll(
     """Enroll an employee; the program approves or waitlists them at once if it decides so."""
     program = await load_program(store, command.program_id)
     participant_id = enrollment_id(program.program_id, command.employee_id)
-    places = ProgramPlaces.needed(program, metadata)
+    places = ProgramPlaces.needed(program, metadata, optimistic=True)
     # After a conflict the stream exists: deciding again answers "already enrolled" (409).
     return await execute(
         store,

@@ -6,6 +6,13 @@ in the command's unit of work, before deciding, it locks the program's row in th
 program take turns; after the append, the ledger changes in the same transaction. Programs without
 a capacity skip the ledger and never wait.
 
+Taking turns for every enrollment made a big program's launch one enrollment at a time, each
+holding the lock for its whole transaction. So an enrollment (`optimistic`) into a program far from
+full (more than `HEADROOM` places free) reads the count without locking: far from full, the decision
+is the same at any count it could be. Its place is then added at the very end, and the count that
+statement returns is checked against the capacity; if the program filled up meanwhile, the command
+runs again, locking this time. The capacity stays a hard limit; only the waiting got shorter.
+
 Waiting for a place and being approved are separate facts: when a place frees (a withdrawal, an
 erasure), it goes to the earliest of the *vetted* waiting participants (`admissions`), never to one
 HR has not approved, in the same transaction as the freeing: each is loaded on the unit's
@@ -39,7 +46,10 @@ from tandem_enrollment.domain import (
     person_subject,
 )
 
-__all__ = ["ProgramPlaces", "places_taken"]
+__all__ = ["HEADROOM", "ProgramPlaces", "places_taken"]
+
+HEADROOM = 50
+"""Free places above which an optimistic enrollment does not lock the program's count."""
 
 
 def places_taken(events: Sequence[DomainEvent]) -> int:
@@ -63,31 +73,48 @@ class ProgramPlaces:
     decision.
     """
 
-    def __init__(self, program: Program, metadata: EventMetadata, *, admit: bool = False) -> None:
+    def __init__(
+        self, program: Program, metadata: EventMetadata, *, admit: bool = False, optimistic: bool = False
+    ) -> None:
         self.program = program
         self.metadata = metadata
         self.approved = 0
         self._unrecorded = 0
         self._admit = admit
+        self._optimistic = optimistic and not admit
+        self._locked = False
         self._freed = False
         self._decided: list[DomainEvent] = []
 
     @classmethod
     def needed(
-        cls, program: Program, metadata: EventMetadata, *, admit: bool = False, erasing: bool = False
+        cls,
+        program: Program,
+        metadata: EventMetadata,
+        *,
+        admit: bool = False,
+        erasing: bool = False,
+        optimistic: bool = False,
     ) -> ProgramPlaces | None:
         """Places to hold for a command, or None when it cannot take or free a place that counts
         (an erasure always holds: the shredding must commit with it)."""
         if program.capacity is None and not erasing:
             return None
-        return cls(program, metadata, admit=admit)
+        return cls(program, metadata, admit=admit, optimistic=optimistic)
 
     async def before(self, unit: UnitOfWork) -> None:
         # A retried command holds again, from scratch.
         self.approved = self._unrecorded = 0
         self._freed, self._decided = False, []
-        if self.program.capacity is not None:
-            self.approved = await ledger.take(unit.connection, self.program.program_id)
+        capacity = self.program.capacity
+        if capacity is None:
+            return
+        if self._optimistic:
+            approved = await ledger.peek(unit.connection, self.program.program_id)
+            if approved is not None and capacity - approved > HEADROOM:
+                self.approved, self._locked = approved, False
+                return
+        self.approved, self._locked = await ledger.take(unit.connection, self.program.program_id), True
 
     def count(self, events: Sequence[DomainEvent]) -> None:
         """Count the places `events` take or free; `after` records them in the ledger."""
@@ -108,8 +135,12 @@ class ProgramPlaces:
             await self._admit_waiting(unit)
 
     async def _record(self, unit: UnitOfWork) -> None:
-        if self._unrecorded and self.program.capacity is not None:
-            await ledger.add(unit.connection, self.program.program_id, self._unrecorded)
+        capacity = self.program.capacity
+        if self._unrecorded and capacity is not None:
+            approved = await ledger.add(unit.connection, self.program.program_id, self._unrecorded)
+            if not self._locked and approved > capacity:
+                self._optimistic = False  # the program filled up meanwhile: again, taking turns
+                raise ConcurrencyError(f"places of program {self.program.program_id}", approved - self._unrecorded)
         self._unrecorded = 0
         vetted = [
             WaitingParticipant(e.participant_id, e.enrolled_at, True)
