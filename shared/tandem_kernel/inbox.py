@@ -21,15 +21,15 @@ from uuid import UUID
 import asyncpg
 
 from tandem_kernel.events import EventEnvelope, EventRegistry
-from tandem_kernel.store import ORIGIN, Cursor
+from tandem_kernel.store import ORIGIN, SETTLED_BEFORE, Cursor
 
 __all__ = ["InboxSource"]
 
-_READ = """
+_READ = f"""
 SELECT position, transaction_id, envelope::text AS envelope FROM inbox
 WHERE consumer = ANY($1::text[]) AND envelope IS NOT NULL
   AND (transaction_id, position) > ($2::text::xid8, $3)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < {SETTLED_BEFORE}
 ORDER BY transaction_id, position
 LIMIT $4
 """

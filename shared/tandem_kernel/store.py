@@ -5,9 +5,10 @@ a sequence, handed out when a row is inserted, not when its transaction commits.
 took position 10 may commit after one that took 11; a reader that saw 11 and remembered "after 11"
 would skip 10 forever. Each row records its writing transaction (`pg_current_xact_id()`), and
 `read_all` returns only rows whose transaction is older than the oldest one still running
-(`pg_snapshot_xmin`): that set can no longer grow below the cursor, so the cursor only moves forward
+(`SETTLED_BEFORE`): that set can no longer grow below the cursor, so the cursor only moves forward
 over committed, final history. Writers never wait for each other (no table lock); a long-running
-transaction holds readers back, which is the price of never skipping.
+transaction in this database holds readers back, which is the price of never skipping. One in
+another database of the same server does not: it cannot write here (see `SETTLED_BEFORE`).
 """
 
 from __future__ import annotations
@@ -460,10 +461,27 @@ class EventStore:
         )
 
 
-_READ_ALL = """
-SELECT {columns} FROM {source}
+SETTLED_BEFORE = """(
+    SELECT coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot()))
+    FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+    WHERE running::xid NOT IN (
+        SELECT backend_xid FROM pg_stat_activity
+        WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL
+    )
+)"""
+"""SQL: the oldest transaction of this database still running as the statement's snapshot sees it
+(or the snapshot's horizon): every transaction id below it has committed or aborted, so rows written
+below it are final, and visible to the statement. This is `pg_snapshot_xmin`, except for what runs
+in *other* databases of the same server, which cannot write rows here: on a shared server (`make
+run`, CI, one cluster for several services) an import or a paused test elsewhere held every
+service's relay and read models back. Only transactions positively seen running in another database
+are passed over; one that ends between the snapshot and that look counts as possibly ours, which is
+merely cautious. (Without `pg_read_all_stats`, other users' transactions show no id: cautious too.)"""
+
+_READ_ALL = f"""
+SELECT {{columns}} FROM {{source}}
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < {SETTLED_BEFORE}
 ORDER BY transaction_id, position
 LIMIT $3
 """

@@ -12,6 +12,7 @@ from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.errors import ConcurrencyError, UnknownEventType
 from tandem_kernel.events import EventEnvelope, EventMetadata, NewEvent
 from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.testing import ADMIN_DSN
 
 
 def incremented(by: int = 1) -> NewEvent:
@@ -20,7 +21,7 @@ def incremented(by: int = 1) -> NewEvent:
 
 async def read_until(store: EventStore, cursor: Cursor, count: int, *, limit: int = 100) -> list[EventEnvelope]:
     """Page through read_all until `count` events arrived (or 10 s passed). read_all stays below
-    the oldest writing transaction on the whole server, so a reader may briefly trail the writers."""
+    the oldest writing transaction of the database, so a reader may briefly trail the writers."""
     seen: list[EventEnvelope] = []
     async with asyncio.timeout(10):
         while len(seen) < count:
@@ -111,6 +112,33 @@ async def test_a_tailing_reader_never_skips_an_event_that_commits_after_a_later_
     assert while_open == []
     assert sorted(seen) == ["fast", "slow"]
     assert len(seen) == 2
+
+
+async def test_a_writer_open_in_another_database_of_the_server_holds_no_reader_back(store: EventStore) -> None:
+    """Only this database's transactions can still add rows below the cursor; another database's
+    (a bulk import of another service sharing the server, a paused test) cannot."""
+    elsewhere = await asyncpg.connect(ADMIN_DSN)  # the server's `postgres` database
+    try:
+        async with elsewhere.transaction():
+            await elsewhere.fetchval("SELECT pg_current_xact_id()")  # a writer: it holds a transaction id
+            await store.append("while-elsewhere-writes", 0, [incremented(1)])
+
+            seen = await read_until(store, Cursor.origin(), 1)
+
+            # The same writer in this database does hold readers back (the sequence-gap rule).
+            here = await store.pool.acquire()
+            try:
+                async with here.transaction():
+                    await here.fetchval("SELECT pg_current_xact_id()")
+                    await store.append("while-here-writes", 0, [incremented(2)])
+                    held_back = await store.read_all(Cursor(seen[-1].transaction_id, seen[-1].position))
+            finally:
+                await store.pool.release(here)
+    finally:
+        await elsewhere.close()
+
+    assert [event.stream_id for event in seen] == ["while-elsewhere-writes"]
+    assert held_back == []
 
 
 async def test_under_concurrent_writers_a_tailing_reader_sees_every_event_exactly_once(store: EventStore) -> None:
