@@ -67,19 +67,28 @@ class LeanClient:
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         message = ("\r\n".join(lines) + "\r\n\r\n").encode() + content
         async with self._slots:
-            reader, writer = self._idle.pop() if self._idle else await self._connect()
-            try:
-                async with asyncio.timeout(self.timeout):
-                    writer.write(message)
-                    answer, keep = await self._read(reader)
-            except BaseException:
-                writer.close()
-                raise
-            if keep:
-                self._idle.append((reader, writer))
-            else:
-                writer.close()
-            return answer
+            while self._idle:
+                # The server may have closed an idle connection (its keep-alive timeout) as we sent:
+                # then nothing was read from it, and the request goes again on a fresh one.
+                try:
+                    return await self._exchange(*self._idle.pop(), message)
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    continue
+            return await self._exchange(*await self._connect(), message)
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, message: bytes) -> Answer:
+        try:
+            async with asyncio.timeout(self.timeout):
+                writer.write(message)
+                answer, keep = await self._read(reader)
+        except BaseException:
+            writer.close()
+            raise
+        if keep:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        return answer
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection(self.host, self.port)
