@@ -91,9 +91,13 @@ WITH inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
                         occurred_at, payload, data_subject, correlation_id, causation_id, actor, trace_context,
                         actor_role, actor_client)
-    SELECT e.*, $8, $9, $10, $11::jsonb, $13, $14
+    SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.event_version, e.occurred_at, e.payload,
+           e.data_subject, e.correlation_id, e.causation_id, e.actor, e.trace_context::jsonb, e.actor_role,
+           e.actor_client
     FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[],
-                $12::text[]) AS e
+                $12::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $13::text[], $14::text[])
+         AS e(event_id, stream_id, stream_version, event_type, event_version, occurred_at, payload, data_subject,
+              correlation_id, causation_id, actor, trace_context, actor_role, actor_client)
     RETURNING position
 )
 SELECT array_agg(position ORDER BY position) FROM inserted
@@ -295,17 +299,17 @@ class EventStore:
         streams: Mapping[str, Sequence[NewEvent]],
         *,
         metadata: EventMetadata | None = None,
+        metadata_of: Mapping[str, EventMetadata] | None = None,
         connection: asyncpg.Connection | None = None,
     ) -> list[int]:
         """Begin many new streams in one statement (all or none); returns the positions written.
 
-        For bulk work (a matching round's proposals, an import's enrollments): one round trip for
-        thousands of streams. Raises `ConcurrencyError` if any of the streams already exists.
+        For bulk work (a matching round's proposals, an import's enrollments, the sessions of a
+        batch of activated pairs): one round trip for thousands of streams. `metadata_of` gives a
+        stream metadata of its own (each caused by another event, say); the others get `metadata`.
+        Raises `ConcurrencyError` if any of the streams already exists.
         """
         metadata = metadata or EventMetadata()
-        trace_context = dict(metadata.trace_context)
-        if not trace_context:
-            propagate.inject(trace_context)
         rows = [
             (stream_id, version, event)
             for stream_id, events in streams.items()
@@ -313,6 +317,18 @@ class EventStore:
         ]
         if not rows:
             return []
+        contexts: dict[int, tuple[EventMetadata, str]] = {}
+
+        def context(stream_id: str) -> tuple[EventMetadata, str]:
+            chosen = metadata_of.get(stream_id, metadata) if metadata_of else metadata
+            if id(chosen) not in contexts:
+                trace_context = dict(chosen.trace_context)
+                if not trace_context:
+                    propagate.inject(trace_context)
+                contexts[id(chosen)] = (chosen, json.dumps(trace_context))
+            return contexts[id(chosen)]
+
+        described = [context(stream_id) for stream_id, _, _ in rows]
         events = [event for _, _, event in rows]
         subjects, keys = self._subjects(events), {}
         if subjects and self.keyring is not None:
@@ -330,13 +346,13 @@ class EventStore:
                 [event.payload.event_version for _, _, event in rows],
                 [event.occurred_at for _, _, event in rows],
                 self._seal(events, keys),
-                metadata.correlation_id,
-                metadata.causation_id,
-                metadata.actor,
-                json.dumps(trace_context),
+                [chosen.correlation_id for chosen, _ in described],
+                [chosen.causation_id for chosen, _ in described],
+                [chosen.actor for chosen, _ in described],
+                [trace for _, trace in described],
                 [event.payload.data_subject() for event in events],
-                metadata.actor_role,
-                metadata.actor_client,
+                [chosen.actor_role for chosen, _ in described],
+                [chosen.actor_client for chosen, _ in described],
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"
@@ -551,9 +567,15 @@ class UnitOfWork:
         return result
 
     async def start_streams(
-        self, streams: Mapping[str, Sequence[NewEvent]], *, metadata: EventMetadata | None = None
+        self,
+        streams: Mapping[str, Sequence[NewEvent]],
+        *,
+        metadata: EventMetadata | None = None,
+        metadata_of: Mapping[str, EventMetadata] | None = None,
     ) -> list[int]:
-        positions = await self.store.start_streams(streams, metadata=metadata, connection=self.connection)
+        positions = await self.store.start_streams(
+            streams, metadata=metadata, metadata_of=metadata_of, connection=self.connection
+        )
         self.appended = self.appended or bool(positions)
         return positions
 
