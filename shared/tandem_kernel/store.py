@@ -393,6 +393,15 @@ class EventStore:
         )
         return int(version)
 
+    async def existing_streams(
+        self, stream_ids: Sequence[str], *, connection: asyncpg.Connection | None = None
+    ) -> set[str]:
+        """Which of `stream_ids` have events (one query, for bulk work deciding what to start)."""
+        rows = await (connection or self.pool).fetch(
+            "SELECT DISTINCT stream_id FROM events WHERE stream_id = ANY($1::text[])", list(stream_ids)
+        )
+        return {row["stream_id"] for row in rows}
+
     async def read_all(
         self, after: Cursor = ORIGIN, limit: int = 1000, *, connection: asyncpg.Connection | None = None
     ) -> list[EventEnvelope]:
