@@ -317,18 +317,21 @@ class EventStore:
         ]
         if not rows:
             return []
-        contexts: dict[int, tuple[EventMetadata, str]] = {}
+        traces: dict[int, str] = {}
 
-        def context(stream_id: str) -> tuple[EventMetadata, str]:
-            chosen = metadata_of.get(stream_id, metadata) if metadata_of else metadata
-            if id(chosen) not in contexts:
+        def described(chosen: EventMetadata) -> tuple[EventMetadata, str]:
+            if id(chosen) not in traces:
                 trace_context = dict(chosen.trace_context)
                 if not trace_context:
                     propagate.inject(trace_context)
-                contexts[id(chosen)] = (chosen, json.dumps(trace_context))
-            return contexts[id(chosen)]
+                traces[id(chosen)] = json.dumps(trace_context)
+            return chosen, traces[id(chosen)]
 
-        described = [context(stream_id) for stream_id, _, _ in rows]
+        of_stream = {
+            stream_id: described(metadata_of.get(stream_id, metadata) if metadata_of else metadata)
+            for stream_id in streams
+        }
+        contexts = [of_stream[stream_id] for stream_id, _, _ in rows]
         events = [event for _, _, event in rows]
         subjects, keys = self._subjects(events), {}
         if subjects and self.keyring is not None:
@@ -346,13 +349,13 @@ class EventStore:
                 [event.payload.event_version for _, _, event in rows],
                 [event.occurred_at for _, _, event in rows],
                 self._seal(events, keys),
-                [chosen.correlation_id for chosen, _ in described],
-                [chosen.causation_id for chosen, _ in described],
-                [chosen.actor for chosen, _ in described],
-                [trace for _, trace in described],
+                [chosen.correlation_id for chosen, _ in contexts],
+                [chosen.causation_id for chosen, _ in contexts],
+                [chosen.actor for chosen, _ in contexts],
+                [trace for _, trace in contexts],
                 [event.payload.data_subject() for event in events],
-                [chosen.actor_role for chosen, _ in described],
-                [chosen.actor_client for chosen, _ in described],
+                [chosen.actor_role for chosen, _ in contexts],
+                [chosen.actor_client for chosen, _ in contexts],
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"

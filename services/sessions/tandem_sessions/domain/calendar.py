@@ -134,11 +134,11 @@ class Person:
         first_year = (span.start.astimezone(self.tz) - _DAY).year
         last_year = (span.end.astimezone(self.tz) + _DAY).year
         week = _weeks(self.time_zone, self.country, self.availability, first_year, last_year)
-        starts, intervals, longest = week.starts, week.intervals, week.longest
-        # Only intervals starting within `longest` of the span's ends can cross them: the others are
-        # taken whole, as one slice.
-        first, inside = bisect_left(starts, span.start - longest), bisect_left(starts, span.start)
-        whole_until = max(inside, bisect_left(starts, span.end - longest))
+        starts, intervals = week.starts, week.intervals
+        # Only intervals starting within `_LONGEST` of the span's ends can cross them: the others
+        # are taken whole, as one slice.
+        first, inside = bisect_left(starts, span.start - _LONGEST), bisect_left(starts, span.start)
+        whole_until = max(inside, bisect_left(starts, span.end - _LONGEST))
         last = bisect_left(starts, span.end)
         found = [
             Interval(max(interval.start, span.start), min(interval.end, span.end))
@@ -152,16 +152,17 @@ class Person:
 
 
 _DAY = timedelta(days=1)
+_LONGEST = timedelta(hours=25)
+"""No open interval lasts longer: a window ends by the next midnight, and a daylight-saving change
+adds at most an hour."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Weeks:
-    """Someone's open intervals over whole local years, in order, with their starts (for bisect) and
-    the longest one's length."""
+    """Someone's open intervals over whole local years, in order, with their starts (for bisect)."""
 
     intervals: tuple[Interval, ...]
     starts: tuple[datetime, ...]
-    longest: timedelta
 
 
 # Why these caches: thousands of people share a zone, a country and the same few hours of the same
@@ -174,9 +175,7 @@ def _weeks(time_zone: str, country: str, availability: tuple[Window, ...], first
         for year in range(first_year, last_year + 1):
             intervals += _occurrences(time_zone, country, window, year)
     intervals.sort()
-    starts = [interval.start for interval in intervals]
-    longest = max((end - start for start, end in intervals), default=timedelta(0))
-    return _Weeks(tuple(intervals), tuple(starts), longest)
+    return _Weeks(tuple(intervals), tuple([interval.start for interval in intervals]))
 
 
 @lru_cache(maxsize=100_000)
