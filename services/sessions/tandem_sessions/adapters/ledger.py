@@ -8,7 +8,6 @@ scheduler scans it for reminders.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -52,20 +51,19 @@ async def save_all(connection: asyncpg.Connection, schedules: Sequence[PairSched
     await connection.execute(
         f"""
         WITH flags AS (
-            UPDATE pairs SET attention = f.attention,
-                             at_risk = ARRAY(SELECT jsonb_array_elements_text(f.at_risk))
-            FROM unnest($21::uuid[], $22::text[], $23::jsonb[]) AS f(pair_id, attention, at_risk)
+            UPDATE pairs SET attention = f.attention, at_risk = f.at_risk::text[]
+            FROM unnest($21::uuid[], $22::text[], $23::text[]) AS f(pair_id, attention, at_risk)
             WHERE pairs.pair_id = f.pair_id
         )
         INSERT INTO sessions ({_COLUMNS})
         SELECT s.session_id, s.pair_id, s.program_id, s.junior_id, s.senior_id, s.starts_at, s.ends_at,
                s.duration_minutes, s.status, s.sequence, s.extra, s.proposed_by, s.proposed_starts_at, s.reminded,
                s.agenda_items, s.cancelled_by, s.cancel_reason, s.late, s.held_minutes,
-               COALESCE((SELECT array_agg(a::uuid) FROM jsonb_array_elements_text(s.absent) a), '{{}}')
+               s.absent::uuid[]
         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
                     $7::timestamptz[], $8::int[], $9::text[], $10::int[], $11::boolean[], $12::uuid[],
                     $13::timestamptz[], $14::boolean[], $15::int[], $16::uuid[], $17::text[], $18::boolean[],
-                    $19::int[], $20::jsonb[])
+                    $19::int[], $20::text[])
              AS s(session_id, pair_id, program_id, junior_id, senior_id, starts_at, ends_at, duration_minutes,
                   status, sequence, extra, proposed_by, proposed_starts_at, reminded, agenda_items, cancelled_by,
                   cancel_reason, late, held_minutes, absent)
@@ -99,12 +97,13 @@ async def save_all(connection: asyncpg.Connection, schedules: Sequence[PairSched
         [_absent(s.absent) for _, s in rows],
         [schedule.pair.pair_id for schedule in schedules],
         [schedule.attention.value if schedule.attention else None for schedule in schedules],
-        [json.dumps(sorted(reason.value for reason in schedule.flagged)) for schedule in schedules],
+        ["{" + ",".join(sorted(reason.value for reason in schedule.flagged)) + "}" for schedule in schedules],
     )
 
 
 def _absent(absent: Sequence[UUID]) -> str:
-    return "[" + ",".join(f'"{person}"' for person in absent) + "]"
+    """A uuid[] literal (arrays of arrays of unequal lengths cannot be parameters)."""
+    return "{" + ",".join(str(person) for person in absent) + "}"
 
 
 async def busy_of(executor: Executor, people: Sequence[UUID], span: Interval) -> list[Interval]:

@@ -6,8 +6,8 @@ consumer's transaction, so a redelivered message, skipped by the inbox, queues n
 wakes the planning job, which runs `plan_queued` until the queue is empty. Each batch is one
 transaction:
 
-1. take up to `BATCH` queued pairs, oldest first (`FOR UPDATE SKIP LOCKED`: two runs never take
-   the same pair);
+1. take up to `BATCH` queued pairs, oldest first (`FOR UPDATE SKIP LOCKED`: two batches at once,
+   or two runs, never take the same pair);
 2. read their pairs and programs, lock the booking locks of all their people (sorted, as
    `planner.replan` takes its two: no deadlock), then read the people's profiles and bookings, each
    with one `= ANY` query;
@@ -33,6 +33,7 @@ whatever is still queued, too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -138,12 +139,17 @@ async def plan_queued(store: EventStore, *, limit: int = BATCH) -> int:
         return len(queued)
 
 
-async def plan_all_queued(store: EventStore) -> int:
-    """Plan batch after batch until the queue is empty; how many pairs were taken."""
-    taken = 0
-    while planned := await plan_queued(store):
-        taken += planned
-    return taken
+async def plan_all_queued(store: EventStore, *, concurrency: int = 2) -> int:
+    """Plan batch after batch until the queue is empty, `concurrency` batches at a time (while one
+    plans in Python, PostgreSQL writes another's); how many pairs were taken."""
+
+    async def drain() -> int:
+        taken = 0
+        while planned := await plan_queued(store):
+            taken += planned
+        return taken
+
+    return sum(await asyncio.gather(*(drain() for _ in range(concurrency))))
 
 
 def _pair_people(pair: ActivePair) -> tuple[UUID, UUID]:
