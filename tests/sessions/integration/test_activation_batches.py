@@ -160,6 +160,25 @@ async def test_a_seniors_two_pairs_in_one_batch_never_overlap(databases: tuple[D
     assert all(earlier["ends_at"] <= later["starts_at"] for earlier, later in pairwise(rows))
 
 
+async def test_a_pair_whose_planning_fails_stays_queued_with_its_error_and_holds_nobody_up(
+    databases: tuple[Database, Database],
+) -> None:
+    store = databases[0].store
+    people, pairs = profiles(random.Random(5), seniors=3)
+    unreadable = pairs[2][1]  # the junior of the second senior's first pair
+    people[unreadable] = {**people[unreadable], "availability": [{"weekday": 0, "start": "nine", "end": "10:00"}]}
+    await record(store, people, pairs)
+    await queue(store, pairs)
+
+    assert await activations.plan_all_queued(store) == len(pairs)
+
+    left = await store.pool.fetch("SELECT pair_id, error FROM pairs_to_plan")
+    assert [(row["pair_id"], "nine" in row["error"]) for row in left] == [(pairs[2][0], True)]
+    found = await planned(store)
+    assert all(found[pair_id][0] for pair_id, _, _ in pairs if pair_id != pairs[2][0])
+    assert await activations.plan_all_queued(store) == 0
+
+
 async def test_a_redelivered_or_repeated_activation_plans_nothing_twice(databases: tuple[Database, Database]) -> None:
     dsn, store = databases[0]
     people, pairs = profiles(random.Random(3), seniors=1)

@@ -19,6 +19,11 @@ transaction:
 5. their schedules start in one statement (each caused by its own activation), the ledger is
    written in one, and the queue rows are deleted.
 
+A pair whose planning raises (a profile the planner cannot read, say) does not hold the others up:
+it stays queued with its `error`, skipped by later batches, for an operator to look at; where the
+per-pair path dead-lettered the activation, this keeps the pair. A failure of PostgreSQL or the
+network fails the batch, which the job retries.
+
 A profile change racing a batch waits for its person's lock, then re-plans against the batch's
 committed sessions (or the batch waits for it): bookings are only ever decided under the lock.
 
@@ -35,12 +40,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+from tandem_kernel.database import CONNECTION_ERRORS
+from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventMetadata, NewEvent
 from tandem_kernel.jobs import enqueue
 from tandem_kernel.store import EventStore, UnitOfWork
@@ -54,6 +62,8 @@ from tandem_sessions.domain.calendar import Interval, Person
 from tandem_sessions.domain.schedule import PairSchedule, SessionStatus, replay_schedule
 
 __all__ = ["BATCH", "PLAN_JOB", "plan_all_queued", "plan_queued", "queue"]
+
+log = logging.getLogger("tandem.sessions.activations")
 
 PLAN_JOB = "sessions.plan-activated"
 
@@ -89,7 +99,8 @@ class _Queued:
 
 async def _take(unit: UnitOfWork, limit: int) -> list[_Queued]:
     rows = await unit.connection.fetch(
-        "SELECT * FROM pairs_to_plan ORDER BY queued_at, pair_id LIMIT $1 FOR UPDATE SKIP LOCKED", limit
+        "SELECT * FROM pairs_to_plan WHERE error IS NULL ORDER BY queued_at, pair_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
     )
     return [
         _Queued(
@@ -124,19 +135,45 @@ async def plan_queued(store: EventStore, *, limit: int = BATCH) -> int:
         started = await store.existing_streams(
             [SCHEDULES.stream_id(q.pair_id) for q in queued], connection=unit.connection
         )
-        fresh = []
+        fresh, failed = [], {}
         for entry in queued:
             if SCHEDULES.stream_id(entry.pair_id) in started:
-                await planner.replan(
-                    store, entry.pair_id, now=entry.now, metadata=entry.metadata, connection=unit.connection
-                )
+                try:  # in a savepoint of its own: a refusal undoes only this pair's work
+                    await planner.replan(
+                        store, entry.pair_id, now=entry.now, metadata=entry.metadata, connection=unit.connection
+                    )
+                except Exception as error:
+                    failed[entry.pair_id] = _failure(error)
             elif entry.pair_id in pairs:
                 fresh.append(entry)
-        await _plan_fresh(unit, fresh, pairs)
-        await unit.connection.execute(
-            "DELETE FROM pairs_to_plan WHERE pair_id = ANY($1::uuid[])", [q.pair_id for q in queued]
-        )
+        failed |= await _plan_fresh(unit, fresh, pairs)
+        await _settle(unit, [q.pair_id for q in queued], failed)
         return len(queued)
+
+
+def _failure(error: Exception) -> str:
+    """What a pair whose planning failed keeps; the database's and the network's failures, and a
+    lost race, are the batch's, not the pair's (re-raised: the job retries the batch)."""
+    if isinstance(error, (asyncpg.PostgresError, OSError, ConcurrencyError, *CONNECTION_ERRORS)):
+        raise error
+    log.exception("planning an activated pair failed: it stays queued with its error", exc_info=error)
+    return repr(error)
+
+
+async def _settle(unit: UnitOfWork, taken: list[UUID], failed: Mapping[UUID, str]) -> None:
+    """Planned pairs leave the queue; failed ones stay, with their error, out of later batches' way."""
+    await unit.connection.execute(
+        "DELETE FROM pairs_to_plan WHERE pair_id = ANY($1::uuid[]) AND NOT pair_id = ANY($2::uuid[])",
+        taken,
+        list(failed),
+    )
+    if failed:
+        await unit.connection.execute(
+            "UPDATE pairs_to_plan SET error = f.error FROM unnest($1::uuid[], $2::text[]) AS f(pair_id, error)"
+            " WHERE pairs_to_plan.pair_id = f.pair_id",
+            list(failed),
+            list(failed.values()),
+        )
 
 
 async def plan_all_queued(store: EventStore, *, concurrency: int = 2) -> int:
@@ -158,13 +195,14 @@ def _pair_people(pair: ActivePair) -> tuple[UUID, UUID]:
 
 async def _plan_fresh(
     unit: UnitOfWork, fresh: list[_Queued], pairs: Mapping[UUID, tuple[ActivePair, ProgramTerms | None]]
-) -> None:
-    """Plan pairs without a schedule yet, in order, each around the sessions planned before it."""
+) -> dict[UUID, str]:
+    """Plan pairs without a schedule yet, in order, each around the sessions planned before it;
+    the pairs whose planning failed, with why."""
     spans = [
         planner.pair_span(pair, terms) for pair, terms in (pairs[entry.pair_id] for entry in fresh) if terms is not None
     ]
     if not spans:
-        return
+        return {}
     people = {person for entry in fresh for person in _pair_people(pairs[entry.pair_id][0])}
     profiles = await directory.load_people(unit.connection, list(people))
     overall = Interval(min(span.start for span in spans), max(span.end for span in spans))
@@ -172,12 +210,17 @@ async def _plan_fresh(
     streams: dict[str, list[NewEvent]] = {}
     caused: dict[str, EventMetadata] = {}
     schedules: list[PairSchedule] = []
+    failed: dict[UUID, str] = {}
     for entry in fresh:
         pair, terms = pairs[entry.pair_id]
         junior, senior = _pair_people(pair)
-        events = planner.decide(
-            None, pair, terms, _people(pair, profiles), [*busy[junior], *busy[senior]], now=entry.now
-        )
+        try:
+            events = planner.decide(
+                None, pair, terms, _people(pair, profiles), [*busy[junior], *busy[senior]], now=entry.now
+            )
+        except Exception as error:
+            failed[entry.pair_id] = _failure(error)
+            continue
         schedule = replay_schedule(events, None)
         if schedule is None:
             continue
@@ -193,3 +236,4 @@ async def _plan_fresh(
     await unit.start_streams(streams, metadata_of=caused)
     if schedules:
         await ledger.save_all(unit.connection, schedules)
+    return failed
