@@ -3,6 +3,7 @@ the same sessions as planning pair by pair, a senior's two pairs apart, and noth
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +44,7 @@ async def databases() -> AsyncIterator[tuple[Database, Database]]:
         try:
             for dsn in (first, second):
                 await migrate(dsn, "sessions", service.migrations)
-                pools.append(await create_pool(dsn, "sessions", max_size=3))
+                pools.append(await create_pool(dsn, "sessions", max_size=6))
             one, other = (
                 Database(dsn, EventStore(pool, schema="sessions", registry=registry()))
                 for dsn, pool in zip((first, second), pools, strict=True)
@@ -158,6 +159,37 @@ async def test_a_seniors_two_pairs_in_one_batch_never_overlap(databases: tuple[D
     )
     assert {row["pair_id"] for row in rows} == {pair_id for pair_id, _, _ in pairs}
     assert all(earlier["ends_at"] <= later["starts_at"] for earlier, later in pairwise(rows))
+
+
+async def test_profile_changes_racing_the_batches_never_double_book(databases: tuple[Database, Database]) -> None:
+    store = databases[0].store
+    rng = random.Random(11)
+    people, pairs = profiles(rng, seniors=30)
+    await record(store, people, pairs)
+    await queue(store, pairs)
+    seniors = sorted({senior for _, _, senior in pairs}, key=str)[:8]
+
+    async def change_availability(senior: UUID) -> None:  # as the enrollment policy does, in one transaction
+        async with store.transaction() as unit:
+            await directory.update_profile(unit.connection, senior, {"availability": windows(rng)})
+            for pair in await directory.active_pairs_of(unit.connection, senior):
+                await planner.replan(store, pair.ref.pair_id, now=ACTIVATED, metadata=CAUSE, connection=unit.connection)
+
+    await asyncio.gather(
+        activations.plan_all_queued(store),
+        *(change_availability(senior) for senior in seniors),
+        activations.plan_all_queued(store, concurrency=1),
+    )
+
+    assert await store.pool.fetchval("SELECT count(*) FROM pairs_to_plan") == 0
+    assert await store.pool.fetchval("SELECT count(*) FROM sessions WHERE status = 'scheduled'") > 200
+    double_booked = await store.pool.fetchval(
+        "SELECT count(*) FROM sessions a JOIN sessions b ON a.session_id < b.session_id"
+        " AND a.status = 'scheduled' AND b.status = 'scheduled'"
+        " AND (a.junior_id IN (b.junior_id, b.senior_id) OR a.senior_id IN (b.junior_id, b.senior_id))"
+        " AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
+    )
+    assert double_booked == 0
 
 
 async def test_a_pair_whose_planning_fails_stays_queued_with_its_error_and_holds_nobody_up(
