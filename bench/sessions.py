@@ -15,9 +15,10 @@ senior's other pair. Three rows:
    busy time;
 2. the service's path for activations (`application.activations`): each pair queued as the
    PairActivated handler queues it (8 at a time, a transaction each, timed apart), then the queue
-   planned in batches of 500 pairs, one transaction each (people locked and read, plans made in
-   memory, events appended and the ledger written set-based); programs, people and pairs
-   bulk-inserted first, not timed. With `--per-pair`, also the path before batches
+   planned as the planning job does, in batches of 500 pairs, two at a time, one transaction each
+   (people locked and read, plans made in memory, events appended and the ledger written
+   set-based); programs, people and pairs bulk-inserted first, not timed. With `--per-pair`, also
+   the path before batches
    (`planner.replan`, one transaction per pair, 8 at a time) on a database of its own, for
    comparison in the same run;
 3. one senior changes their availability: both their pairs re-planned (unfit sessions cancelled,
