@@ -33,8 +33,8 @@ def job_kinds(runtime: Runtime) -> Sequence[JobKind]:
             log.info("scheduler: %s; activated pairs planned late: %d", report, planned)
 
     async def plan_activated(context: JobContext) -> None:
-        planned = await activations.plan_all_queued(store)
-        log.info("planned %d activated pairs", planned)
+        if planned := await activations.plan_all_queued(store):
+            log.info("planned %d activated pairs", planned)
 
     return [
         JobKind(TICK_JOB, tick, every=TICK_EVERY),
