@@ -92,9 +92,13 @@ WITH inserted AS (
     INSERT INTO events (event_id, stream_id, stream_version, event_type, event_version,
                         occurred_at, payload, data_subject, correlation_id, causation_id, actor, trace_context,
                         actor_role, actor_client)
-    SELECT e.*, $8, $9, $10, $11::jsonb, $13, $14
+    SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.event_version, e.occurred_at, e.payload,
+           e.data_subject, e.correlation_id, e.causation_id, e.actor, e.trace_context::jsonb, e.actor_role,
+           e.actor_client
     FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[],
-                $12::text[]) AS e
+                $12::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $13::text[], $14::text[])
+         AS e(event_id, stream_id, stream_version, event_type, event_version, occurred_at, payload, data_subject,
+              correlation_id, causation_id, actor, trace_context, actor_role, actor_client)
     RETURNING position
 )
 SELECT array_agg(position ORDER BY position) FROM inserted
@@ -296,17 +300,17 @@ class EventStore:
         streams: Mapping[str, Sequence[NewEvent]],
         *,
         metadata: EventMetadata | None = None,
+        metadata_of: Mapping[str, EventMetadata] | None = None,
         connection: asyncpg.Connection | None = None,
     ) -> list[int]:
         """Begin many new streams in one statement (all or none); returns the positions written.
 
-        For bulk work (a matching round's proposals, an import's enrollments): one round trip for
-        thousands of streams. Raises `ConcurrencyError` if any of the streams already exists.
+        For bulk work (a matching round's proposals, an import's enrollments, the sessions of a
+        batch of activated pairs): one round trip for thousands of streams. `metadata_of` gives a
+        stream metadata of its own (each caused by another event, say); the others get `metadata`.
+        Raises `ConcurrencyError` if any of the streams already exists.
         """
         metadata = metadata or EventMetadata()
-        trace_context = dict(metadata.trace_context)
-        if not trace_context:
-            propagate.inject(trace_context)
         rows = [
             (stream_id, version, event)
             for stream_id, events in streams.items()
@@ -314,6 +318,21 @@ class EventStore:
         ]
         if not rows:
             return []
+        traces: dict[int, str] = {}
+
+        def described(chosen: EventMetadata) -> tuple[EventMetadata, str]:
+            if id(chosen) not in traces:
+                trace_context = dict(chosen.trace_context)
+                if not trace_context:
+                    propagate.inject(trace_context)
+                traces[id(chosen)] = json.dumps(trace_context)
+            return chosen, traces[id(chosen)]
+
+        of_stream = {
+            stream_id: described(metadata_of.get(stream_id, metadata) if metadata_of else metadata)
+            for stream_id in streams
+        }
+        contexts = [of_stream[stream_id] for stream_id, _, _ in rows]
         events = [event for _, _, event in rows]
         subjects, keys = self._subjects(events), {}
         if subjects and self.keyring is not None:
@@ -331,13 +350,13 @@ class EventStore:
                 [event.payload.event_version for _, _, event in rows],
                 [event.occurred_at for _, _, event in rows],
                 self._seal(events, keys),
-                metadata.correlation_id,
-                metadata.causation_id,
-                metadata.actor,
-                json.dumps(trace_context),
+                [chosen.correlation_id for chosen, _ in contexts],
+                [chosen.causation_id for chosen, _ in contexts],
+                [chosen.actor for chosen, _ in contexts],
+                [trace for _, trace in contexts],
                 [event.payload.data_subject() for event in events],
-                metadata.actor_role,
-                metadata.actor_client,
+                [chosen.actor_role for chosen, _ in contexts],
+                [chosen.actor_client for chosen, _ in contexts],
             )
         except asyncpg.UniqueViolationError as error:
             stream_id = error.detail or "one of the streams"
@@ -377,6 +396,15 @@ class EventStore:
             "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
         )
         return int(version)
+
+    async def existing_streams(
+        self, stream_ids: Sequence[str], *, connection: asyncpg.Connection | None = None
+    ) -> set[str]:
+        """Which of `stream_ids` have events (one query, for bulk work deciding what to start)."""
+        rows = await (connection or self.pool).fetch(
+            "SELECT DISTINCT stream_id FROM events WHERE stream_id = ANY($1::text[])", list(stream_ids)
+        )
+        return {row["stream_id"] for row in rows}
 
     async def read_all(
         self, after: Cursor = ORIGIN, limit: int = 1000, *, connection: asyncpg.Connection | None = None
@@ -570,9 +598,15 @@ class UnitOfWork:
         return result
 
     async def start_streams(
-        self, streams: Mapping[str, Sequence[NewEvent]], *, metadata: EventMetadata | None = None
+        self,
+        streams: Mapping[str, Sequence[NewEvent]],
+        *,
+        metadata: EventMetadata | None = None,
+        metadata_of: Mapping[str, EventMetadata] | None = None,
     ) -> list[int]:
-        positions = await self.store.start_streams(streams, metadata=metadata, connection=self.connection)
+        positions = await self.store.start_streams(
+            streams, metadata=metadata, metadata_of=metadata_of, connection=self.connection
+        )
         self.appended = self.appended or bool(positions)
         return positions
 

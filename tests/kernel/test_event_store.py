@@ -206,6 +206,21 @@ async def test_many_new_streams_start_in_one_append_and_none_if_one_already_exis
     assert await store.read_stream("pair-new") == []
 
 
+async def test_streams_started_together_may_each_carry_their_own_cause(store: EventStore) -> None:
+    shared = EventMetadata(actor="round")
+    by_cause = {f"caused-{n}": EventMetadata(causation_id=uuid4(), actor="policy") for n in range(3)}
+
+    await store.start_streams(
+        {stream_id: [incremented()] for stream_id in [*by_cause, "plain"]}, metadata=shared, metadata_of=by_cause
+    )
+
+    for stream_id, metadata in by_cause.items():
+        [envelope] = await store.read_stream(stream_id)
+        assert (envelope.causation_id, envelope.actor) == (metadata.causation_id, "policy")
+    [plain] = await store.read_stream("plain")
+    assert (plain.causation_id, plain.actor) == (None, "round")
+
+
 async def test_concurrent_appends_to_many_streams_commit_together_each_with_its_own_outcome(store: EventStore) -> None:
     await store.append("stale", 0, [incremented()])
 

@@ -2,7 +2,8 @@
 
 One service per test module; tests stay independent by each announcing its own program and pair.
 Enrollment's and pairing's real events (built with their own models, published through the kernel's
-`Publisher`) reach the service's subscriptions through the kernel's `MessageProcessor`. The
+`Publisher`) reach the service's subscriptions through the kernel's `MessageProcessor`; an
+activated pair is ready once the service's planning job has taken it off the queue. The
 service's clock is a `SettableClock` the tests move; `store` is the test's own way into the same
 database (the scheduler's `tick`, say). Modules run in a module-wide event loop.
 """
@@ -93,7 +94,19 @@ class PairingFeed:
                 rotation_due_at=at + timedelta(days=91),
             )
         )
+        await self.planned(pair.pair_id)
         return pair
+
+    async def planned(self, pair_id: UUID) -> None:
+        """Wait for the service's planning job to have planned the activated pair."""
+
+        async def dequeued() -> bool:
+            waiting = await self.processor.pool.fetchval(
+                "SELECT count(*) FROM pairs_to_plan WHERE pair_id = $1", pair_id
+            )
+            return waiting == 0
+
+        await eventually(dequeued, timeout=30)
 
     async def end(self, pair: Pair, *, at: datetime) -> None:
         await self.deliver(

@@ -30,6 +30,7 @@ __all__ = [
     "erase_person",
     "load_pair",
     "load_pair_and_terms",
+    "load_pairs_and_terms",
     "load_people",
     "load_profile",
     "load_terms",
@@ -211,29 +212,38 @@ def _pair(row: asyncpg.Record) -> ActivePair:
     return ActivePair(ref, row["activated_at"], row["rotation_due_at"], row["status"])
 
 
+_PAIRS_WITH_TERMS = (
+    "SELECT p.*, g.program_id AS known_program, g.cadence_days, g.session_minutes, g.start_date, g.end_date,"
+    " g.objectives, g.closed FROM pairs p LEFT JOIN programs g ON g.program_id = p.program_id"
+)
+
+
+def _terms_of_pair(row: asyncpg.Record) -> ProgramTerms | None:
+    if row["known_program"] is None:
+        return None
+    return ProgramTerms(
+        row["known_program"],
+        row["cadence_days"],
+        row["session_minutes"],
+        row["start_date"],
+        row["end_date"],
+        json.loads(row["objectives"]),
+        row["closed"],
+    )
+
+
 async def load_pair_and_terms(executor: Executor, pair_id: UUID) -> tuple[ActivePair | None, ProgramTerms | None]:
     """The pair and its program's terms, in one query (either may be unknown yet)."""
-    row = await executor.fetchrow(
-        "SELECT p.*, g.program_id AS known_program, g.cadence_days, g.session_minutes, g.start_date, g.end_date,"
-        " g.objectives, g.closed FROM pairs p LEFT JOIN programs g ON g.program_id = p.program_id WHERE p.pair_id = $1",
-        pair_id,
-    )
-    if row is None:
-        return None, None
-    terms = (
-        ProgramTerms(
-            row["known_program"],
-            row["cadence_days"],
-            row["session_minutes"],
-            row["start_date"],
-            row["end_date"],
-            json.loads(row["objectives"]),
-            row["closed"],
-        )
-        if row["known_program"] is not None
-        else None
-    )
-    return _pair(row), terms
+    row = await executor.fetchrow(f"{_PAIRS_WITH_TERMS} WHERE p.pair_id = $1", pair_id)
+    return (None, None) if row is None else (_pair(row), _terms_of_pair(row))
+
+
+async def load_pairs_and_terms(
+    executor: Executor, pair_ids: Sequence[UUID]
+) -> dict[UUID, tuple[ActivePair, ProgramTerms | None]]:
+    """`load_pair_and_terms` for many pairs, in one query (the unknown ones left out)."""
+    rows = await executor.fetch(f"{_PAIRS_WITH_TERMS} WHERE p.pair_id = ANY($1::uuid[])", list(pair_ids))
+    return {row["pair_id"]: (_pair(row), _terms_of_pair(row)) for row in rows}
 
 
 async def load_pair(executor: Executor, pair_id: UUID) -> ActivePair | None:

@@ -8,7 +8,7 @@ scheduler scans it for reminders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,11 +21,13 @@ from tandem_sessions.domain.schedule import PairSchedule
 
 __all__ = [
     "busy_of",
+    "busy_of_each",
     "pair_of_session",
     "pairs_of_program",
     "quiet_pairs",
     "reminders_due",
     "save",
+    "save_all",
     "session_row",
     "sessions_of_pair",
     "sessions_of_person",
@@ -39,22 +41,32 @@ _COLUMNS = (
 
 
 async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
-    """Insert or update the rows of the schedule's sessions, and the pair's flags, in one statement."""
-    pair = schedule.pair
-    sessions = list(schedule.sessions.values())
+    """Insert or update the rows of the schedule's sessions, and the pair's flags (the stream's follow)."""
+    await save_all(connection, [schedule])
+
+
+async def save_all(connection: asyncpg.Connection, schedules: Sequence[PairSchedule]) -> None:
+    """Insert or update the rows of the schedules' sessions, and their pairs' flags, in one statement."""
+    rows = [(schedule.pair, session) for schedule in schedules for session in schedule.sessions.values()]
     await connection.execute(
         f"""
-        WITH flags AS (UPDATE pairs SET attention = $21, at_risk = $22 WHERE pair_id = $2)
+        WITH flags AS (
+            UPDATE pairs SET attention = f.attention, at_risk = f.at_risk::text[]
+            FROM unnest($21::uuid[], $22::text[], $23::text[]) AS f(pair_id, attention, at_risk)
+            WHERE pairs.pair_id = f.pair_id
+        )
         INSERT INTO sessions ({_COLUMNS})
-        SELECT s.session_id, $2, $3, $4, $5, s.starts_at, s.ends_at, s.duration_minutes, s.status, s.sequence,
-               s.extra, s.proposed_by, s.proposed_starts_at, s.reminded, s.agenda_items, s.cancelled_by,
-               s.cancel_reason, s.late, s.held_minutes,
-               COALESCE((SELECT array_agg(a::uuid) FROM jsonb_array_elements_text(s.absent) a), '{{}}')
-        FROM unnest($1::uuid[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[], $10::int[],
-                    $11::boolean[], $12::uuid[], $13::timestamptz[], $14::boolean[], $15::int[], $16::uuid[],
-                    $17::text[], $18::boolean[], $19::int[], $20::jsonb[])
-             AS s(session_id, starts_at, ends_at, duration_minutes, status, sequence, extra, proposed_by,
-                  proposed_starts_at, reminded, agenda_items, cancelled_by, cancel_reason, late, held_minutes, absent)
+        SELECT s.session_id, s.pair_id, s.program_id, s.junior_id, s.senior_id, s.starts_at, s.ends_at,
+               s.duration_minutes, s.status, s.sequence, s.extra, s.proposed_by, s.proposed_starts_at, s.reminded,
+               s.agenda_items, s.cancelled_by, s.cancel_reason, s.late, s.held_minutes,
+               s.absent::uuid[]
+        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
+                    $7::timestamptz[], $8::int[], $9::text[], $10::int[], $11::boolean[], $12::uuid[],
+                    $13::timestamptz[], $14::boolean[], $15::int[], $16::uuid[], $17::text[], $18::boolean[],
+                    $19::int[], $20::text[])
+             AS s(session_id, pair_id, program_id, junior_id, senior_id, starts_at, ends_at, duration_minutes,
+                  status, sequence, extra, proposed_by, proposed_starts_at, reminded, agenda_items, cancelled_by,
+                  cancel_reason, late, held_minutes, absent)
         ON CONFLICT (session_id) DO UPDATE SET
             starts_at = excluded.starts_at, ends_at = excluded.ends_at, status = excluded.status,
             sequence = excluded.sequence, proposed_by = excluded.proposed_by,
@@ -63,33 +75,35 @@ async def save(connection: asyncpg.Connection, schedule: PairSchedule) -> None:
             cancel_reason = excluded.cancel_reason, late = excluded.late, held_minutes = excluded.held_minutes,
             absent = excluded.absent
         """,
-        [s.session_id for s in sessions],
-        pair.pair_id,
-        pair.program_id,
-        pair.junior_id,
-        pair.senior_id,
-        [s.starts_at for s in sessions],
-        [s.ends_at for s in sessions],
-        [s.duration_minutes for s in sessions],
-        [s.status.value for s in sessions],
-        [s.sequence for s in sessions],
-        [s.extra for s in sessions],
-        [s.proposal.by if s.proposal else None for s in sessions],
-        [s.proposal.starts_at if s.proposal else None for s in sessions],
-        [s.reminded for s in sessions],
-        [s.agenda_items for s in sessions],
-        [s.cancelled_by for s in sessions],
-        [s.cancel_reason.value if s.cancel_reason else None for s in sessions],
-        [s.late for s in sessions],
-        [s.held_minutes for s in sessions],
-        [_absent(s.absent) for s in sessions],
-        schedule.attention.value if schedule.attention else None,
-        sorted(reason.value for reason in schedule.flagged),
+        [s.session_id for _, s in rows],
+        [pair.pair_id for pair, _ in rows],
+        [pair.program_id for pair, _ in rows],
+        [pair.junior_id for pair, _ in rows],
+        [pair.senior_id for pair, _ in rows],
+        [s.starts_at for _, s in rows],
+        [s.ends_at for _, s in rows],
+        [s.duration_minutes for _, s in rows],
+        [s.status.value for _, s in rows],
+        [s.sequence for _, s in rows],
+        [s.extra for _, s in rows],
+        [s.proposal.by if s.proposal else None for _, s in rows],
+        [s.proposal.starts_at if s.proposal else None for _, s in rows],
+        [s.reminded for _, s in rows],
+        [s.agenda_items for _, s in rows],
+        [s.cancelled_by for _, s in rows],
+        [s.cancel_reason.value if s.cancel_reason else None for _, s in rows],
+        [s.late for _, s in rows],
+        [s.held_minutes for _, s in rows],
+        [_absent(s.absent) for _, s in rows],
+        [schedule.pair.pair_id for schedule in schedules],
+        [schedule.attention.value if schedule.attention else None for schedule in schedules],
+        ["{" + ",".join(sorted(reason.value for reason in schedule.flagged)) + "}" for schedule in schedules],
     )
 
 
 def _absent(absent: Sequence[UUID]) -> str:
-    return "[" + ",".join(f'"{person}"' for person in absent) + "]"
+    """A uuid[] literal (arrays of arrays of unequal lengths cannot be parameters)."""
+    return "{" + ",".join(str(person) for person in absent) + "}"
 
 
 async def busy_of(executor: Executor, people: Sequence[UUID], span: Interval) -> list[Interval]:
@@ -102,6 +116,25 @@ async def busy_of(executor: Executor, people: Sequence[UUID], span: Interval) ->
         span.end,
     )
     return [Interval(row["starts_at"], row["ends_at"]) for row in rows]
+
+
+async def busy_of_each(executor: Executor, people: Sequence[UUID], span: Interval) -> Mapping[UUID, list[Interval]]:
+    """`busy_of` for many people at once: each one's scheduled sessions in `span`, in order."""
+    rows = await executor.fetch(
+        "SELECT junior_id, senior_id, starts_at, ends_at FROM sessions WHERE status = 'scheduled'"
+        " AND (junior_id = ANY($1::uuid[]) OR senior_id = ANY($1::uuid[])) AND starts_at < $3 AND ends_at > $2"
+        " ORDER BY starts_at",
+        list(people),
+        span.start,
+        span.end,
+    )
+    found: dict[UUID, list[Interval]] = {person: [] for person in people}
+    for row in rows:
+        booked = Interval(row["starts_at"], row["ends_at"])
+        for person in {row["junior_id"], row["senior_id"]}:
+            if person in found:
+                found[person].append(booked)
+    return found
 
 
 async def pairs_of_program(executor: Executor, program_id: UUID, now: datetime) -> list[dict[str, Any]]:

@@ -27,11 +27,14 @@ __all__ = ["Booking", "lock_people"]
 
 
 async def lock_people(unit: UnitOfWork, people: Sequence[UUID]) -> None:
-    """Hold `people`'s booking locks until the transaction ends (in a stable order: no deadlock)."""
-    for person in sorted(set(people), key=str):
-        await unit.connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))", f"booking:{person}"
-        )
+    """Hold `people`'s booking locks until the transaction ends, taken one after the other in a
+    stable order (no deadlock between two batches of people), in one round trip."""
+    keys = [f"booking:{person}" for person in sorted(set(people), key=str)]
+    await unit.connection.execute(
+        # unnest yields the keys in the array's order, and the locks are taken as it scans.
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 7))) FROM unnest($1::text[]) AS key",
+        keys,
+    )
 
 
 class Booking:

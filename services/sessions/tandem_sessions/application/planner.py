@@ -11,6 +11,7 @@ possible slot is flagged (`PairNeedsAttention`) instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID, uuid4
 
@@ -23,7 +24,7 @@ from tandem_sessions.adapters.directory import ActivePair, ProgramTerms
 from tandem_sessions.application.booking import Booking
 from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.domain import planning
-from tandem_sessions.domain.calendar import Interval
+from tandem_sessions.domain.calendar import Interval, Person
 from tandem_sessions.domain.events import AttentionReason, CancelReason
 from tandem_sessions.domain.schedule import (
     PairSchedule,
@@ -34,7 +35,7 @@ from tandem_sessions.domain.schedule import (
     replay_schedule,
 )
 
-__all__ = ["FIRST_SESSION_LEAD", "pair_span", "replan"]
+__all__ = ["FIRST_SESSION_LEAD", "decide", "pair_span", "replan"]
 
 FIRST_SESSION_LEAD = timedelta(days=1)
 """No session is planned sooner than this after the pair's activation (or a re-plan)."""
@@ -49,12 +50,19 @@ def pair_span(pair: ActivePair, terms: ProgramTerms) -> Interval:
     return Interval(start, min(pair.rotation_due_at, program_end))
 
 
-def _decide(state: PairSchedule | None, booking: Booking, *, now: datetime) -> list[DomainEvent]:
-    terms = booking.terms
-    pair = booking.pair
+def decide(
+    state: PairSchedule | None,
+    pair: ActivePair | None,
+    terms: ProgramTerms | None,
+    people: tuple[Person, Person] | None,
+    busy: Sequence[Interval],
+    *,
+    now: datetime,
+) -> list[DomainEvent]:
+    """The pair's schedule events as its people (None while one is unknown), program and other
+    bookings (`busy`) now stand: unfit sessions cancelled, empty periods planned, or a flag."""
     if pair is None or pair.status != "active" or terms is None or (state is not None and state.closed):
         return []
-    people = booking.people()
     if people is None:
         return decide_attention(state, pair.ref, AttentionReason.PROFILE_UNKNOWN, now=now)
     junior, senior = people
@@ -84,7 +92,7 @@ def _decide(state: PairSchedule | None, booking: Booking, *, now: datetime) -> l
         until=span.end,
         cadence=timedelta(days=terms.cadence_days),
         duration=timedelta(minutes=terms.session_minutes),
-        busy=booking.busy,
+        busy=busy,
         kept=kept,
         earliest=max(earliest, span.start),
     )
@@ -112,7 +120,7 @@ async def replan(
         store,
         SCHEDULES,
         pair_id,
-        lambda state: _decide(state, booking, now=now),
+        lambda state: decide(state, booking.pair, booking.terms, booking.people(), booking.busy, now=now),
         occurred_at=now,
         metadata=metadata,
         connection=connection,

@@ -11,7 +11,8 @@ Enrollment:
   cancelled); an erasure forgets the profile, shreds the key of the notes they wrote (and deletes
   them) and revokes their calendar URL.
 
-Pairing: PairActivated → the pair's sessions are planned; PairEnded → its schedule closes;
+Pairing: PairActivated → the pair is queued for planning, which the planning job does in batches
+(a round activates thousands of pairs at once; see `activations`); PairEnded → its schedule closes;
 PairBecameInfeasible → the pair needs attention.
 
 Each handler runs in the consumer's transaction (the kernel records the event as handled in it), and
@@ -27,12 +28,13 @@ import asyncpg
 from tandem_kernel.commands import execute
 from tandem_kernel.consumers import EventHandler, Subscription
 from tandem_kernel.events import DomainEvent, EventEnvelope
+from tandem_kernel.jobs import jobs_channel
 from tandem_kernel.privacy import shred
 from tandem_kernel.store import EventStore
 
 from tandem_sessions.adapters import directory
 from tandem_sessions.adapters.directory import PLANNING_FIELDS, PROFILE_FIELDS
-from tandem_sessions.application import feeds, notes, planner
+from tandem_sessions.application import activations, feeds, notes, planner
 from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.consumed import enrollment, pairing
 from tandem_sessions.domain.events import AttentionReason
@@ -187,8 +189,12 @@ def pairing_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandler]
         event = envelope.payload
         assert isinstance(event, pairing.PairActivated)
         await directory.record_pair(connection, _ref(event), event.activated_at, event.rotation_due_at)
-        await planner.replan(
-            store, event.pair_id, now=envelope.occurred_at, metadata=envelope.caused(actor=ACTOR), connection=connection
+        await activations.queue(
+            connection,
+            event.pair_id,
+            now=envelope.occurred_at,
+            metadata=envelope.caused(actor=ACTOR),
+            wake=jobs_channel(store.schema),
         )
 
     async def ended(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:

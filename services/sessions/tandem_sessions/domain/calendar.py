@@ -14,10 +14,11 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
+from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,9 +49,9 @@ class Window:
         return datetime.combine(day, self.end)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Interval:
-    """[start, end) in UTC."""
+class Interval(NamedTuple):
+    """[start, end) in UTC. A named tuple, not a dataclass: planning a year for thousands of pairs
+    builds, sorts and compares millions of them, and a tuple does that in C."""
 
     start: datetime
     end: datetime
@@ -127,26 +128,74 @@ class Person:
                 return True
         return False
 
-    def open_intervals(self, span: Interval) -> Iterator[Interval]:
-        """This person's available UTC intervals on working days overlapping `span`, clipped to it."""
-        tz = self.tz
-        by_weekday = _by_weekday(self.availability)
-        day = span.start.astimezone(tz).date() - timedelta(days=1)
-        last = span.end.astimezone(tz).date() + timedelta(days=1)
-        while day <= last:
-            windows = by_weekday[day.weekday()]
-            if windows and self.works_on(day):
-                for window in windows:
-                    opens = _instant(self.time_zone, day, window.start)
-                    closes = (
-                        _instant(self.time_zone, day + timedelta(days=1), MIDNIGHT)
-                        if window.end == MIDNIGHT
-                        else _instant(self.time_zone, day, window.end)
-                    )
-                    start, end = max(opens, span.start), min(closes, span.end)
-                    if start < end:
-                        yield Interval(start, end)
-            day += timedelta(days=1)
+    def open_intervals(self, span: Interval) -> list[Interval]:
+        """This person's available UTC intervals on working days overlapping `span`, clipped to it,
+        in order."""
+        first_year = (span.start.astimezone(self.tz) - _DAY).year
+        last_year = (span.end.astimezone(self.tz) + _DAY).year
+        week = _weeks(self.time_zone, self.country, self.availability, first_year, last_year)
+        starts, intervals = week.starts, week.intervals
+        # Only intervals starting within `_LONGEST` of the span's ends can cross them: the others
+        # are taken whole, as one slice.
+        first, inside = bisect_left(starts, span.start - _LONGEST), bisect_left(starts, span.start)
+        whole_until = max(inside, bisect_left(starts, span.end - _LONGEST))
+        last = bisect_left(starts, span.end)
+        found = [
+            Interval(max(interval.start, span.start), min(interval.end, span.end))
+            for interval in intervals[first:inside]
+            if interval.end > span.start
+        ]
+        found += intervals[inside:whole_until]
+        found += (Interval(interval.start, min(interval.end, span.end)) for interval in intervals[whole_until:last])
+        found.sort()
+        return found
+
+
+_DAY = timedelta(days=1)
+_LONGEST = timedelta(hours=25)
+"""No open interval lasts longer: a window ends by the next midnight, and a daylight-saving change
+adds at most an hour."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Weeks:
+    """Someone's open intervals over whole local years, in order, with their starts (for bisect)."""
+
+    intervals: tuple[Interval, ...]
+    starts: tuple[datetime, ...]
+
+
+# Why these caches: thousands of people share a zone, a country and the same few hours of the same
+# weekday, so a year of pairs converts each such window once, not once per person and day; and a
+# senior's two pairs expand the senior's week once.
+@lru_cache(maxsize=20_000)
+def _weeks(time_zone: str, country: str, availability: tuple[Window, ...], first_year: int, last_year: int) -> _Weeks:
+    intervals: list[Interval] = []
+    for window in availability:
+        for year in range(first_year, last_year + 1):
+            intervals += _occurrences(time_zone, country, window, year)
+    intervals.sort()
+    return _Weeks(tuple(intervals), tuple([interval.start for interval in intervals]))
+
+
+@lru_cache(maxsize=100_000)
+def _occurrences(time_zone: str, country: str, window: Window, year: int) -> tuple[Interval, ...]:
+    """Every occurrence of `window` on a local working day of `year`, in UTC."""
+    day = date(year, 1, 1)
+    day += timedelta(days=(window.weekday - day.weekday()) % 7)
+    found = []
+    while day.year == year:
+        if _working_day(country, day):
+            opens = _instant(time_zone, day, window.start)
+            closes = (
+                _instant(time_zone, day + _DAY, MIDNIGHT)
+                if window.end == MIDNIGHT
+                else _instant(time_zone, day, window.end)
+            )
+            if opens < closes:
+                found.append(Interval(opens, closes))
+        day += timedelta(days=7)
+    return tuple(found)
 
 
 # Shared by everyone in the same zone or country: planning a year for thousands of pairs converts the
@@ -160,11 +209,3 @@ def _instant(time_zone: str, day: date, wall_clock: time) -> datetime:
 @lru_cache(maxsize=100_000)
 def _working_day(country: str, day: date) -> bool:
     return day.weekday() not in weekend_of(country) and day not in public_holidays(country, day.year)
-
-
-@cache
-def _by_weekday(availability: tuple[Window, ...]) -> tuple[tuple[Window, ...], ...]:
-    """The windows of each weekday (0 = Monday), in order."""
-    return tuple(
-        tuple(sorted((w for w in availability if w.weekday == day), key=lambda w: w.start)) for day in range(7)
-    )

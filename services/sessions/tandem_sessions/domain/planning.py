@@ -45,15 +45,17 @@ class PlanOutcome:
     attention: AttentionReason | None
 
 
-def _intersect(first: Sequence[Interval], second: Sequence[Interval]) -> list[Interval]:
-    mine, theirs = sorted(first), sorted(second)
+def _intersect(mine: Sequence[Interval], theirs: Sequence[Interval]) -> list[Interval]:
+    """The overlaps of two lists sorted by start (a linear merge)."""
     common: list[Interval] = []
     i = j = 0
     while i < len(mine) and j < len(theirs):
-        start, end = max(mine[i].start, theirs[j].start), min(mine[i].end, theirs[j].end)
+        one, other = mine[i], theirs[j]
+        start = one.start if one.start > other.start else other.start
+        end = one.end if one.end < other.end else other.end
         if start < end:
             common.append(Interval(start, end))
-        if mine[i].end < theirs[j].end:
+        if one.end < other.end:
             i += 1
         else:
             j += 1
@@ -62,7 +64,7 @@ def _intersect(first: Sequence[Interval], second: Sequence[Interval]) -> list[In
 
 def common_intervals(a: Person, b: Person, span: Interval) -> list[Interval]:
     """When both are available within `span` (working days, no holidays), in UTC, in order."""
-    return _intersect(list(a.open_intervals(span)), list(b.open_intervals(span)))
+    return _intersect(a.open_intervals(span), b.open_intervals(span))
 
 
 def _on_grid(moment: datetime) -> datetime:
