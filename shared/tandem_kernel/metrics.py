@@ -69,6 +69,11 @@ PROJECTION_PARKED_EVENTS = Gauge(
 )
 JOBS = Gauge("tandem_jobs", "Background jobs by kind and state (finished ones: the last day).", ["kind", "state"])
 JOBS_STUCK = Gauge("tandem_jobs_stuck", "Jobs running past their lease, or queued long past their time.", ["kind"])
+WORK_HELD = Gauge(
+    "tandem_work_held",
+    "Items of work a service set aside after they failed (by kind), until the cause is fixed: its log names each.",
+    ["kind"],
+)
 JOB_RUNS = Counter("tandem_job_runs_total", "Runs of background jobs, by how they ended.", ["kind", "outcome"])
 IDENTITY_KEY_FETCHES = Counter(
     "tandem_identity_key_fetches_total", "Fetches of the identity provider's signing keys (JWKS).", ["issuer"]

@@ -16,6 +16,7 @@ import pytest_asyncio
 from tandem_kernel.consumers import MessageProcessor, Outcome
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.events import EventMetadata, EventRegistry
+from tandem_kernel.metrics import WORK_HELD
 from tandem_kernel.published import Publisher
 from tandem_kernel.store import EventStore
 from tandem_kernel.testing import fresh_database
@@ -209,6 +210,36 @@ async def test_a_pair_whose_planning_fails_stays_queued_with_its_error_and_holds
     found = await planned(store)
     assert all(found[pair_id][0] for pair_id, _, _ in pairs if pair_id != pairs[2][0])
     assert await activations.plan_all_queued(store) == 0
+    assert WORK_HELD.labels(activations.HELD)._value.get() == 1  # what the TandemWorkHeld alert watches
+
+
+async def test_a_held_pair_is_tried_again_after_an_hour_and_planned_once_its_person_is_fixed(
+    databases: tuple[Database, Database],
+) -> None:
+    store = databases[0].store
+    people, pairs = profiles(random.Random(5), seniors=1)
+    held, junior = pairs[0][0], pairs[0][1]
+    readable = people[junior]
+    people[junior] = {**readable, "availability": [{"weekday": 0, "start": "nine", "end": "10:00"}]}
+    await record(store, people, pairs)
+    await queue(store, pairs)
+    await activations.plan_all_queued(store)
+
+    await activations.plan_all_queued(store, retry_held=True)  # within the hour: left alone
+    assert await store.pool.fetchval("SELECT failed_at < now() - interval '1 minute' FROM pairs_to_plan") is False
+    await store.pool.execute("UPDATE pairs_to_plan SET failed_at = failed_at - interval '61 minutes'")
+    await activations.plan_all_queued(store, retry_held=True)  # tried again, fails again: held again
+    assert await store.pool.fetchval("SELECT failed_at > now() - interval '1 minute' FROM pairs_to_plan") is True
+
+    async with store.transaction() as unit:  # the junior fixes their availability: the policy re-plans
+        await directory.update_profile(unit.connection, junior, {"availability": readable["availability"]})
+        await planner.replan(store, held, now=ACTIVATED, metadata=CAUSE, connection=unit.connection)
+        await activations.let_go(unit.connection, held)
+
+    assert await store.pool.fetchval("SELECT count(*) FROM pairs_to_plan") == 0
+    assert (await planned(store))[held][0]
+    await activations.plan_all_queued(store)
+    assert WORK_HELD.labels(activations.HELD)._value.get() == 0
 
 
 async def test_a_redelivered_or_repeated_activation_plans_nothing_twice(databases: tuple[Database, Database]) -> None:

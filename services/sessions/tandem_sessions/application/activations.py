@@ -20,9 +20,10 @@ transaction:
    written in one, and the queue rows are deleted.
 
 A pair whose planning raises (a profile the planner cannot read, say) does not hold the others up:
-it stays queued with its `error`, skipped by later batches, for an operator to look at; where the
-per-pair path dead-lettered the activation, this keeps the pair. A failure of PostgreSQL or the
-network fails the batch, which the job retries.
+it is held aside with its `error` (logged with the pair, counted in `tandem_work_held`, which an
+alert watches), skipped by later batches and tried again every `RETRY_HELD_AFTER`, or at once when
+one of its people's profiles changes (the enrollment policy re-plans the pair and lets the held row
+go). A failure of PostgreSQL or the network fails the batch, which the job retries.
 
 A profile change racing a batch waits for its person's lock, then re-plans against the batch's
 committed sessions (or the batch waits for it): bookings are only ever decided under the lock.
@@ -43,7 +44,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -51,6 +52,7 @@ from tandem_kernel.database import CONNECTION_ERRORS
 from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventMetadata, NewEvent
 from tandem_kernel.jobs import enqueue
+from tandem_kernel.metrics import WORK_HELD
 from tandem_kernel.store import EventStore, UnitOfWork
 
 from tandem_sessions.adapters import directory, ledger
@@ -61,11 +63,16 @@ from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.domain.calendar import Interval, Person
 from tandem_sessions.domain.schedule import PairSchedule, SessionStatus, replay_schedule
 
-__all__ = ["BATCH", "PLAN_JOB", "plan_all_queued", "plan_queued", "queue"]
+__all__ = ["BATCH", "HELD", "PLAN_JOB", "RETRY_HELD_AFTER", "let_go", "plan_all_queued", "plan_queued", "queue"]
 
 log = logging.getLogger("tandem.sessions.activations")
 
 PLAN_JOB = "sessions.plan-activated"
+
+HELD = "sessions.pairs-to-plan"
+"""The kind of held work (`tandem_work_held`) a pair whose planning failed counts as."""
+
+RETRY_HELD_AFTER = timedelta(hours=1)
 
 BATCH = 500
 """Pairs per transaction: up to 1,000 people's locks held at once, well inside PostgreSQL's lock
@@ -169,16 +176,22 @@ async def _settle(unit: UnitOfWork, taken: list[UUID], failed: Mapping[UUID, str
     )
     if failed:
         await unit.connection.execute(
-            "UPDATE pairs_to_plan SET error = f.error FROM unnest($1::uuid[], $2::text[]) AS f(pair_id, error)"
-            " WHERE pairs_to_plan.pair_id = f.pair_id",
+            "UPDATE pairs_to_plan SET error = f.error, failed_at = now()"
+            " FROM unnest($1::uuid[], $2::text[]) AS f(pair_id, error) WHERE pairs_to_plan.pair_id = f.pair_id",
             list(failed),
             list(failed.values()),
         )
 
 
-async def plan_all_queued(store: EventStore, *, concurrency: int = 2) -> int:
+async def plan_all_queued(store: EventStore, *, concurrency: int = 2, retry_held: bool = False) -> int:
     """Plan batch after batch until the queue is empty, `concurrency` batches at a time (while one
-    plans in Python, PostgreSQL writes another's); how many pairs were taken."""
+    plans in Python, PostgreSQL writes another's); how many pairs were taken. With `retry_held`,
+    pairs held aside longer than `RETRY_HELD_AFTER` are tried again first."""
+    if retry_held:
+        await store.pool.execute(
+            "UPDATE pairs_to_plan SET error = NULL WHERE error IS NOT NULL AND failed_at < now() - $1::interval",
+            RETRY_HELD_AFTER,
+        )
 
     async def drain() -> int:
         taken = 0
@@ -186,7 +199,15 @@ async def plan_all_queued(store: EventStore, *, concurrency: int = 2) -> int:
             taken += planned
         return taken
 
-    return sum(await asyncio.gather(*(drain() for _ in range(concurrency))))
+    taken = sum(await asyncio.gather(*(drain() for _ in range(concurrency))))
+    WORK_HELD.labels(HELD).set(await store.pool.fetchval("SELECT count(*) FROM pairs_to_plan WHERE error IS NOT NULL"))
+    return taken
+
+
+async def let_go(connection: asyncpg.Connection, pair_id: UUID) -> None:
+    """The pair was planned by another path (a re-plan): it is no longer held aside. (A pair a batch
+    is planning right now is not held: this neither touches nor waits for it.)"""
+    await connection.execute("DELETE FROM pairs_to_plan WHERE pair_id = $1 AND error IS NOT NULL", pair_id)
 
 
 def _pair_people(pair: ActivePair) -> tuple[UUID, UUID]:

@@ -27,7 +27,7 @@ def job_kinds(runtime: Runtime) -> Sequence[JobKind]:
 
     async def tick(context: JobContext) -> None:
         # Pairs a finishing planning job could not be woken for (see `activations`) wait no longer than this.
-        planned = await activations.plan_all_queued(store)
+        planned = await activations.plan_all_queued(store, retry_held=True)
         report = await scheduler.tick(store, now=runtime.clock.now())
         if report or planned:
             log.info("scheduler: %s; activated pairs planned late: %d", report, planned)

@@ -105,6 +105,7 @@ async def _replan_pairs_of(
             metadata=envelope.caused(actor=ACTOR),
             connection=connection,
         )
+        await activations.let_go(connection, pair.ref.pair_id)
 
 
 def _objectives(objectives: Sequence[enrollment.Objective]) -> dict[str, str]:

@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS pairs_to_plan (
     actor           text,
     trace_context   jsonb       NOT NULL DEFAULT '{}',
     queued_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-    error           text                             -- why planning it failed: skipped until someone looks
+    error           text,                            -- why planning it failed: held aside, tried again hourly
+    failed_at       timestamptz
 );
 CREATE INDEX IF NOT EXISTS pairs_to_plan_in_order ON pairs_to_plan (queued_at, pair_id) WHERE error IS NULL;
