@@ -35,7 +35,15 @@ async def load_demo(urls: dict[str, str], sign_in: DemoSignIn) -> dict[str, str]
         httpx.AsyncClient(base_url=urls["enrollment"], timeout=30, headers=headers) as enrollment,
         httpx.AsyncClient(base_url=urls["pairing"], timeout=30, headers=headers) as pairing,
     ):
-        programs = (await enrollment.get("/programs", params={"status": "open"})).json()["items"]
+        programs: list[dict[str, Any]] = []
+
+        async def open_programs_listed() -> bool:
+            # Enrollment's list is its read model, a moment behind the demo data it just loaded.
+            programs[:] = (await enrollment.get("/programs", params={"status": "open"})).json()["items"]
+            return bool(programs)
+
+        if not await _until(open_programs_listed):
+            print("  enrollment lists no open program yet: no pairing round")
         for program in programs:
             round_ = await _pair(pairing, program["program_id"], program["participants"]["approved"])
             if round_.get("status") == "completed":
