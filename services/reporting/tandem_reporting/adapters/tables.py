@@ -8,9 +8,16 @@ from enrollment; everything evaluation says is kept as scores, never text.
 
 from __future__ import annotations
 
+from tandem_reporting.adapters.overview_counts import (
+    GROUP_DIMENSIONS,
+    PAIR_MEASURES,
+    PERSON_MEASURES,
+    SESSION_STATUSES,
+)
+
 __all__ = ["DDL", "FACT_TABLES", "READ_SCHEMA"]
 
-READ_SCHEMA = "reporting_read"
+READ_SCHEMA = "reporting_read_v2"
 
 DDL = """
 CREATE TABLE programs (
@@ -50,6 +57,8 @@ CREATE TABLE pairs (
     ended_at timestamptz
 );
 CREATE INDEX pairs_program ON pairs (program_id);
+CREATE INDEX pairs_junior ON pairs (junior_id);
+CREATE INDEX pairs_senior ON pairs (senior_id);
 CREATE TABLE sessions (
     session_id uuid PRIMARY KEY,
     pair_id uuid NOT NULL,
@@ -119,6 +128,30 @@ CREATE TABLE program_impact (
     computed_at timestamptz NOT NULL,
     impact jsonb NOT NULL
 );
+CREATE TABLE overview_counts (
+    program_id uuid NOT NULL,
+    dimension text NOT NULL,
+    value text NOT NULL,
+    {counts},
+    score_sum numeric NOT NULL,
+    PRIMARY KEY (program_id, dimension, value)
+);
+CREATE TABLE pair_sessions (
+    pair_id uuid PRIMARY KEY,
+    {sessions}
+);
+CREATE TABLE first_sessions (
+    participant_id uuid PRIMARY KEY,
+    program_id uuid NOT NULL,
+    role text NOT NULL,
+    department text,
+    site text,
+    country text,
+    enrolled_at timestamptz NOT NULL,
+    first_held_at timestamptz NOT NULL,
+    days numeric GENERATED ALWAYS AS (extract(epoch FROM first_held_at - enrolled_at) / 86400) STORED
+);
+{first_sessions_indexes}
 CREATE TABLE freshness (
     source text PRIMARY KEY,
     event_id uuid NOT NULL,
@@ -126,7 +159,18 @@ CREATE TABLE freshness (
     occurred_at timestamptz NOT NULL,
     applied_at timestamptz NOT NULL
 );
-"""
+""".format(
+    counts=",\n    ".join(
+        f"{name} bigint NOT NULL" for name in (*PERSON_MEASURES, *PAIR_MEASURES) if name != "score_sum"
+    ),
+    sessions=",\n    ".join(f"{status} int NOT NULL" for status in SESSION_STATUSES),
+    # The median of days to a first session, for the program or one group, read in order from these.
+    first_sessions_indexes="\n".join(
+        f"CREATE INDEX first_sessions_by_{name} ON first_sessions (program_id, {name}, days);"
+        for name in GROUP_DIMENSIONS
+    )
+    + "\nCREATE INDEX first_sessions_in_order ON first_sessions (program_id, days);",
+)
 
 FACT_TABLES = (
     "programs",
@@ -141,5 +185,8 @@ FACT_TABLES = (
     "practices",
     "objectives",
     "program_impact",
+    "overview_counts",
+    "pair_sessions",
+    "first_sessions",
 )
 """Every table but `freshness` (whose `applied_at` is when, not what): a rebuild reproduces these exactly."""
