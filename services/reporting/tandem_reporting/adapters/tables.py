@@ -1,4 +1,4 @@
-"""The read model's tables (schema `reporting_read`): facts as the four services reported them.
+"""The read model's tables (schema `reporting_read_v2`): facts as the four services reported them.
 
 Each table is written by one source's events only, keyed by the ids those events carry, so facts
 that arrive in any order across topics (a session held before reporting saw its pair activated)
