@@ -89,6 +89,12 @@ async def test_any_batching_builds_the_same_read_model_and_counts_agree_with_the
                     assert {name: counted_pairs[name] for name in pairs} == pairs, filters
                     assert counted_sessions == sessions, filters
                     checked += funnel["enrolled"] > 0
+            listed = {row["program_id"]: row["participants"] for row in await queries.programs(db)}
+
+    assert listed == {
+        program_id: sum(person["program_id"] == program_id for person in models[1]["participants"])
+        for program_id in history.programs
+    }
 
     assert models[7] == models[1]
     assert models[10_000] == models[1]

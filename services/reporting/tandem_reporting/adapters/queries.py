@@ -309,8 +309,9 @@ async def program_known(db: asyncpg.Connection, program_id: UUID) -> bool:
 
 async def programs(db: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await db.fetch(
-        f"SELECT pg.program_id, pg.name, count(p.participant_id) AS participants FROM {READ_SCHEMA}.programs pg"
-        f" LEFT JOIN {READ_SCHEMA}.participants p USING (program_id) GROUP BY pg.program_id, pg.name ORDER BY pg.name"
+        f"SELECT pg.program_id, pg.name, coalesce(c.enrolled, 0) AS participants FROM {READ_SCHEMA}.programs pg"
+        f" LEFT JOIN {READ_SCHEMA}.overview_counts c ON c.program_id = pg.program_id AND c.dimension = ''"
+        " ORDER BY pg.name"
     )
     return [dict(row) for row in rows]
 
