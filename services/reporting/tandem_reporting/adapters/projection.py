@@ -24,9 +24,9 @@ from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import Row
 
 from tandem_reporting.adapters import overview_counts as counts
-from tandem_reporting.adapters.facts import CHANGES, TABLES, Facts, fold
+from tandem_reporting.adapters.facts import CHANGES, Facts, fold
 from tandem_reporting.adapters.overview_counts import SESSION_STATUSES
-from tandem_reporting.adapters.tables import DDL, READ_SCHEMA
+from tandem_reporting.adapters.tables import DDL, READ_SCHEMA, TABLES
 from tandem_reporting.consumed import SOURCES, source_of
 from tandem_reporting.consumed import enrollment as en
 from tandem_reporting.consumed import evaluation as ev

@@ -3,10 +3,15 @@
 Each table is written by one source's events only, keyed by the ids those events carry, so facts
 that arrive in any order across topics (a session held before reporting saw its pair activated)
 land the same way; queries (`adapters.queries`) join them when asked. Participants' groups come
-from enrollment; everything evaluation says is kept as scores, never text.
+from enrollment; everything evaluation says is kept as scores, never text. `TABLES` declares the
+fact tables again as the projection loads and writes them a batch at a time (kernel `ReadTable`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tandem_kernel.read_tables import ReadTable
 
 from tandem_reporting.adapters.overview_counts import (
     GROUP_DIMENSIONS,
@@ -15,7 +20,7 @@ from tandem_reporting.adapters.overview_counts import (
     SESSION_STATUSES,
 )
 
-__all__ = ["DDL", "FACT_TABLES", "READ_SCHEMA"]
+__all__ = ["DDL", "FACT_TABLES", "READ_SCHEMA", "TABLES"]
 
 READ_SCHEMA = "reporting_read_v2"
 
@@ -190,3 +195,125 @@ FACT_TABLES = (
     "first_sessions",
 )
 """Every table but `freshness` (whose `applied_at` is when, not what): a rebuild reproduces these exactly."""
+
+
+def _table(table: str, key: str | tuple[str, ...], /, **columns: str) -> ReadTable:
+    return ReadTable(table, key=key, columns=columns)
+
+
+TABLES: Mapping[str, ReadTable] = {
+    table.name: table
+    for table in (
+        _table("programs", "program_id", program_id="uuid", name="text"),
+        _table(
+            "participants",
+            "participant_id",
+            participant_id="uuid",
+            program_id="uuid",
+            role="text",
+            department="text",
+            site="text",
+            country="text",
+            job_level="int",
+            enrolled_at="timestamptz",
+            status="text",
+            approved="boolean",
+            unmatched="boolean",
+        ),
+        _table(
+            "milestones",
+            "participant_id",
+            participant_id="uuid",
+            program_id="uuid",
+            paired_at="timestamptz",
+            first_held_at="timestamptz",
+            final_assessed_at="timestamptz",
+        ),
+        _table(
+            "pairs",
+            "pair_id",
+            pair_id="uuid",
+            program_id="uuid",
+            junior_id="uuid",
+            senior_id="uuid",
+            score="double precision",
+            proposed_at="timestamptz",
+            status="text",
+            activated_at="timestamptz",
+            ended_at="timestamptz",
+        ),
+        _table(
+            "sessions",
+            "session_id",
+            session_id="uuid",
+            pair_id="uuid",
+            program_id="uuid",
+            junior_id="uuid",
+            senior_id="uuid",
+            starts_at="timestamptz",
+            status="text",
+            held_at="timestamptz",
+        ),
+        _table(
+            "pair_flags",
+            "pair_id",
+            pair_id="uuid",
+            program_id="uuid",
+            at_risk_reason="text",
+            at_risk_at="timestamptz",
+            attention_reason="text",
+            attention_at="timestamptz",
+        ),
+        _table(
+            "ratings",
+            ("participant_id", "phase", "rated_by", "skill"),
+            participant_id="uuid",
+            program_id="uuid",
+            role="text",
+            phase="text",
+            rated_by="text",
+            skill="text",
+            level="int",
+            assessed_at="timestamptz",
+        ),
+        _table(
+            "feedback",
+            ("session_id", "participant_id"),
+            session_id="uuid",
+            participant_id="uuid",
+            program_id="uuid",
+            usefulness="int",
+            trust="int",
+            given_at="timestamptz",
+        ),
+        _table(
+            "surveys",
+            ("program_id", "participant_id"),
+            participant_id="uuid",
+            program_id="uuid",
+            satisfaction="int",
+            recommendation="int",
+            answered_at="timestamptz",
+        ),
+        _table(
+            "practices",
+            "practice_id",
+            practice_id="uuid",
+            program_id="uuid",
+            participant_id="uuid",
+            adopted_on="date",
+            abandoned_on="date",
+        ),
+        _table(
+            "objectives",
+            ("program_id", "participant_id", "objective"),
+            program_id="uuid",
+            participant_id="uuid",
+            objective="text",
+            percent="int",
+            progressed_at="timestamptz",
+        ),
+        _table("program_impact", "program_id", program_id="uuid", computed_at="timestamptz", impact="jsonb"),
+    )
+}
+"""Every fact table, as the fold reads and writes it."""
