@@ -8,6 +8,10 @@ the first and last step; the fold in between is the read model's own pure code.
 
 Rows are plain dicts keyed by column name. jsonb columns travel as JSON text both ways (asyncpg's
 default), so a row loaded and written back unchanged is byte-for-byte what a handler would write.
+A key of several columns (`key=("program_id", "participant_id")`) keys rows by a tuple of values.
+
+Counters kept on write use `add` instead of `upsert`: each row is a delta, added to the stored
+values (PostgreSQL does the sums, exactly for numeric columns), so nothing needs loading first.
 
 >>> programs = ReadTable("programs", key="program_id", columns={"program_id": "uuid", "terms": "jsonb"})
 >>> rows = await programs.load(connection, program_ids)      # {program_id: {"program_id": ..., ...}}
@@ -32,44 +36,70 @@ Row = dict[str, Any]
 class ReadTable:
     """A read-model table named without a schema (the projection runner sets `search_path`).
 
-    `columns` maps every column to its PostgreSQL type, the primary key `key` among them.
+    `columns` maps every column written to its PostgreSQL type, the primary key `key` (one column or
+    a tuple of them) among them. Generated columns are left out: they are read by queries, not here.
     """
 
     name: str
-    key: str
+    key: str | tuple[str, ...]
     columns: Mapping[str, str]
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return (self.key,) if isinstance(self.key, str) else self.key
+
+    def key_of(self, row: Mapping[str, Any]) -> Any:
+        """A row's key: the value of its key column, or the tuple of them."""
+        return row[self.key] if isinstance(self.key, str) else tuple(row[column] for column in self.key)
 
     async def load(self, connection: asyncpg.Connection, keys: Collection[Any]) -> dict[Any, Row]:
         """The rows whose key is in `keys` (those that exist), by key."""
         if not keys:
             return {}
+        if isinstance(self.key, str):
+            return await self._fetch(connection, f"{self.key} = ANY($1::{self.columns[self.key]}[])", list(keys))
+        listed = ", ".join(self.key)
+        arrays = ", ".join(f"${n}::{self.columns[column]}[]" for n, column in enumerate(self.key, start=1))
+        values = [[key[n] for key in keys] for n in range(len(self.key))]
+        return await self._fetch(connection, f"({listed}) IN (SELECT * FROM unnest({arrays}))", *values)
+
+    async def load_by(self, connection: asyncpg.Connection, column: str, values: Collection[Any]) -> dict[Any, Row]:
+        """The rows whose `column` (indexed, one hopes) is in `values`, by key."""
+        if not values:
+            return {}
+        return await self._fetch(connection, f"{column} = ANY($1::{self.columns[column]}[])", list(values))
+
+    async def _fetch(self, connection: asyncpg.Connection, condition: str, *args: Any) -> dict[Any, Row]:
         # Planned for each batch, not once: a plan cached while the table was empty (a rebuild's fresh
         # schema) scans it whole, and every batch of a long catch-up would then cost more than the last.
         await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await connection.fetch(
-            f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.key} = ANY($1::{self.columns[self.key]}[])",
-            list(keys),
-        )
-        return {row[self.key]: dict(row) for row in rows}
+        rows = await connection.fetch(f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {condition}", *args)
+        return {self.key_of(row): dict(row) for row in rows}
 
     async def upsert(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         """Insert these rows, or replace every column of those whose key exists: one statement."""
+        await self._write(connection, rows, "{name} = excluded.{name}")
+
+    async def add(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
+        """Insert these rows, or add their values to those of the rows whose key exists: one statement."""
+        await self._write(connection, rows, f"{{name}} = {self.name}.{{name}} + excluded.{{name}}")
+
+    async def _write(self, connection: asyncpg.Connection, rows: Iterable[Row], update: str) -> None:
         rows = list(rows)
         if not rows:
             return
         arrays = [[row[column] for row in rows] for column in self.columns]
-        await connection.execute(self._upsert_sql, *arrays)
+        await connection.execute(self._upsert_sql(update), *arrays)
 
-    @property
-    def _upsert_sql(self) -> str:
+    def _upsert_sql(self, update: str) -> str:
         names = list(self.columns)
         arrays = ", ".join(
             f"${n}::{'text' if kind == 'jsonb' else kind}[]" for n, kind in enumerate(self.columns.values(), start=1)
         )
         values = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in self.columns.items())
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != self.key)
+        updates = ", ".join(update.format(name=name) for name in names if name not in self.key_columns)
         listed = ", ".join(names)
         return (
             f"INSERT INTO {self.name} ({listed}) SELECT {values} FROM unnest({arrays}) AS r({listed})"
-            f" ON CONFLICT ({self.key}) DO UPDATE SET {updates}"
+            f" ON CONFLICT ({', '.join(self.key_columns)}) DO UPDATE SET {updates}"
         )

@@ -11,8 +11,8 @@ from tandem_reporting.adapters.tables import READ_SCHEMA
 async def test_a_rebuilt_read_model_equals_the_live_one(database_url: str) -> None:
     history = generate(seed=7, programs=2, participants=40)
     async with reporting_feed(database_url) as feed:
-        # Live, one event at a time: each statement alone, in order (the oracle). The rebuild applies
-        # the whole history in one batch, its statements grouped (projection._Batch).
+        # Live, one event at a time: each event's change alone, in order (the oracle). The rebuild
+        # applies the whole history in one batch: rows loaded once, folded, written once per table.
         feed.runner.batch_size = 1
         half = len(history.batches) // 2
         await feed.send(history.batches[:half])

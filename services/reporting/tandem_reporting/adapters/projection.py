@@ -1,462 +1,190 @@
-"""The `programs` projection: every event reporting reads, applied to the fact tables once.
+"""The `programs_v2` projection: every event reporting reads, applied to the fact tables once.
 
 Fed by what the four subscriptions retained in the inbox (`Projection.consumes`), so
-`tandem projections rebuild reporting.programs` rebuilds it from the beginning, while the old one
-serves, with no broker history. Each batch also records, per source service, the last event applied
-and when (`freshness`): what every answer says about how fresh it is.
+`tandem projections rebuild reporting.programs_v2` rebuilds it from the beginning, while the old
+one serves, with no broker history. Each batch also records, per source service, the last event
+applied and when (`freshness`): what every answer says about how fresh it is.
+
+A batch is applied set-based, with the kernel's `ReadTable`s: load every row its events touch (one
+query per table), fold the events over them in order (`adapters.facts`, pure), count what changed
+for the overview (`adapters.overview_counts`, pure), and write each table's changed rows back with
+one upsert. The fold keeps nothing between batches, so a batch the kernel applies again one event
+at a time (to find one that fails) starts from the stored rows, and any split into batches leaves
+the same read model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import asyncpg
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.projections import Projection
+from tandem_kernel.read_tables import Row
 
-from tandem_reporting.adapters.tables import DDL, READ_SCHEMA
+from tandem_reporting.adapters import overview_counts as counts
+from tandem_reporting.adapters.facts import CHANGES, Facts, fold
+from tandem_reporting.adapters.overview_counts import SESSION_STATUSES
+from tandem_reporting.adapters.tables import DDL, READ_SCHEMA, TABLES
 from tandem_reporting.consumed import SOURCES, source_of
 from tandem_reporting.consumed import enrollment as en
 from tandem_reporting.consumed import evaluation as ev
 from tandem_reporting.consumed import pairing as pa
-from tandem_reporting.consumed import sessions as se
 
-__all__ = ["PROJECTION_NAME", "apply_events", "programs_projection"]
+__all__ = ["APPLY", "PROJECTION_NAME", "apply_events", "programs_projection"]
 
-PROJECTION_NAME = "programs"
+# The version is in the names: when the tables change, a new schema is built from the whole inbox
+# on first boot, beside the old one (drop it once nothing reads it).
+PROJECTION_NAME = "programs_v2"
 
-Apply = Callable[[Any, EventEnvelope, "Writes"], Awaitable[None]]
+Tallies = dict[Any, Row]
+"""The pairs' rows of `pair_sessions`, by pair."""
 
+APPLY = CHANGES
+"""Every type the readers decode, with what it does to the fact tables."""
 
-async def _program_created(event: en.ProgramCreated, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO programs VALUES ($1, $2) ON CONFLICT (program_id) DO UPDATE SET name = EXCLUDED.name",
-        event.program_id,
-        event.name,
-    )
-
-
-async def _enrolled(event: en.ParticipantEnrolled, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO participants (participant_id, program_id, role, department, site, country, job_level,"
-        " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (participant_id) DO UPDATE SET"
-        " department = EXCLUDED.department, site = EXCLUDED.site, country = EXCLUDED.country,"
-        " job_level = EXCLUDED.job_level, enrolled_at = EXCLUDED.enrolled_at",
-        event.participant_id,
-        event.program_id,
-        event.role,
-        event.department,
-        event.site,
-        event.country.upper(),
-        event.job_level,
-        event.enrolled_at,
-    )
-
-
-def _status(status: str, *, approved: bool | None = None) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
-        await db.execute(
-            "UPDATE participants SET status = $2, approved = coalesce($3, approved) WHERE participant_id = $1",
-            event.participant_id,
-            status,
-            approved,
-        )
-
-    return apply
-
-
-async def _erased(event: en.ParticipantErased, _: EventEnvelope, db: Writes) -> None:
-    # They still count, in no group: their groups could single them out.
-    await db.execute(
-        "UPDATE participants SET status = 'erased', department = NULL, site = NULL, country = NULL,"
-        " job_level = NULL WHERE participant_id = $1",
-        event.participant_id,
-    )
-
-
-async def _profile_updated(event: en.ParticipantProfileUpdated, _: EventEnvelope, db: Writes) -> None:
-    changed = set(event.changed_fields)
-    await db.execute(
-        "UPDATE participants SET"
-        " department = CASE WHEN $2 THEN $3 ELSE department END,"
-        " site = CASE WHEN $4 THEN $5 ELSE site END,"
-        " country = CASE WHEN $6 THEN upper($7) ELSE country END,"
-        " job_level = CASE WHEN $8 THEN $9 ELSE job_level END"
-        " WHERE participant_id = $1 AND status <> 'erased'",
-        event.participant_id,
-        "department" in changed and event.department is not None,
-        event.department,
-        "site" in changed and event.site is not None,
-        event.site,
-        "country" in changed and event.country is not None,
-        event.country,
-        "job_level" in changed and event.job_level is not None,
-        event.job_level,
-    )
-
-
-def _milestone(column: str) -> str:
-    """Upsert one participant's first time reaching a funnel stage (facts may arrive in any order)."""
-    return (
-        f"INSERT INTO milestones (participant_id, program_id, {column}) VALUES ($1, $2, $3)"
-        f" ON CONFLICT (participant_id) DO UPDATE SET {column} ="
-        f" least(milestones.{column}, EXCLUDED.{column})"
-    )
-
-
-async def _proposed(event: pa.PairProposed, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO pairs (pair_id, program_id, junior_id, senior_id, score, proposed_at, status)"
-        " VALUES ($1, $2, $3, $4, $5, $6, 'proposed') ON CONFLICT (pair_id) DO UPDATE SET"
-        " score = EXCLUDED.score, proposed_at = EXCLUDED.proposed_at",
-        event.pair_id,
-        event.program_id,
-        event.junior_id,
-        event.senior_id,
-        event.score,
-        event.proposed_at,
-    )
-
-
-async def _activated(event: pa.PairActivated, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO pairs (pair_id, program_id, junior_id, senior_id, status, activated_at)"
-        " VALUES ($1, $2, $3, $4, 'active', $5) ON CONFLICT (pair_id) DO UPDATE SET"
-        " status = 'active', activated_at = EXCLUDED.activated_at",
-        event.pair_id,
-        event.program_id,
-        event.junior_id,
-        event.senior_id,
-        event.activated_at,
-    )
-    await db.executemany(
-        _milestone("paired_at"),
-        [(person, event.program_id, event.activated_at) for person in (event.junior_id, event.senior_id)],
-    )
-
-
-def _proposal_closed(status: str) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
-        await db.execute(
-            "UPDATE pairs SET status = $2 WHERE pair_id = $1 AND status = 'proposed'", event.pair_id, status
-        )
-
-    return apply
-
-
-async def _ended(event: pa.PairEnded, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "UPDATE pairs SET status = 'ended', ended_at = $2 WHERE pair_id = $1", event.pair_id, event.ended_at
-    )
-
-
-async def _round_completed(event: pa.PairingRoundCompleted, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "UPDATE participants SET unmatched = participant_id = ANY($2::uuid[]) WHERE program_id = $1 AND approved",
-        event.program_id,
-        [unmatched.participant_id for unmatched in event.unmatched],
-    )
-
-
-_UPSERT_SESSION = (
-    "INSERT INTO sessions (session_id, pair_id, program_id, junior_id, senior_id, starts_at, status, held_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (session_id) DO UPDATE SET "
+# Who can move the pairs they are in to other groups (or into their program's counts at all).
+_REGROUPING = (en.ParticipantEnrolled, en.ParticipantProfileUpdated, en.ParticipantErased)
+_SIMPLE_KEYS = (
+    ("participants", "participant_id"),
+    ("participants", "junior_id"),
+    ("participants", "senior_id"),
+    ("pairs", "pair_id"),
+    ("sessions", "session_id"),
+    ("practices", "practice_id"),
+    ("programs", "program_id"),
+    ("program_impact", "program_id"),
 )
 
 
-async def _scheduled(event: se.SessionScheduled, envelope: EventEnvelope, db: Writes) -> None:
-    await _session(db, event, event.starts_at, "planned", None, "starts_at = EXCLUDED.starts_at")
-    # Planning a session answers "needs attention" raised before it.
-    await db.execute(
-        "UPDATE pair_flags SET attention_reason = NULL, attention_at = NULL WHERE pair_id = $1 AND attention_at <= $2",
-        event.pair_id,
-        envelope.occurred_at,
-    )
+def _named(event: DomainEvent) -> Iterator[tuple[str, Any]]:
+    """(table, key) of the rows an event's change may touch (a few more do no harm)."""
+    values = event.__dict__
+    for table, column in _SIMPLE_KEYS:
+        if column in values:
+            yield table, values[column]
+    match event:
+        case ev.SkillsAssessed():
+            yield from (("ratings", (event.participant_id, event.phase, event.by, r.skill)) for r in event.ratings)
+        case ev.SessionFeedbackGiven():
+            yield "feedback", (event.session_id, event.participant_id)
+        case ev.SurveyAnswered():
+            yield "surveys", (event.program_id, event.participant_id)
+        case ev.ObjectiveProgressed():
+            yield "objectives", (event.program_id, event.participant_id, event.objective)
 
 
-async def _rescheduled(event: se.SessionRescheduled, _: EventEnvelope, db: Writes) -> None:
-    await _session(db, event, event.starts_at, "planned", None, "starts_at = EXCLUDED.starts_at")
+async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tuple[Facts, Tallies]:
+    """The rows the batch's events touch, and those its overview counts depend on; the pairs' session
+    tallies beside them."""
+    keys: dict[str, set[Any]] = {name: set() for name in TABLES}
+    for envelope in events:
+        for table, key in _named(envelope.payload):
+            keys[table].add(key)
+    facts = Facts()
+    rows = facts.rows
+    for table in (
+        "programs",
+        "sessions",
+        "ratings",
+        "feedback",
+        "surveys",
+        "practices",
+        "objectives",
+        "program_impact",
+    ):
+        rows[table] = await TABLES[table].load(db, keys[table])
+    # The pairs of people who may change group, and every pair a session of the batch is of.
+    pair_ids = keys["pairs"] | {row["pair_id"] for row in rows["sessions"].values()}
+    rows["pairs"] = await TABLES["pairs"].load(db, pair_ids)
+    regrouping = [e.payload.participant_id for e in events if isinstance(e.payload, _REGROUPING)]
+    for column in ("junior_id", "senior_id"):
+        rows["pairs"] |= await TABLES["pairs"].load_by(db, column, regrouping)
+    pair_ids |= set(rows["pairs"])
+    rows["pair_flags"] = await TABLES["pair_flags"].load(db, pair_ids)
+    tallies = await counts.PAIR_SESSIONS.load(db, pair_ids)
+    # Every member of those pairs, and every participant of a program whose round completed.
+    people = keys["participants"] | {p[role] for p in rows["pairs"].values() for role in ("junior_id", "senior_id")}
+    rows["participants"] = await TABLES["participants"].load(db, people)
+    rounds = {e.payload.program_id for e in events if isinstance(e.payload, pa.PairingRoundCompleted)}
+    rows["participants"] |= await TABLES["participants"].load_by(db, "program_id", rounds)
+    rows["milestones"] = await TABLES["milestones"].load(db, set(rows["participants"]) | keys["participants"])
+    facts.loaded()
+    return facts, tallies
 
 
-async def _held(event: se.SessionHeld, _: EventEnvelope, db: Writes) -> None:
-    await _session(db, event, event.held_at, "held", event.held_at, "status = 'held', held_at = EXCLUDED.held_at")
-    await db.executemany(
-        _milestone("first_held_at"),
-        [(person, event.program_id, event.held_at) for person in (event.junior_id, event.senior_id)],
-    )
-    # A session held after the pair was flagged at risk answers the flag.
-    await db.execute(
-        "UPDATE pair_flags SET at_risk_reason = NULL, at_risk_at = NULL WHERE pair_id = $1 AND at_risk_at <= $2",
-        event.pair_id,
-        event.held_at,
-    )
+def _retally(facts: Facts, stored: Tallies) -> Tallies:
+    """The session tallies of the pairs whose sessions the fold added or moved to another status."""
+    tallies: Tallies = {}
+    for key in facts.changed["sessions"]:
+        before, after = facts.original["sessions"].get(key), facts.rows["sessions"][key]
+        if before is not None and before["status"] == after["status"]:
+            continue
+        pair_id = after["pair_id"]
+        tally = tallies.get(pair_id) or stored.get(pair_id) or {"pair_id": pair_id} | dict.fromkeys(SESSION_STATUSES, 0)
+        tally = dict(tally)
+        if before is not None:
+            tally[before["status"]] -= 1
+        tally[after["status"]] += 1
+        tallies[pair_id] = tally
+    return tallies
 
 
-def _session_closed(status: str) -> Apply:
-    async def apply(event: Any, _: EventEnvelope, db: Writes) -> None:
-        await _session(db, event, None, status, None, f"status = '{status}'")
-
-    return apply
-
-
-async def _session(db: Writes, event: Any, starts_at: Any, status: str, held_at: Any, on_conflict: str) -> None:
-    await db.execute(
-        _UPSERT_SESSION + on_conflict,
-        event.session_id,
-        event.pair_id,
-        event.program_id,
-        event.junior_id,
-        event.senior_id,
-        starts_at,
-        status,
-        held_at,
-    )
+def _pair_counts(rows: dict[str, dict[Any, Row]], tallies: Tallies, key: Any) -> counts.Contribution | None:
+    pair = rows["pairs"].get(key)
+    if pair is None:
+        return None
+    people = rows["participants"]
+    junior, senior = people.get(pair["junior_id"]), people.get(pair["senior_id"])
+    return counts.pair_counts(pair, rows["pair_flags"].get(key), tallies.get(key), junior, senior)
 
 
-async def _at_risk(event: se.PairAtRisk, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO pair_flags (pair_id, program_id, at_risk_reason, at_risk_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (pair_id) DO UPDATE SET at_risk_reason = EXCLUDED.at_risk_reason,"
-        " at_risk_at = EXCLUDED.at_risk_at",
-        event.pair_id,
-        event.program_id,
-        event.reason,
-        event.detected_at,
-    )
-
-
-async def _needs_attention(event: se.PairNeedsAttention, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO pair_flags (pair_id, program_id, attention_reason, attention_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (pair_id) DO UPDATE SET attention_reason = EXCLUDED.attention_reason,"
-        " attention_at = EXCLUDED.attention_at",
-        event.pair_id,
-        event.program_id,
-        event.reason,
-        event.detected_at,
-    )
-
-
-async def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, db: Writes) -> None:
-    await db.executemany(
-        "INSERT INTO ratings VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (participant_id, phase, rated_by, skill) DO UPDATE SET level = EXCLUDED.level,"
-        " assessed_at = EXCLUDED.assessed_at",
-        [
-            (
-                event.participant_id,
-                event.program_id,
-                event.role,
-                event.phase,
-                event.by,
-                rating.skill,
-                rating.level,
-                event.assessed_at,
-            )
-            for rating in event.ratings
-        ],
-    )
-    await _assessed_at_the_end(event, db)
-
-
-async def _assessed_at_the_end(event: ev.SkillsAssessed, db: Writes) -> None:
-    if event.phase == "end":
-        await db.execute(_milestone("final_assessed_at"), event.participant_id, event.program_id, event.assessed_at)
-
-
-async def _feedback(event: ev.SessionFeedbackGiven, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO feedback VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, participant_id)"
-        " DO UPDATE SET usefulness = EXCLUDED.usefulness, trust = EXCLUDED.trust, given_at = EXCLUDED.given_at",
-        event.session_id,
-        event.participant_id,
-        event.program_id,
-        event.usefulness,
-        event.trust,
-        event.at,
-    )
-
-
-async def _survey(event: ev.SurveyAnswered, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO surveys VALUES ($1, $2, $3, $4, $5) ON CONFLICT (program_id, participant_id) DO UPDATE SET"
-        " satisfaction = EXCLUDED.satisfaction, recommendation = EXCLUDED.recommendation,"
-        " answered_at = EXCLUDED.answered_at",
-        event.participant_id,
-        event.program_id,
-        event.satisfaction,
-        event.recommendation,
-        event.at,
-    )
-
-
-async def _adopted(event: ev.PracticeAdopted, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO practices (practice_id, program_id, participant_id, adopted_on) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (practice_id) DO UPDATE SET adopted_on = EXCLUDED.adopted_on",
-        event.practice_id,
-        event.program_id,
-        event.participant_id,
-        event.adopted_on,
-    )
-
-
-async def _abandoned(event: ev.PracticeAbandoned, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO practices (practice_id, program_id, participant_id, abandoned_on) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (practice_id) DO UPDATE SET abandoned_on = EXCLUDED.abandoned_on",
-        event.practice_id,
-        event.program_id,
-        event.participant_id,
-        event.abandoned_on,
-    )
-
-
-async def _objective(event: ev.ObjectiveProgressed, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO objectives VALUES ($1, $2, $3, $4, $5) ON CONFLICT (program_id, participant_id, objective)"
-        " DO UPDATE SET percent = EXCLUDED.percent, progressed_at = EXCLUDED.progressed_at",
-        event.program_id,
-        event.participant_id,
-        event.objective,
-        event.percent,
-        event.at,
-    )
-
-
-async def _impact(event: ev.ProgramImpactUpdated, _: EventEnvelope, db: Writes) -> None:
-    await db.execute(
-        "INSERT INTO program_impact VALUES ($1, $2, $3::jsonb) ON CONFLICT (program_id) DO UPDATE SET"
-        " computed_at = EXCLUDED.computed_at, impact = EXCLUDED.impact"
-        " WHERE program_impact.computed_at <= EXCLUDED.computed_at",
-        event.program_id,
-        event.computed_at,
-        event.model_dump_json(include={"skills", "adopted_share", "nps", "completion", "comparison"}),
-    )
-
-
-APPLY: dict[type[DomainEvent], Apply] = {
-    en.ProgramCreated: _program_created,
-    en.ParticipantEnrolled: _enrolled,
-    en.ParticipantApproved: _status("approved", approved=True),
-    en.ParticipantWaitlisted: _status("waitlisted"),
-    en.ParticipantWithdrew: _status("withdrawn"),
-    en.ParticipantErased: _erased,
-    en.ParticipantProfileUpdated: _profile_updated,
-    pa.PairProposed: _proposed,
-    pa.PairActivated: _activated,
-    pa.ProposalDeclined: _proposal_closed("declined"),
-    pa.ProposalExpired: _proposal_closed("expired"),
-    pa.ProposalWithdrawn: _proposal_closed("withdrawn"),
-    pa.PairEnded: _ended,
-    pa.PairingRoundCompleted: _round_completed,
-    se.SessionScheduled: _scheduled,
-    se.SessionRescheduled: _rescheduled,
-    se.SessionHeld: _held,
-    se.SessionMissed: _session_closed("missed"),
-    se.SessionCancelled: _session_closed("cancelled"),
-    se.PairAtRisk: _at_risk,
-    se.PairNeedsAttention: _needs_attention,
-    ev.SkillsAssessed: _assessed,
-    ev.SessionFeedbackGiven: _feedback,
-    ev.SurveyAnswered: _survey,
-    ev.PracticeAdopted: _adopted,
-    ev.PracticeAbandoned: _abandoned,
-    ev.ObjectiveProgressed: _objective,
-    ev.ProgramImpactUpdated: _impact,
-}
-"""Every type the readers decode has its effect here (a test holds the two lists together)."""
-
-
-class Writes(Protocol):
-    """What a handler does to the read model: statements, in order."""
-
-    async def execute(self, sql: str, *args: Any) -> Any: ...
-
-    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Any: ...
-
-
-_EVERYTHING = "*"
-
-
-@dataclass
-class _Group:
-    sql: str
-    rows: list[Sequence[Any]] = field(default_factory=list)
-    keys: set[Hashable] = field(default_factory=set)
-
-
-class _Batch:
-    """Statements of a batch of events, grouped so that each group runs as one `executemany`.
-
-    A statement joins the last group with the same SQL when no group after that one touches any of
-    the same rows (its `keys`: the ids its event names); so statements about one participant, pair
-    or session keep their order, and statements about different ones, which commute, are grouped.
-    A statement about every row (`_EVERYTHING`, e.g. a round's unmatched list) is a barrier.
-    """
-
-    def __init__(self) -> None:
-        self.groups: list[_Group] = []
-        self._last_with: dict[str, int] = {}
-        self.keys: set[Hashable] = set()
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        self._add(sql, args)
-
-    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
-        for row in args:
-            self._add(sql, row)
-
-    def _add(self, sql: str, row: Sequence[Any]) -> None:
-        index = self._last_with.get(sql)
-        if (
-            index is not None
-            and _EVERYTHING not in self.keys
-            and not any(
-                _EVERYTHING in later.keys or not later.keys.isdisjoint(self.keys) for later in self.groups[index + 1 :]
-            )
-        ):
-            group = self.groups[index]
-        else:
-            group = _Group(sql)
-            self.groups.append(group)
-            self._last_with[sql] = len(self.groups) - 1
-        group.rows.append(row)
-        group.keys |= self.keys
-
-    async def run(self, db: asyncpg.Connection) -> None:
-        for group in self.groups:
-            if len(group.rows) == 1:
-                await db.execute(group.sql, *group.rows[0])
-            else:
-                await db.executemany(group.sql, group.rows)
-
-
-_BARRIERS = (pa.PairingRoundCompleted,)
-
-
-def _keys(event: DomainEvent) -> set[Hashable]:
-    """The rows an event's statements touch: the ids it names (its program's only for program facts)."""
-    if isinstance(event, _BARRIERS):
-        return {_EVERYTHING}
-    ids: set[Hashable] = {
-        value for name, value in event.__dict__.items() if name.endswith("_id") and name != "program_id" and value
+def _recount(facts: Facts, stored: Tallies, tallies: Tallies) -> tuple[counts.Tally, list[Row]]:
+    """What the fold changed in the overview's counts, and the first sessions it added or moved."""
+    rows, original, changed = facts.rows, facts.original, facts.changed
+    tally = counts.Tally()
+    first_sessions = []
+    for key in changed["participants"] | changed["milestones"]:
+        before = (original["participants"].get(key), original["milestones"].get(key))
+        after = (rows["participants"].get(key), rows["milestones"].get(key))
+        tally.change(counts.person_counts(*before), counts.person_counts(*after))
+        if (first := counts.first_session(*after)) is not None and first != counts.first_session(*before):
+            first_sessions.append(first)
+    moved = {
+        key
+        for key in changed["participants"]
+        if counts.regrouped(original["participants"].get(key), rows["participants"][key])
     }
-    return ids or {getattr(event, "program_id", None)}
+    pairs = changed["pairs"] | changed["pair_flags"] | set(tallies)
+    pairs |= {key for key, pair in rows["pairs"].items() if pair["junior_id"] in moved or pair["senior_id"] in moved}
+    for key in pairs:
+        tally.change(_pair_counts(original, stored, key), _pair_counts(rows, stored | tallies, key))
+    return tally, first_sessions
 
 
 async def apply_events(events: Sequence[EventEnvelope], db: asyncpg.Connection) -> None:
-    """Apply `events` in order (grouped into few statements, see `_Batch`), then note the last one
+    """Apply `events` in order (a few statements per table, see the module), then note the last one
     applied from each source."""
-    batch = _Batch()
-    last: dict[str, EventEnvelope] = {}
-    for envelope in events:
-        batch.keys = _keys(envelope.payload)
-        await APPLY[type(envelope.payload)](envelope.payload, envelope, batch)
-        last[source_of(envelope.event_type)] = envelope
-    await batch.run(db)
+    facts, stored = await _load(db, events)
+    fold(facts, list(events))
+    tallies = _retally(facts, stored)
+    tally, first_sessions = _recount(facts, stored, tallies)
+    for name, table in TABLES.items():
+        await table.upsert(db, (facts.rows[name][key] for key in facts.changed[name]))
+    await counts.PAIR_SESSIONS.upsert(db, tallies.values())
+    await counts.FIRST_SESSIONS.upsert(db, first_sessions)
+    deltas = tally.rows()
+    await counts.OVERVIEW_COUNTS.add(db, deltas)
+    # A group nobody is in any more has no row (as if it never had anyone: any batching, same rows).
+    emptied = [row for row in deltas if row["enrolled"] < 0 or row["proposed"] < 0]
+    if emptied:
+        await db.execute(
+            "DELETE FROM overview_counts WHERE (program_id, dimension, value) IN"
+            " (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])) AND enrolled = 0 AND proposed = 0",
+            *([row[column] for row in emptied] for column in ("program_id", "dimension", "value")),
+        )
+    last = {source_of(envelope.event_type): envelope for envelope in events}
     if last:
         await db.executemany(
             "INSERT INTO freshness VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (source) DO UPDATE SET"

@@ -16,12 +16,19 @@ from uuid import UUID
 
 import asyncpg
 
+from tandem_reporting.adapters.overview_counts import (
+    GROUP_DIMENSIONS,
+    PAIR_MEASURES,
+    PERSON_MEASURES,
+    SESSION_STATUSES,
+)
 from tandem_reporting.adapters.tables import READ_SCHEMA
 from tandem_reporting.domain.filters import Filters
 from tandem_reporting.domain.privacy import Cell
 
 __all__ = [
     "contributor_cells",
+    "counted_overview",
     "dimension_values",
     "freshness",
     "funnel_counts",
@@ -146,6 +153,42 @@ async def session_counts(db: asyncpg.Connection, program_id: UUID, filters: Filt
     return counts
 
 
+_COUNTS = f"""
+SELECT *, (score_sum / nullif(scored, 0))::float8 AS mean_score FROM {READ_SCHEMA}.overview_counts
+WHERE program_id = $1 AND dimension = $2 AND value = $3
+"""
+
+# The middle one or two of the group's days to a first session, in order (an index scan), and the
+# median of those: the very figure percentile_cont gives over all of them.
+_MEDIAN = """
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM (
+    SELECT days FROM {schema}.first_sessions WHERE program_id = $1 {group} ORDER BY days OFFSET $2 LIMIT $3
+) AS middle
+"""
+
+
+async def counted_overview(
+    db: asyncpg.Connection, program_id: UUID, dimension: str, value: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    """`funnel_counts`, `pair_counts` and `session_counts` for the program or one group, from the
+    counts kept on write (`overview_counts`): a row or two instead of the program's every row."""
+    row = await db.fetchrow(_COUNTS, program_id, dimension, value)
+    counts: dict[str, Any] = dict(row) if row else {}
+    measured = {name: int(counts.get(name) or 0) for name in (*PERSON_MEASURES, *PAIR_MEASURES) if name != "score_sum"}
+    funnel: dict[str, Any] = {name: measured[name] for name in PERSON_MEASURES}
+    funnel["median_days_to_first_session"] = None
+    if (timed := measured["with_first_session_days"]) > 0:
+        assert dimension in ("", *GROUP_DIMENSIONS)
+        group = f"AND {dimension} = $4" if dimension else ""
+        median = _MEDIAN.format(schema=READ_SCHEMA, group=group)
+        arguments = [program_id, (timed - 1) // 2, 2 - timed % 2] + ([value] if dimension else [])
+        funnel["median_days_to_first_session"] = await db.fetchval(median, *arguments)
+    pairs: dict[str, Any] = {name: measured[name] for name in PAIR_MEASURES if name != "score_sum"}
+    pairs["mean_score"] = counts.get("mean_score")
+    sessions = {status: measured[f"sessions_{status}"] for status in SESSION_STATUSES}
+    return funnel, pairs, sessions
+
+
 _WEEKLY = f"""
 WITH {_PEOPLE},
 enrolled AS (SELECT date_trunc('week', enrolled_at) AS week, count(*) AS n FROM people GROUP BY 1),
@@ -266,8 +309,9 @@ async def program_known(db: asyncpg.Connection, program_id: UUID) -> bool:
 
 async def programs(db: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await db.fetch(
-        f"SELECT pg.program_id, pg.name, count(p.participant_id) AS participants FROM {READ_SCHEMA}.programs pg"
-        f" LEFT JOIN {READ_SCHEMA}.participants p USING (program_id) GROUP BY pg.program_id, pg.name ORDER BY pg.name"
+        f"SELECT pg.program_id, pg.name, coalesce(c.enrolled, 0) AS participants FROM {READ_SCHEMA}.programs pg"
+        f" LEFT JOIN {READ_SCHEMA}.overview_counts c ON c.program_id = pg.program_id AND c.dimension = ''"
+        " ORDER BY pg.name"
     )
     return [dict(row) for row in rows]
 

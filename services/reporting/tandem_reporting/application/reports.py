@@ -23,9 +23,12 @@ FUNNEL_STAGES = ("enrolled", "approved", "paired", "first_session_held", "final_
 
 async def overview(db: asyncpg.Connection, program_id: UUID, filters: Filters) -> dict[str, Any]:
     """Funnel with rates, proposals, match rate per role, sessions, pairs and silo-breaking shares."""
-    counts = await queries.funnel_counts(db, program_id, filters)
-    pairs = await queries.pair_counts(db, program_id, filters)
-    sessions = await queries.session_counts(db, program_id, filters)
+    if (group := filters.counted_group()) is not None:
+        counts, pairs, sessions = await queries.counted_overview(db, program_id, *group)
+    else:
+        counts = await queries.funnel_counts(db, program_id, filters)
+        pairs = await queries.pair_counts(db, program_id, filters)
+        sessions = await queries.session_counts(db, program_id, filters)
     funnel = []
     previous = None
     for stage in FUNNEL_STAGES:

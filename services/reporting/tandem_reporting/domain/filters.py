@@ -29,6 +29,20 @@ class Filters:
         values = asdict(self)
         return {name: None if values[name] is None else str(values[name]) for name in DIMENSIONS}
 
+    def counted_group(self) -> tuple[str, str] | None:
+        """The one group these filters narrow to, ("", "") for none, as the overview's counts are
+        kept (`adapters.overview_counts`); None when they narrow otherwise (dates, job level, or
+        several groups at once) and the figures must be counted from the facts."""
+        if self.narrows_by_time() or self.job_level is not None:
+            return None
+        named = [(name, value) for name, value in self.groups().items() if value is not None]
+        if len(named) > 1:
+            return None
+        if not named:
+            return ("", "")
+        name, value = named[0]
+        return (name, value.upper() if name == "country" else value)
+
     def narrows_by_time(self) -> bool:
         return self.since is not None or self.until is not None
 
