@@ -37,7 +37,7 @@ Dimension = Literal["department", "site", "country", "role", "job_level"]
 assert set(Dimension.__args__) == set(DIMENSIONS)  # type: ignore[attr-defined]
 
 
-def _filters(
+async def _filters(  # async: FastAPI runs a plain `def` dependency in a worker thread
     department: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
     site: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
@@ -55,20 +55,8 @@ class _Answer:
     """The common parameters of every report: waiting for an event, and format; and how an answer is
     made: one snapshot for the figures and their freshness."""
 
-    def __init__(
-        self,
-        request: Request,
-        after: Annotated[
-            UUID | None, Query(description="Wait until the read model has applied this event (one you caused).")
-        ] = None,
-        tandem_after_event: Annotated[UUID | None, Header(description="Same as `after`.")] = None,
-        wait: Annotated[float, Query(ge=0, le=10, description="How long to wait for `after`, in seconds.")] = 5.0,
-        format: Literal["json", "csv"] | None = None,
-    ) -> None:
-        self.after = after or tandem_after_event
-        self.wait = wait
-        wants_csv = "text/csv" in request.headers.get("accept", "")
-        self.csv = format == "csv" or (format is None and wants_csv)
+    def __init__(self, after: UUID | None, wait: float, csv: bool) -> None:
+        self.after, self.wait, self.csv = after, wait, csv
 
     async def of(
         self,
@@ -102,7 +90,20 @@ class _Answer:
         return JSONResponse(jsonable_encoder(body))
 
 
-AnswerDep = Annotated[_Answer, Depends()]
+async def _answer(
+    request: Request,
+    after: Annotated[
+        UUID | None, Query(description="Wait until the read model has applied this event (one you caused).")
+    ] = None,
+    tandem_after_event: Annotated[UUID | None, Header(description="Same as `after`.")] = None,
+    wait: Annotated[float, Query(ge=0, le=10, description="How long to wait for `after`, in seconds.")] = 5.0,
+    format: Literal["json", "csv"] | None = None,
+) -> _Answer:
+    wants_csv = "text/csv" in request.headers.get("accept", "")
+    return _Answer(after or tandem_after_event, wait, format == "csv" or (format is None and wants_csv))
+
+
+AnswerDep = Annotated[_Answer, Depends(_answer)]
 
 # Every report answers JSON, or CSV when asked: both documented (schemathesis found the CSV undocumented).
 _REPORT: dict[int | str, dict[str, Any]] = {
