@@ -129,18 +129,10 @@ async def close_program(executor: Executor, program_id: UUID) -> None:
 
 
 async def load_terms(executor: Executor, program_id: UUID) -> ProgramTerms | None:
-    row = await executor.fetchrow("SELECT * FROM programs WHERE program_id = $1", program_id)
-    if row is None:
-        return None
-    return ProgramTerms(
-        row["program_id"],
-        row["cadence_days"],
-        row["session_minutes"],
-        row["start_date"],
-        row["end_date"],
-        json.loads(row["objectives"]),
-        row["closed"],
+    row = await executor.fetchrow(
+        "SELECT *, program_id AS known_program FROM programs WHERE program_id = $1", program_id
     )
+    return None if row is None else _terms_of_pair(row)
 
 
 async def record_person(
@@ -219,6 +211,7 @@ _PAIRS_WITH_TERMS = (
 
 
 def _terms_of_pair(row: asyncpg.Record) -> ProgramTerms | None:
+    """The program's terms from a row of `programs` columns with its id as `known_program` (None: no program)."""
     if row["known_program"] is None:
         return None
     return ProgramTerms(
