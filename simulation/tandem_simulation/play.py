@@ -319,7 +319,7 @@ class Play:
             pool = await self.attempt(self.call("GET", "pairing", f"/programs/{program}/pool", self.hr))
             if pool is None:
                 return False
-            in_pool = pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0)
+            in_pool = int(pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0))
             return in_pool == expected
 
         if kind == "full" and not await self.until(pool_is_the_approved, timeout=EFFECT_SECONDS * 2):
