@@ -337,6 +337,15 @@ class Play:
     async def answer_round(self, round_id: str, kind: str) -> None:
         """Once the round is over, each side of its proposals answers."""
         self.truth.rounds.append(round_id)
+        proposals = await self.proposals_when_finished(round_id, kind)
+        if proposals is None:
+            return
+        if kind == "rotation":
+            self.active_pairs.clear()
+        await self.each(f"answers to the {kind} round", proposals, self.answer)
+
+    async def proposals_when_finished(self, round_id: str, kind: str) -> list[dict[str, Any]] | None:
+        """The round's proposals once it is over; None if it is still running after a long wait."""
         found: dict[str, Any] = {}
 
         async def finished() -> bool:
@@ -345,12 +354,30 @@ class Play:
 
         if not await self.until(finished, timeout=EFFECT_SECONDS * 10):
             self.say(f"{kind} round {round_id} still running after {EFFECT_SECONDS * 10:.0f}s: no answers")
-            return
+            return None
         proposals = await self.proposals_of(round_id, found.get("matched") or 0)
         self.say(f"{kind} round: {found['status']}, {len(proposals)} of {found.get('matched')} proposals listed")
-        if kind == "rotation":
-            self.active_pairs.clear()
-        await self.each(f"answers to the {kind} round", proposals, self.answer)
+        return proposals
+
+    async def rounds_after_the_close(self) -> None:
+        """Rounds pairing ran by itself after the play last looked, before it heard of the close (a
+        rotation falling due in the program's last days): nobody answered them and the close withdrew
+        their proposals, but pairing made them, so they count as proposed."""
+        program = self.truth.program_id
+
+        async def pairing_heard_of_the_close() -> bool:  # from then on pairing starts no round
+            pool = await self.attempt(self.call("GET", "pairing", f"/programs/{program}/pool", self.hr))
+            return pool is not None and bool(pool["closed"])
+
+        if not await self.until(pairing_heard_of_the_close):
+            self.say("pairing has not heard of the close: rounds it runs meanwhile are not counted")
+            return
+        page = await self.call("GET", "pairing", f"/programs/{program}/rounds?limit=500", self.hr)
+        for found in page["items"]:
+            if found["round_id"] not in self.truth.rounds:
+                self.truth.rounds.append(found["round_id"])
+                proposals = await self.proposals_when_finished(found["round_id"], found["kind"]) or []
+                self.truth.proposals.update(proposal["pair_id"] for proposal in proposals)
 
     async def rounds_of_pairing(self) -> None:
         """Rounds pairing ran by itself (the rotation its scheduler starts at the program's rotation
@@ -558,6 +585,8 @@ class Play:
     async def close(self) -> None:
         """HR closes the program; everyone is asked the end assessment and the survey, and answers."""
         await self.call("POST", "enrollment", f"/programs/{self.truth.program_id}/close", self.hr, action="close")
+        if self.has("pairing"):
+            await self.rounds_after_the_close()
         SharedClock.advance_file(self.clock_file, timedelta(days=1))
         if not self.has("evaluation"):
             return
