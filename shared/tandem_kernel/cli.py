@@ -265,6 +265,7 @@ def _serve(name: str) -> None:
     import uvicorn
 
     from tandem_kernel.api import create_app
+    from tandem_kernel.http_guard import HTTP_KEEP_ALIVE_SECONDS
 
     spec = load_service(name)
     settings = ServiceSettings(service_name=spec.name)
@@ -274,6 +275,7 @@ def _serve(name: str) -> None:
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
+        timeout_keep_alive=HTTP_KEEP_ALIVE_SECONDS,
     )
 
 

@@ -6,6 +6,7 @@
 - An error no handler expected is answered with a 500 problem document and logged with its
   traceback, and the exception goes no further: left to Starlette's outermost middleware it would
   be re-raised to the server, which closes the client's keep-alive connection.
+- The server keeps an idle connection open longer than clients keep theirs (`HTTP_KEEP_ALIVE_SECONDS`).
 
 Pure ASGI (no `BaseHTTPMiddleware`), so streaming responses and background tasks pass untouched.
 """
@@ -22,9 +23,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem_kernel.problems import problem
 
-__all__ = ["RequestGuard"]
+__all__ = ["HTTP_KEEP_ALIVE_SECONDS", "RequestGuard"]
 
 log = logging.getLogger("tandem.http")
+
+HTTP_KEEP_ALIVE_SECONDS = 75
+"""How long the server keeps an idle keep-alive connection open: longer than any client keeps one in
+its pool (httpx: 5 s, load balancers: 60 s). At uvicorn's default, 5 s, the two timers raced: a client
+sending on a connection idle for about 5 s met the server closing it, and the request was lost
+("Server disconnected without sending a response", ReadError), more often the busier the machine
+(found by `tandem simulate`: sessions and evaluation reads dropped mid-run)."""
 
 MAX_SCANNED_BODY = 64 * 1024 * 1024
 _NUL = "\x00"

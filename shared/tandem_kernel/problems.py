@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,6 +18,18 @@ __all__ = ["ServiceUnavailable", "install_problem_handlers", "problem"]
 log = logging.getLogger("tandem.http")
 
 PROBLEM_JSON = "application/problem+json"
+
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # the connection dropped (a restart, pg_terminate_backend)
+    asyncpg.InterfaceError,  # ... noticed by the client first
+    asyncpg.InternalClientError,  # ... mid-operation, on a connection asyncpg had not yet retired
+    asyncpg.OperatorInterventionError,  # the server is shutting down or not accepting connections yet
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,  # refused or reset before PostgreSQL answered
+)
+"""What a request meets when PostgreSQL is gone for a moment: the request did nothing (its transaction
+rolled back), and the same request succeeds once the pool has reconnected, so it is a 503 with
+Retry-After, not a 500 (which says "a defect, do not retry")."""
 
 
 class ServiceUnavailable(Exception):
@@ -72,6 +85,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
         return problem(503, "Service unavailable", error.detail, type_=_type("unavailable"))
+
+    async def database_unreachable(request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, asyncpg.DataError):  # an InterfaceError too, but a defect: bad query arguments
+            return await unexpected(request, error)
+        log.warning("database unreachable on %s %s: %r", request.method, request.url.path, error)
+        detail = "the database dropped the connection; try again in a moment"
+        return problem(503, "Service unavailable", detail, type_=_type("unavailable"))
+
+    for unreachable in DATABASE_UNREACHABLE:
+        app.add_exception_handler(unreachable, database_unreachable)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:

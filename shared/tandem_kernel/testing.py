@@ -151,10 +151,18 @@ class serving:
         import uvicorn
 
         from tandem_kernel.devbroker import free_port
+        from tandem_kernel.http_guard import HTTP_KEEP_ALIVE_SECONDS
 
         self.port = port or free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+            uvicorn.Config(
+                app,  # type: ignore[arg-type]
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                timeout_keep_alive=HTTP_KEEP_ALIVE_SECONDS,  # as `tandem serve` runs it
+            )
         )
         self._task: asyncio.Task[None] | None = None
 

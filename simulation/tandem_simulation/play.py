@@ -23,13 +23,14 @@ from tandem_kernel.progress import Progress
 from tandem_simulation.company import OBJECTIVES, Company, Employee, Skill, generate_company
 from tandem_simulation.truth import GroundTruth
 
-__all__ = ["Identity", "Play", "fetch_vocabulary"]
+__all__ = ["STEP", "Identity", "Play", "fetch_vocabulary", "program_terms"]
 
 T = TypeVar("T")
 EFFECT_SECONDS = 60.0  # how long to wait for an effect to reach another service (a round, a read model)
 CONCURRENCY = 24
-ACCEPT_ATTEMPTS = 10
 RETRIES = 8  # about 40 s of backoff for a 5xx or a dropped connection
+STEP = timedelta(days=7)
+"""How far the play moves every service's clock at once."""
 
 
 class Identity(Protocol):
@@ -225,26 +226,11 @@ class Play:
     async def create_program(self, company: Company) -> date:
         today = self.now().date()
         start = today + timedelta(days=7 - today.weekday() + 7)  # the Monday after next
-        end = start + timedelta(weeks=self.weeks)
-        body = {
-            "name": f"Reverse mentoring {start.year} (simulated, seed {self.seed})",
-            "description": "Juniors coach seniors on AI, digital tools and social networks; seniors share "
-            "leadership, negotiation and how the company works.",
-            "objectives": [{"code": code, "title": title, "theme": theme} for code, title, theme in OBJECTIVES],
-            "start_date": start.isoformat(),
-            "end_date": end.isoformat(),
-            "session_cadence_days": 14,
-            "session_minutes": 45,
-            "rotation_months": max(1, round(self.weeks / 2 / 4.35)),
-            "capacity": self.size,
-            "auto_approve": False,
-            "languages": company.languages,
-            "eligibility": {"junior": {"max_years_in_company": 8, "max_job_level": 4}, "senior": {"min_job_level": 5}},
-        }
+        body = program_terms(company, start, weeks=self.weeks, size=self.size, seed=self.seed)
         created = await self.call("POST", "enrollment", "/programs", self.hr, body)
         self.truth.program_id = created["program_id"]
         await self.call("POST", "enrollment", f"/programs/{self.truth.program_id}/open", self.hr)
-        self.say(f"program {self.truth.program_id}: {start} to {end}, {self.size:,} employees invited")
+        self.say(f"program {self.truth.program_id}: {start} to {body['end_date']}, {self.size:,} employees invited")
         return start
 
     async def import_employees(self, company: Company) -> None:
@@ -324,15 +310,23 @@ class Play:
         program = self.truth.program_id
         expected = len(self.truth.approved - self.truth.withdrawn)
 
-        async def pool_filled() -> bool:
+        in_pool = 0
+
+        async def pool_is_the_approved() -> bool:
+            # Exactly: pairing must have heard of every withdrawal too, or the round proposes people
+            # who left, and pairing withdraws those proposals (409 to whoever answers them).
+            nonlocal in_pool
             pool = await self.attempt(self.call("GET", "pairing", f"/programs/{program}/pool", self.hr))
             if pool is None:
                 return False
-            return bool(pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0) >= expected)
+            in_pool = int(pool["juniors"].get("approved", 0) + pool["seniors"].get("approved", 0))
+            return in_pool == expected
 
-        if kind == "full" and not await self.until(pool_filled, timeout=EFFECT_SECONDS * 2):
-            self.say("pairing has not heard of every approved participant: no round")
-            return
+        if kind == "full" and not await self.until(pool_is_the_approved, timeout=EFFECT_SECONDS * 2):
+            if in_pool < expected:
+                self.say("pairing has not heard of every approved participant: no round")
+                return
+            self.say(f"pairing still counts {in_pool - expected} who withdrew: pairing anyway")
         requested = await self.attempt(
             self.call("POST", "pairing", f"/programs/{program}/rounds", self.hr, {"kind": kind}, action="round")
         )
@@ -343,6 +337,15 @@ class Play:
     async def answer_round(self, round_id: str, kind: str) -> None:
         """Once the round is over, each side of its proposals answers."""
         self.truth.rounds.append(round_id)
+        proposals = await self.proposals_when_finished(round_id, kind)
+        if proposals is None:
+            return
+        if kind == "rotation":
+            self.active_pairs.clear()
+        await self.each(f"answers to the {kind} round", proposals, self.answer)
+
+    async def proposals_when_finished(self, round_id: str, kind: str) -> list[dict[str, Any]] | None:
+        """The round's proposals once it is over; None if it is still running after a long wait."""
         found: dict[str, Any] = {}
 
         async def finished() -> bool:
@@ -351,12 +354,30 @@ class Play:
 
         if not await self.until(finished, timeout=EFFECT_SECONDS * 10):
             self.say(f"{kind} round {round_id} still running after {EFFECT_SECONDS * 10:.0f}s: no answers")
-            return
+            return None
         proposals = await self.proposals_of(round_id, found.get("matched") or 0)
         self.say(f"{kind} round: {found['status']}, {len(proposals)} of {found.get('matched')} proposals listed")
-        if kind == "rotation":
-            self.active_pairs.clear()
-        await self.each(f"answers to the {kind} round", proposals, self.answer)
+        return proposals
+
+    async def rounds_after_the_close(self) -> None:
+        """Rounds pairing ran by itself after the play last looked, before it heard of the close (a
+        rotation falling due in the program's last days): nobody answered them and the close withdrew
+        their proposals, but pairing made them, so they count as proposed."""
+        program = self.truth.program_id
+
+        async def pairing_heard_of_the_close() -> bool:  # from then on pairing starts no round
+            pool = await self.attempt(self.call("GET", "pairing", f"/programs/{program}/pool", self.hr))
+            return pool is not None and bool(pool["closed"])
+
+        if not await self.until(pairing_heard_of_the_close):
+            self.say("pairing has not heard of the close: rounds it runs meanwhile are not counted")
+            return
+        page = await self.call("GET", "pairing", f"/programs/{program}/rounds?limit=500", self.hr)
+        for found in page["items"]:
+            if found["round_id"] not in self.truth.rounds:
+                self.truth.rounds.append(found["round_id"])
+                proposals = await self.proposals_when_finished(found["round_id"], found["kind"]) or []
+                self.truth.proposals.update(proposal["pair_id"] for proposal in proposals)
 
     async def rounds_of_pairing(self) -> None:
         """Rounds pairing ran by itself (the rotation its scheduler starts at the program's rotation
@@ -405,29 +426,21 @@ class Play:
         answer: dict[str, Any] | None = None
         for side in (junior, senior):
             answer = await self.accept(pair_id, side)
+            if answer is None:  # refused: the proposal is over for the other side too
+                return
         if answer is not None and answer["status"] == "active":
             self.truth.activated.add(pair_id)
             self.truth.paired_people.update((junior, senior))
             self.active_pairs[pair_id] = (junior, senior)
 
     async def accept(self, pair_id: str, side: str) -> dict[str, Any] | None:
-        """Accept, again a little later while pairing refuses (409): right after a rotation its read
-        model may still count the rotated pairs as active, which makes the new ones look infeasible."""
+        """Accept once: a refusal (409) is pairing's final word on a proposal that can no longer be
+        accepted (expired, withdrawn, infeasible), counted, not retried."""
         path = f"/proposals/{pair_id}/accept"
-        for attempt in range(ACCEPT_ATTEMPTS):
-            try:
-                answer: dict[str, Any] = await self.call(
-                    "POST", "pairing", path, self.token_of(side), {"participant_id": side}
-                )
-                return answer
-            except Refused as refused:
-                if refused.status != 409 or attempt == ACCEPT_ATTEMPTS - 1:
-                    self.truth.refused["accept"] += 1
-                    return None
-                await asyncio.sleep(2.0)
-            except Unavailable:
-                return None
-        return None
+        answer: dict[str, Any] | None = await self.attempt(
+            self.call("POST", "pairing", path, self.token_of(side), {"participant_id": side}, action="accept")
+        )
+        return answer
 
     # -- a week -----------------------------------------------------------------------------------
 
@@ -435,11 +448,15 @@ class Play:
         """Cancellations of the week to come, then a week later: attendance of what was due, feedback
         and fit for last week's sessions, assessments asked, practices adopted."""
         now = self.now()
-        until = now + timedelta(days=7)
+        until = now + STEP
         scheduled = await self.scheduled_sessions() if self.has("sessions") else []
         coming = [session for session in scheduled if now <= _starts(session) < until]
         await self.each(f"week {week + 1}: cancellations", coming, self.maybe_cancel)
-        SharedClock.advance_file(self.clock_file, timedelta(days=7))
+        if self.has("pairing"):
+            # Proposals pairing made by itself this week (a rotation it started when pairs fell due)
+            # are answered this week, before the clock moves past the days people have to answer.
+            await self.rounds_of_pairing()
+        SharedClock.advance_file(self.clock_file, STEP)
         due = [
             session
             for session in scheduled
@@ -568,6 +585,8 @@ class Play:
     async def close(self) -> None:
         """HR closes the program; everyone is asked the end assessment and the survey, and answers."""
         await self.call("POST", "enrollment", f"/programs/{self.truth.program_id}/close", self.hr, action="close")
+        if self.has("pairing"):
+            await self.rounds_after_the_close()
         SharedClock.advance_file(self.clock_file, timedelta(days=1))
         if not self.has("evaluation"):
             return
@@ -596,6 +615,31 @@ class Play:
                 self.truth.erased.add(participant_id)
 
         await self.each("erasures", leaving, erase)
+
+
+def program_terms(company: Company, start: date, *, weeks: int, size: int, seed: int) -> dict[str, Any]:
+    """What HR creates the program with (`POST /programs`): `weeks` from `start`, a rotation half-way.
+
+    Proposals stay open two steps of the play's clock: pairing may propose by itself (the rotation
+    its scheduler starts when pairs fall due) just before the play moves every clock a week on,
+    and people answering it at the next step must still find it open.
+    """
+    return {
+        "name": f"Reverse mentoring {start.year} (simulated, seed {seed})",
+        "description": "Juniors coach seniors on AI, digital tools and social networks; seniors share "
+        "leadership, negotiation and how the company works.",
+        "objectives": [{"code": code, "title": title, "theme": theme} for code, title, theme in OBJECTIVES],
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(weeks=weeks)).isoformat(),
+        "session_cadence_days": 14,
+        "session_minutes": 45,
+        "rotation_months": max(1, round(weeks / 2 / 4.35)),
+        "proposal_expiry_days": 2 * STEP.days,
+        "capacity": size,
+        "auto_approve": False,
+        "languages": company.languages,
+        "eligibility": {"junior": {"max_years_in_company": 8, "max_job_level": 4}, "senior": {"min_job_level": 5}},
+    }
 
 
 def _starts(session: dict[str, Any]) -> datetime:

@@ -58,6 +58,16 @@ async def defect(counter_id: str, _: Admin) -> dict[str, int]:
     raise RuntimeError(f"a defect while reading {counter_id}")
 
 
+@router.get("/counters/{counter_id}/slowly")
+async def read_counter_slowly(counter_id: str, pool: PoolDep, _: Admin) -> dict[str, int]:
+    """A read that takes its time in PostgreSQL: long enough to lose its connection halfway."""
+    total = await pool.fetchval(
+        "SELECT (SELECT total FROM counters_read.totals WHERE stream_id = $1) FROM pg_sleep(30)",
+        COUNTERS.stream_id(counter_id),
+    )
+    return {"total": total or 0}
+
+
 @router.get("/counters/{counter_id}")
 async def read_counter(counter_id: str, pool: PoolDep, _: Admin, label: str | None = None) -> dict[str, int]:
     total = await pool.fetchval(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import httpx
 import pytest
 from kernel.conftest import counter_settings
@@ -69,3 +72,50 @@ async def test_an_unexpected_error_is_a_problem_document_and_the_connection_stay
     assert "a defect" not in defect.text  # the detail stays in the log
     assert after.status_code == 200
     assert pool.connections == [connection]  # the same keep-alive connection served both
+
+
+async def test_an_idle_connection_outlives_the_time_a_client_keeps_it_in_its_pool(http: httpx.AsyncClient) -> None:
+    # The server closing an idle connection while the client sends on it loses the request: the
+    # server keeps it longer than clients do (httpx: 5 s), so the client always retires it first.
+    client = httpx.AsyncClient(
+        base_url=str(http.base_url), headers=http.headers, limits=httpx.Limits(keepalive_expiry=30)
+    )
+    async with client:
+        pool = client._transport._pool  # type: ignore[attr-defined]
+        assert (await client.get("/counters/c1")).status_code == 200
+        [connection] = pool.connections
+
+        await asyncio.sleep(6)  # idle past uvicorn's default keep-alive (5 s)
+        after = await client.get("/counters/c1")
+
+        assert after.status_code == 200
+        assert pool.connections == [connection]  # still open: the server did not close it
+
+
+# The slow read's backend, in the test's database.
+SLOW_READ = (
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND query LIKE '%FROM pg_sleep(30)%'"
+)
+
+
+async def test_a_database_connection_lost_mid_request_is_a_503_to_retry_not_a_500(
+    http: httpx.AsyncClient, database_url: str
+) -> None:
+    reading = asyncio.create_task(http.get("/counters/c1/slowly", timeout=60))
+    admin = await asyncpg.connect(database_url)
+    try:
+
+        async def sleeping() -> bool:
+            return bool(await admin.fetchval(f"SELECT count(*) {SLOW_READ}"))
+
+        await eventually(sleeping)
+        await admin.execute(f"SELECT pg_terminate_backend(pid) {SLOW_READ}")  # what a PostgreSQL restart does
+    finally:
+        await admin.close()
+    response = await reading
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "2"
+    assert (await http.get("/counters/c1")).status_code == 200  # the pool reconnects: the retry succeeds

@@ -204,6 +204,24 @@ async def test_commands_honour_idempotency_keys(http: httpx.AsyncClient, feed: E
     assert without_key.status_code == 409
 
 
+async def test_a_retry_after_the_round_made_its_proposals_gets_the_first_answer_not_a_409(
+    http: httpx.AsyncClient, feed: EnrollmentFeed
+) -> None:
+    program_id = await feed.program()
+    await feed.participant(program_id, "junior")
+    await feed.participant(program_id, "senior")
+    key = {"Idempotency-Key": f"late-retry-{program_id}"}
+    first = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"}, headers=key)
+    await finished(http, first.json()["round_id"])  # its proposals are open now: a new full round is refused
+
+    retry = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"}, headers=key)
+    another = await http.post(f"/programs/{program_id}/rounds", json={"kind": "full"})
+
+    assert (first.status_code, retry.status_code) == (202, 202), retry.text
+    assert retry.json()["round_id"] == first.json()["round_id"]
+    assert another.status_code == 409 and "open proposals" in another.json()["detail"]
+
+
 async def test_a_round_lists_its_proposals_page_by_page(http: httpx.AsyncClient, feed: EnrollmentFeed) -> None:
     program_id = await feed.program()
     for _ in range(3):

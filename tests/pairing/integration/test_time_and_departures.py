@@ -80,6 +80,33 @@ async def test_pairs_due_for_rotation_end_and_a_rotation_round_pairs_everyone_wi
     assert {j for j, _ in after} == set(juniors) and {s for _, s in after} == set(seniors)
 
 
+async def test_the_proposals_of_a_rotation_are_accepted_at_once_and_only_an_expired_one_is_refused(
+    http: httpx.AsyncClient, feed: EnrollmentFeed, service: Pairing
+) -> None:
+    # The simulated company's 1,550 refused acceptances after the half-way rotation: acceptance decides
+    # on the pair's own stream (and the pool), never on a read model still catching up with the rotation,
+    # so answering at once succeeds; the refusals were answers given after the proposals expired.
+    program_id = await feed.program(rotation_months=2, proposal_expiry_days=7)
+    for _ in range(3):
+        await feed.participant(program_id, "junior")
+        await feed.participant(program_id, "senior")
+    first = await completed_round(http, program_id)
+    activated = [await activate(http, proposal) for proposal in first["proposals"]]
+    due = max(datetime.fromisoformat(pair["rotation_due_at"]) for pair in activated)
+    [round_id] = (await scheduler.tick(service.store, now=due + timedelta(minutes=1))).rotation_rounds
+    rotation = await finished(http, str(round_id))
+    assert rotation["rotated_pairs"] == 3 and rotation["matched"] == 3
+    on_time, *others = rotation["proposals"]
+
+    answered = await activate(http, on_time)
+    for late in others:
+        await scheduler.tick(service.store, now=datetime.fromisoformat(late["expires_at"]))
+        refused = await http.post(f"/proposals/{late['pair_id']}/accept", json={"participant_id": late["junior_id"]})
+        assert refused.status_code == 409 and "expired" in refused.json()["detail"], refused.text
+
+    assert answered["status"] == "active" and answered["pair_id"] == on_time["pair_id"]
+
+
 async def test_hr_rotates_every_active_pair_at_once(http: httpx.AsyncClient, feed: EnrollmentFeed) -> None:
     program_id = await feed.program()
     await feed.participant(program_id, "junior")

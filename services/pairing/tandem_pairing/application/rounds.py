@@ -85,14 +85,19 @@ async def request(
     pairs are open (`InvalidTransition`); `NotFound` for a program pairing has not heard of.
     """
     terms = await program_settings.program_terms(store, program_id)
+    refusal: InvalidTransition | None = None
     if terms.closed:
-        raise InvalidTransition("the program is closed")
-    if kind is RoundKind.FULL and await ledger.open_pairs_in_program(store.pool, program_id):
-        raise InvalidTransition("the program has open proposals or pairs: run an incremental or a rotation round")
+        refusal = InvalidTransition("the program is closed")
+    elif kind is RoundKind.FULL and await ledger.open_pairs_in_program(store.pool, program_id):
+        refusal = InvalidTransition("the program has open proposals or pairs: run an incremental or a rotation round")
     rules = await program_settings.rules(store, program_id)
     settings = effective_settings(rules.settings, terms)
 
     def decide(round_id: UUID) -> list[DomainEvent]:
+        # Refused here, after the Idempotency-Key is looked up: a retry of a request that started a
+        # round gets that answer again (202), not a 409 from the proposals the round has made since.
+        if refusal is not None:
+            raise refusal
         started = start_round(
             round_id,
             program_id,

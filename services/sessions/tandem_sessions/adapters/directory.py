@@ -91,6 +91,8 @@ class ActivePair:
     activated_at: datetime
     rotation_due_at: datetime
     status: str
+    attention: str | None = None  # the schedule's flags, kept in step with it (see ledger.save)
+    at_risk: tuple[str, ...] = ()
 
 
 async def record_program(
@@ -201,7 +203,9 @@ async def set_pair_status(executor: Executor, pair_id: UUID, status: str) -> Non
 
 def _pair(row: asyncpg.Record) -> ActivePair:
     ref = PairRef(row["pair_id"], row["program_id"], row["junior_id"], row["senior_id"])
-    return ActivePair(ref, row["activated_at"], row["rotation_due_at"], row["status"])
+    return ActivePair(
+        ref, row["activated_at"], row["rotation_due_at"], row["status"], row["attention"], tuple(row["at_risk"])
+    )
 
 
 _PAIRS_WITH_TERMS = (

@@ -21,7 +21,6 @@ from tandem_kernel.strict import StrictJSONRoute
 
 from tandem_sessions.adapters import directory, ledger
 from tandem_sessions.application import sessions
-from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.domain.schedule import PairRef
 from tandem_sessions.entrypoints.bodies import Act, AddSession, Attendance, Cancel, Reschedule
 from tandem_sessions.entrypoints.schemas import PairOverview, PairSessions, SessionPublic
@@ -68,16 +67,17 @@ async def visible_session(store: StoreDep, caller: Principal, session_id: UUID) 
 async def pair_sessions(pair_id: UUID, store: StoreDep, caller: HrReaderOrAMember) -> PairSessions:
     """Every session of the pair in order (cancelled ones included), and whether the pair needs
     attention (no common slot…) or is at risk (no held session lately, repeated cancellations)."""
+    # From the ledger, which every schedule append updates in its transaction: a read that every
+    # participant's client polls does not replay the pair's whole schedule stream (it grows weekly).
     pair = await directory.load_pair(store.pool, pair_id)
     if pair is None or not await may_see_pair(store.pool, caller, pair.ref):
         raise NotFound("no such pair")
-    schedule = (await SCHEDULES.load(store, pair_id)).state
     rows = await ledger.sessions_of_pair(store.pool, pair_id)
     return PairSessions(
         pair_id=pair_id,
-        needs_attention=schedule.attention.value if schedule and schedule.attention else None,
-        at_risk=sorted(reason.value for reason in schedule.flagged) if schedule else [],
-        closed=schedule.closed if schedule else pair.status != "active",
+        needs_attention=pair.attention,
+        at_risk=sorted(pair.at_risk),
+        closed=pair.status != "active",  # the pair's end closes its schedule in the same transaction
         sessions=[SessionPublic.of_row(row) for row in rows],
     )
 
