@@ -1,7 +1,8 @@
 """The clock every decision reads: injectable, so tests and demos can move time.
 
 Domain code never calls `datetime.now()`: commands take `now` from the HTTP edge (`NowDep`), jobs
-and policies from `runtime.clock`. In production that is the system clock. In development and
+and policies from `runtime.clock`, and the event store stamps events with it (`EventStore.clock`)
+unless a command says when they occurred. In production that is the system clock. In development and
 tests it can be a `SettableClock`, which the simulation moves week by week (see `devclock`).
 
 >>> clock = SettableClock(datetime(2026, 9, 1, 9, 0, tzinfo=UTC))

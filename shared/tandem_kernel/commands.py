@@ -47,6 +47,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from tandem_kernel.clock import Clock
 from tandem_kernel.errors import ConcurrencyError, DomainError
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventMetadata, NewEvent
 from tandem_kernel.store import EventStore, UnitOfWork
@@ -279,7 +280,9 @@ class _Command(Generic[S]):
         events = list(self.decide(current.state))
         if not events:
             return current
-        result = await store.append(current.stream_id, current.version, self._new(events), metadata=self.metadata)
+        result = await store.append(
+            current.stream_id, current.version, self._new(events, store.clock), metadata=self.metadata
+        )
         return CommandResult(
             self.kind.replay(events, current.state), result.stream_version, tuple(events), result.stream_id
         )
@@ -293,7 +296,9 @@ class _Command(Generic[S]):
         outcome = current
         if events:
             state = self.kind.replay(events, current.state)
-            result = await unit.append(current.stream_id, current.version, self._new(events), metadata=self.metadata)
+            result = await unit.append(
+                current.stream_id, current.version, self._new(events, unit.store.clock), metadata=self.metadata
+            )
             if self.kind.follow is not None:
                 assert state is not None, f"{current.stream_id}: events that fold into no state"
                 await self.kind.follow(unit.connection, state)
@@ -302,10 +307,9 @@ class _Command(Generic[S]):
             await self.around.after(unit, events)
         return outcome
 
-    def _new(self, events: list[DomainEvent]) -> list[NewEvent]:
-        if self.occurred_at is None:
-            return [NewEvent(event) for event in events]
-        return [NewEvent(event, occurred_at=self.occurred_at) for event in events]
+    def _new(self, events: list[DomainEvent], clock: Clock) -> list[NewEvent]:
+        occurred_at = self.occurred_at or clock.now()
+        return [NewEvent(event, occurred_at=occurred_at) for event in events]
 
 
 def _answer(outcome: CommandResult[Any]) -> dict[str, Any]:

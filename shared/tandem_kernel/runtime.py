@@ -209,7 +209,7 @@ class Runtime:
                 max_size=self.settings.database_pool_max,
             )
         keyring = SubjectKeys(self.settings.personal_data_master_key)
-        store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring)
+        store = EventStore(self.pool, schema=schema, registry=self.spec.registry, keyring=keyring, clock=self.clock)
         runners = [
             ProjectionRunner(
                 projection,

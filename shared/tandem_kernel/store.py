@@ -25,6 +25,7 @@ from uuid import UUID
 import asyncpg
 from opentelemetry import propagate, trace
 
+from tandem_kernel.clock import Clock, SystemClock
 from tandem_kernel.errors import ConcurrencyError
 from tandem_kernel.events import EventEnvelope, EventMetadata, EventRegistry, NewEvent
 from tandem_kernel.group_commit import GroupCommit
@@ -151,12 +152,21 @@ class EventStore:
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, *, schema: str, registry: EventRegistry, keyring: SubjectKeys | None = None
+        self,
+        pool: asyncpg.Pool,
+        *,
+        schema: str,
+        registry: EventRegistry,
+        keyring: SubjectKeys | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.pool = pool
         self.schema = schema
         self.registry = registry
         self.keyring = keyring
+        # The service's clock (the runtime's): when commands decide, and what their events say they
+        # occurred at, unless told otherwise — so a demo on a simulated clock stamps simulated time.
+        self.clock: Clock = clock or SystemClock()
         self.appended = AppendSignal(pool, notify_channel(schema))
         self._group = GroupCommit(pool, self._append_alone, self._settle)
 

@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 from kernel.events_for_tests import CounterIncremented
+from tandem_kernel.clock import SettableClock
 from tandem_kernel.commands import ATTEMPTS, Idempotency, IdempotencyReused, StreamKind, create, execute
 from tandem_kernel.errors import ConcurrencyError, InvalidTransition
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventMetadata, NewEvent
@@ -71,6 +72,22 @@ async def test_a_command_appends_what_it_decides_and_answers_with_the_new_state(
     assert (outcome.state, outcome.version, outcome.events, outcome.stream_id) == (5, 2, (increment(3),), "counter-a")
     [_, second] = await store.read_stream("counter-a")
     assert second.occurred_at == at and second.actor == "test"
+
+
+async def test_without_a_time_given_events_occur_at_the_stores_clock_not_the_wall_clock(store: EventStore) -> None:
+    # `make run` plays weeks in minutes on one simulated clock: what a service's events say about
+    # when they happened must be that clock's time (evaluation dates a program's close by it).
+    store.clock = SettableClock(datetime(2031, 5, 4, 12, 0, tzinfo=UTC))
+
+    await execute(store, COUNTERS, "plain", lambda _: [increment(1)], metadata=METADATA)
+    async with store.transaction() as unit:
+        await execute(
+            store, COUNTERS, "in-a-unit", lambda _: [increment(1)], metadata=METADATA, connection=unit.connection
+        )
+    await create(store, COUNTERS, lambda _: [increment(1)], metadata=METADATA)
+
+    stamped = {event.occurred_at.date() for event in await store.read_all()}
+    assert stamped == {datetime(2031, 5, 4).date()}
 
 
 async def test_a_command_that_decides_nothing_answers_with_the_stream_as_it_is(store: EventStore) -> None:

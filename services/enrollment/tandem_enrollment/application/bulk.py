@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -119,20 +118,19 @@ async def _all_at_once(
     streams: dict[str, list[NewEvent]] = {}
     held = ProgramPlaces(program, metadata)
     await held.before(unit)
+    now = unit.store.clock.now()
     for row in rows:
         stream_id = PARTICIPANTS.stream_id(enrollment_id(program.program_id, row.command.employee_id))
         if stream_id in streams:  # the same employee twice in the chunk
             reports.append(_duplicate(row))
             continue
         try:
-            events = decide_enroll(
-                None, row.command, program=program, approved_count=held.approved, now=datetime.now(UTC)
-            )
+            events = decide_enroll(None, row.command, program=program, approved_count=held.approved, now=now)
         except DomainError as refusal:
             reports.append(_refused(row, refusal))
             continue
         held.count(events)
-        streams[stream_id] = [NewEvent(event) for event in events]
+        streams[stream_id] = [NewEvent(event, occurred_at=now) for event in events]
         reports.append(None)
     positions = await unit.start_streams(streams, metadata=metadata)
     await held.after(unit, ())

@@ -6,7 +6,6 @@ keeps capacity exact and fills freed places from the waitlist in the same transa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 from tandem_kernel.commands import CommandResult, Idempotency, execute
@@ -37,10 +36,6 @@ def _in_program(program_id: UUID, state: Participant | None) -> Participant | No
     return state if state is not None and state.program_id == program_id else None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _taken(places: ProgramPlaces | None) -> int:
     """The program's exact approved count, read under its lock (0 when it has no capacity)."""
     return places.approved if places is not None else 0
@@ -53,12 +48,13 @@ async def enroll(
     program = await load_program(store, command.program_id)
     participant_id = enrollment_id(program.program_id, command.employee_id)
     places = ProgramPlaces.needed(program, metadata, optimistic=True)
+    now = store.clock.now()
     # After a conflict the stream exists: deciding again answers "already enrolled" (409).
     return await execute(
         store,
         PARTICIPANTS,
         participant_id,
-        lambda state: decide_enroll(state, command, program=program, approved_count=_taken(places), now=_now()),
+        lambda state: decide_enroll(state, command, program=program, approved_count=_taken(places), now=now),
         metadata=metadata,
         idempotency=idempotency,
         around=places,
@@ -77,8 +73,11 @@ async def enroll_new(
     places = ProgramPlaces(program, metadata)
     async with store.transaction() as unit:
         await places.before(unit)
-        events = decide_enroll(None, command, program=program, approved_count=places.approved, now=_now())
-        result = await unit.append(stream_id, 0, [NewEvent(event) for event in events], metadata=metadata)
+        now = store.clock.now()
+        events = decide_enroll(None, command, program=program, approved_count=places.approved, now=now)
+        result = await unit.append(
+            stream_id, 0, [NewEvent(event, occurred_at=now) for event in events], metadata=metadata
+        )
         await places.after(unit, events)
     return result.positions[-1]
 

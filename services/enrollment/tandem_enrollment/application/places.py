@@ -168,7 +168,10 @@ class ProgramPlaces:
             try:
                 events = decide_approve(waiting.state, program=program, approved_count=self.approved, automatic=True)
                 await unit.append(
-                    waiting.stream_id, waiting.version, [NewEvent(event) for event in events], metadata=self.metadata
+                    waiting.stream_id,
+                    waiting.version,
+                    [NewEvent(event, occurred_at=unit.store.clock.now()) for event in events],
+                    metadata=self.metadata,
                 )
             except (ConcurrencyError, DomainError):  # they left or changed meanwhile: the next in line
                 continue
