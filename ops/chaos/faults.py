@@ -8,6 +8,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlsplit
 
 import asyncpg
 from tandem_kernel.testing import ADMIN_DSN
@@ -60,9 +61,12 @@ class Faults:
         admin = await asyncpg.connect(ADMIN_DSN)
         try:
             ended = await admin.fetchval(
+                # Its own database only: a `make run` or another test on the same server runs
+                # services of the same names.
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                " WHERE application_name = $1 AND datname = $2 AND pid <> pg_backend_pid()",
                 f"tandem-{name}",
+                urlsplit(self.platform.databases[name]).path.lstrip("/"),
             )
         finally:
             await admin.close()
