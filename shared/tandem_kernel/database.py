@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 import asyncpg
 
-__all__ = ["CONNECTION_ERRORS", "Migrations", "advisory_lock_key", "create_pool", "migrate"]
+__all__ = ["CONNECTION_ERRORS", "Migrations", "advisory_lock_key", "create_pool", "migrate", "reading"]
 
 # asyncpg's own errors about the state of a connection (it dropped, or was left mid-operation):
 # a fresh connection from the pool usually cures them.
@@ -51,6 +52,18 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int
     )
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for one answer from read models: a read-only snapshot, so all its figures come
+    from the same moment; plans made for the parameters given — after five runs the server may pick
+    a generic plan, and the generic plan of an optional filter (`$2 IS NULL OR department = $2`)
+    reads every row of the program (seen: 1.3 s instead of 10 ms, and a participants page costing
+    11 ms of PostgreSQL's CPU); no JIT, whose compile time exceeds these queries' run time."""
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
+        yield connection
 
 
 class Migrations:

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from tandem_kernel.database import reading
 from tandem_kernel.errors import DomainError
 
 from tandem_enrollment.adapters.read_model import READ_SCHEMA
@@ -195,7 +196,19 @@ async def participants(
 ) -> Page:
     """A program's participants in enrollment order, filtered."""
     after = _decode_cursor(cursor) if cursor else None
-    rows = await pool.fetch(
+    async with reading(pool) as db:  # optional filters: plans made for the filters given
+        rows = await _participants_page(db, program_id, filters, limit, after)
+    return _page(rows, limit, "enrolled_at", "participant_id", _participant)
+
+
+async def _participants_page(
+    db: asyncpg.Connection,
+    program_id: UUID,
+    filters: ParticipantFilters,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await db.fetch(
         f"SELECT {_PARTICIPANT_COLUMNS} FROM {READ_SCHEMA}.participants"
         " WHERE program_id = $1"
         "   AND ($2::text IS NULL OR role = $2) AND ($3::text IS NULL OR status = $3)"
@@ -211,7 +224,7 @@ async def participants(
         after[1] if after else None,
         limit + 1,
     )
-    return _page(rows, limit, "enrolled_at", "participant_id", _participant)
+    return rows
 
 
 async def enrolled_employees(pool: asyncpg.Pool, program_id: UUID, employee_ids: Sequence[str]) -> set[str]:

@@ -8,13 +8,12 @@ pair does (and it starts in the date window).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from tandem_kernel.database import reading
 
 from tandem_reporting.adapters.overview_counts import (
     GROUP_DIMENSIONS,
@@ -41,17 +40,6 @@ __all__ = [
     "session_counts",
     "weekly",
 ]
-
-
-@asynccontextmanager
-async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection for one answer: a read-only snapshot, so every figure of it (and its freshness)
-    comes from the same moment; plans made for the filters given (a generic plan of
-    `$2 IS NULL OR department = $2`, which the server picks after five runs, scans everything); no JIT,
-    whose compile time exceeds these queries' run time."""
-    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
-        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
-        yield connection
 
 
 _PEOPLE = f"""
