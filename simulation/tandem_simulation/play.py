@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -50,6 +51,18 @@ async def fetch_vocabulary(http: httpx.AsyncClient, enrollment: str, token: str)
 
 class Unavailable(Exception):
     """A service kept answering 5xx (or not at all) through every retry."""
+
+
+def _problem_code(response: httpx.Response) -> str:
+    """The refusal's reason in a word: the problem document's `code` (or its title)."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return "?"
+    if not isinstance(problem, dict):
+        return "?"
+    detail = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\d[\d:T.+-]*", "…", str(problem.get("detail", "")))[:80]
+    return f"{problem.get('code') or problem.get('title') or '?'}: {detail}"
 
 
 class Refused(Exception):
@@ -135,6 +148,7 @@ class Play:
                 if response.status_code >= 400:
                     if action:
                         self.truth.refused[action] += 1
+                        self.truth.refusals[f"{action}: {response.status_code} {_problem_code(response)}"] += 1
                     raise Refused(response)
                 return response.json() if response.content else None
         self.truth.refused[f"unavailable:{service}"] += 1

@@ -41,6 +41,7 @@ class GroundTruth:
     practices: int = 0
     surveys: int = 0
     refused: Counter[str] = field(default_factory=Counter)  # calls the platform refused, by action
+    refusals: Counter[str] = field(default_factory=Counter)  # … by action, status and the problem's code
 
     def figures(self) -> dict[str, Any]:
         """The counts, as a JSON-able mapping."""
@@ -72,4 +73,5 @@ class GroundTruth:
             "practices_adopted": self.practices,
             "surveys": self.surveys,
             "refused": dict(self.refused),
+            "refusals": dict(self.refusals.most_common()),
         }
