@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from uuid import uuid4
 
 import httpx
 from tandem_kernel.devclock import SharedClock
@@ -108,6 +109,9 @@ class Play:
         self._http: httpx.AsyncClient | None = None
         self._gate = asyncio.Semaphore(CONCURRENCY)
         self._keys = 0
+        # Idempotency keys are this play's own: `make run` keeps its database, and a second play
+        # with keys of the first was answered the first's program (or refused: another request).
+        self._run = uuid4().hex[:12]
         self.rotated = False
         self.attended: set[str] = set()  # people whose session was held this week
 
@@ -132,7 +136,7 @@ class Play:
         self._keys += 1
         headers = {"Authorization": f"Bearer {token}"}
         if method != "GET":
-            headers["Idempotency-Key"] = f"simulation:{self.seed}:{self._keys}"
+            headers["Idempotency-Key"] = f"simulation:{self._run}:{self._keys}"
         async with self._gate:
             for attempt in range(RETRIES):
                 try:
