@@ -490,8 +490,31 @@ class Play:
             adopters = [pid for pid, p in self.employee_of.items() if self.rng.random() < p.behaviour.adopts_practices]
             await self.each(f"week {week + 1}: practices", adopters, self.adopt_practice)
 
+    async def sessions_planned(self) -> None:
+        """Wait (bounded) until sessions has planned every pair the play knows active: it hears of a
+        pair a moment after pairing activates it — longer while it works through a backlog (a
+        second `make run` on the same database, whose services publish their history again) — and a
+        week played before that would pass the pair's sessions by."""
+        wanted = set(self.active_pairs)
+
+        async def planned() -> bool:
+            path = f"/programs/{self.truth.program_id}/pairs"
+            listed = await self.attempt(self.call("GET", "sessions", path, self.hr))
+            done = {
+                pair["pair_id"]
+                for pair in listed or []
+                if pair["needs_attention"]
+                or pair["status"] != "active"
+                or any(pair[count] for count in ("scheduled", "held", "missed", "cancelled"))
+            }
+            return wanted <= done
+
+        if wanted and not await self.until(planned, timeout=3 * EFFECT_SECONDS):
+            self.say(f"sessions has not planned every pair after {3 * EFFECT_SECONDS:.0f}s: the week goes on")
+
     async def scheduled_sessions(self) -> list[dict[str, Any]]:
         """The scheduled sessions of the pairs active as far as the play knows, in time order."""
+        await self.sessions_planned()
         found: list[dict[str, Any]] = []
 
         async def of_pair(pair_id: str) -> None:
