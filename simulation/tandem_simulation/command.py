@@ -81,6 +81,7 @@ class Simulate:
                 broker_port=args.broker_port,
                 identity_port=args.identity_port,
                 after_start=play,
+                fresh_world="tandem_simulation",
             )
         except _Played as played:
             print("\n".join(played.lines))
