@@ -269,6 +269,7 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short steps, low rates: a smoke run")
     parser.add_argument("--step-seconds", type=float, default=10)
     parser.add_argument("--e2e-rate", type=float, default=200)
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end step (after opening the program)")
     arguments = parser.parse_args()
     rates = (10, 20) if arguments.quick else RATES
     step_seconds = 3 if arguments.quick else arguments.step_seconds
@@ -280,9 +281,11 @@ async def main() -> None:
         bench = Bench(platform, step_seconds)
         try:
             await bench.open_program()
-            steps = await bench.rising("POST /programs/{id}/enrollments", bench.enroll, rates)
-            steps += await bench.rising("GET /programs/{id}/participants?limit=50", bench.participants, rates)
-            steps += await bench.rising("GET /programs/{id}", bench.overview, rates)
+            steps: list[Step] = []
+            if not arguments.e2e_only:
+                steps += await bench.rising("POST /programs/{id}/enrollments", bench.enroll, rates)
+                steps += await bench.rising("GET /programs/{id}/participants?limit=50", bench.participants, rates)
+                steps += await bench.rising("GET /programs/{id}", bench.overview, rates)
             e2e = await bench.end_to_end(e2e_rate)
         finally:
             await bench.http.aclose()

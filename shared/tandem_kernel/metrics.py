@@ -51,6 +51,11 @@ CONFLICTING_DUPLICATES = Counter(
     "Event ids a consumer saw again with another body, type or topic (skipped, kept as dead letters).",
     ["consumer"],
 )
+BATCHES_SPLIT = Counter(
+    "tandem_consumer_batches_split_total",
+    "Fetched batches a consumer rolled back and handled message by message (one of them failed).",
+    ["consumer"],
+)
 DEAD_LETTER_PUBLISH_FAILURES = Counter(
     "tandem_dead_letter_publish_failures_total",
     "Dead letters kept in the table but not published to the dead-letter topic.",

@@ -81,6 +81,7 @@ def invitations_subscription(settings: InvitationSettings) -> Subscription:
         EventRegistry(SESSIONS_EVENTS),
         handlers,
         ignored_types=ignored,
+        in_batches=False,  # a batch rolled back after its mails went out would send them again
     )
 
 

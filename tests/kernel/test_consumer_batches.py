@@ -1,0 +1,181 @@
+"""A consumer handles each fetch of messages in one transaction — one commit for the batch — and a
+batch changes no outcome: whatever fails in it, each message ends as it would have on its own,
+with its effects applied exactly once.
+
+These run the real `MessageProcessor` against real PostgreSQL; `test_relay_and_consumers` and
+`test_consumer_faults` drive the same code through the real broker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from kernel.events_for_tests import CounterIncremented, registry
+from prometheus_client import REGISTRY
+from tandem_kernel.consumers import IncomingMessage, MessageProcessor, Outcome, Subscription
+from tandem_kernel.dead_letters import list_dead_letters
+from tandem_kernel.events import EventEnvelope
+from tandem_kernel.store import EventStore
+
+CONSUMER = "test.batches"
+
+
+@pytest.fixture
+async def pool(store: EventStore) -> AsyncIterator[asyncpg.Pool]:
+    await store.pool.execute(
+        "CREATE TABLE applied (event_id uuid PRIMARY KEY, stream_id text NOT NULL, by int NOT NULL,"
+        " transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id())"
+    )
+    yield store.pool
+
+
+async def apply(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    """Records the event and the transaction it was applied in; refuses a `by` of -13 (a poison)."""
+    assert isinstance(envelope.payload, CounterIncremented)
+    if envelope.payload.by == -13:
+        raise ValueError("thirteen is refused")
+    await connection.execute(
+        "INSERT INTO applied (event_id, stream_id, by) VALUES ($1, $2, $3)",
+        envelope.event_id,
+        envelope.stream_id,
+        envelope.payload.by,
+    )
+
+
+def event(event_id: str | None = None, *, by: int = 1, stream: str = "c1", version: int = 1) -> dict[str, object]:
+    return {
+        "event_id": event_id or str(uuid4()),
+        "event_type": "test.CounterIncremented",
+        "event_version": 2,
+        "stream_id": stream,
+        "stream_version": version,
+        "position": version,
+        "occurred_at": "2026-11-26T10:00:00Z",
+        "payload": {"by": by, "reason": "ok"},
+    }
+
+
+def message(body: dict[str, object] | bytes, offset: int) -> IncomingMessage:
+    value = body if isinstance(body, bytes) else json.dumps(body).encode()
+    event_id = body["event_id"] if isinstance(body, dict) else str(uuid4())
+    headers = {"ce_id": str(event_id), "ce_type": "test.CounterIncremented", "ce_source": "/t", "ce_specversion": "1.0"}
+    return IncomingMessage("t", 0, offset, b"c1", value, headers)
+
+
+def fetch(*bodies: dict[str, object] | bytes) -> list[IncomingMessage]:
+    return [message(body, offset) for offset, body in enumerate(bodies)]
+
+
+async def noop_publish(topic: str, incoming: IncomingMessage, headers: dict[str, str]) -> None:
+    pass
+
+
+def processor(pool: asyncpg.Pool, *, in_batches: bool = True, wakes: list[int] | None = None) -> MessageProcessor:
+    subscription = Subscription(CONSUMER, ("t",), registry(), {CounterIncremented: apply}, in_batches=in_batches)
+    return MessageProcessor(
+        subscription,
+        pool,
+        noop_publish,
+        backoff_seconds=0,
+        after_commit=(lambda: wakes.append(1)) if wakes is not None else None,
+    )
+
+
+async def transactions(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(DISTINCT transaction_id) FROM applied")
+
+
+async def test_a_fetch_is_applied_in_one_transaction_and_wakes_the_relay_once(pool: asyncpg.Pool) -> None:
+    wakes: list[int] = []
+    consumer = processor(pool, wakes=wakes)
+
+    outcomes = await consumer.process_batch(fetch(*(event(by=n, version=n) for n in range(1, 51))))
+
+    assert outcomes == [Outcome.HANDLED] * 50
+    assert await pool.fetchval("SELECT count(*) FROM applied") == 50
+    assert await transactions(pool) == 1
+    assert wakes == [1]
+
+
+async def test_a_subscription_with_effects_outside_the_database_handles_each_message_on_its_own(
+    pool: asyncpg.Pool,
+) -> None:
+    consumer = processor(pool, in_batches=False)
+
+    assert await consumer.process_batch(fetch(event(), event(), event())) == [Outcome.HANDLED] * 3
+    assert await transactions(pool) == 3
+
+
+async def test_duplicates_inside_a_batch_and_across_batches_are_applied_once(pool: asyncpg.Pool) -> None:
+    consumer = processor(pool)
+    first, second = event(by=2), event(by=3)
+    await consumer.process_batch(fetch(first, event()))
+
+    outcomes = await consumer.process_batch(fetch(first, second, second))
+
+    assert outcomes == [Outcome.DUPLICATE, Outcome.HANDLED, Outcome.DUPLICATE]
+    assert await pool.fetchval("SELECT count(*) FROM applied") == 3
+
+
+async def test_a_duplicate_with_another_body_inside_a_batch_is_skipped_and_kept_as_a_dead_letter(
+    pool: asyncpg.Pool,
+) -> None:
+    consumer = processor(pool)
+    event_id = str(uuid4())
+
+    outcomes = await consumer.process_batch(fetch(event(event_id, by=2), event(event_id, by=7), event()))
+
+    assert outcomes == [Outcome.HANDLED, Outcome.CONFLICTING_DUPLICATE, Outcome.HANDLED]
+    assert await pool.fetchval("SELECT by FROM applied WHERE event_id = $1", event_id) == 2
+    [letter] = await list_dead_letters(pool)
+    assert letter.kind == "conflicting_duplicate"
+
+
+async def test_an_unreadable_message_is_a_dead_letter_and_the_rest_of_its_batch_is_applied_together(
+    pool: asyncpg.Pool,
+) -> None:
+    consumer = processor(pool)
+
+    outcomes = await consumer.process_batch(fetch(event(), b"\x00not json", event(by=4), event(stream=17)))
+
+    assert outcomes == [Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.HANDLED, Outcome.DEAD_LETTERED]
+    assert await pool.fetchval("SELECT count(*) FROM applied") == 2
+    assert await transactions(pool) == 1
+    assert sorted(letter.kind for letter in await list_dead_letters(pool)) == ["unreadable", "unreadable"]
+
+
+async def test_a_failing_message_rolls_its_batch_back_and_each_message_then_ends_as_it_would_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    consumer = processor(pool)
+    splits_before = REGISTRY.get_sample_value("tandem_consumer_batches_split_total", {"consumer": CONSUMER}) or 0
+    bodies = [event(by=1), event(by=2), event(by=-13), event(by=4)]
+
+    outcomes = await consumer.process_batch(fetch(*bodies))
+
+    assert outcomes == [Outcome.HANDLED, Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.HANDLED]
+    # Nothing of the rolled-back attempt stayed: each good message applied once, in its own transaction.
+    assert sorted(await pool.fetch("SELECT by FROM applied"), key=lambda row: row["by"]) == [(1,), (2,), (4,)]
+    assert await transactions(pool) == 3
+    [letter] = await list_dead_letters(pool)
+    assert (letter.kind, letter.attempts) == ("failed", 3)
+    assert "thirteen is refused" in letter.error
+    splits = REGISTRY.get_sample_value("tandem_consumer_batches_split_total", {"consumer": CONSUMER})
+    assert splits == splits_before + 1
+    # The inbox holds exactly the applied and the given-up messages' ids, once each.
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1", CONSUMER) == 3
+
+
+async def test_a_redelivered_batch_after_a_crash_applies_nothing_twice(pool: asyncpg.Pool) -> None:
+    consumer = processor(pool)
+    bodies = [event(by=n, version=n) for n in range(1, 11)]
+    await consumer.process_batch(fetch(*bodies[:6]))  # committed, but the offsets were not (a crash)
+
+    outcomes = await consumer.process_batch(fetch(*bodies))
+
+    assert outcomes == [Outcome.DUPLICATE] * 6 + [Outcome.HANDLED] * 4
+    assert await pool.fetchval("SELECT sum(by) FROM applied") == sum(range(1, 11))
