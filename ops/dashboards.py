@@ -79,6 +79,20 @@ _PANELS: tuple[tuple[str, str, str, str, str], ...] = (
         "s",
     ),
     (
+        "Messages handled per second, by subscription and outcome",
+        "timeseries",
+        "sum by (consumer, outcome) (rate(tandem_handler_seconds_count{{{s}}}[5m]))",
+        "{{consumer}} {{outcome}}",
+        "ops",
+    ),
+    (
+        "Batches rolled back and handled one by one (last 15 minutes)",
+        "timeseries",
+        "sum by (consumer) (increase(tandem_consumer_batches_split_total{{{s}}}[15m]))",
+        "{{consumer}}",
+        "none",
+    ),
+    (
         "Dead letters (last 15 minutes)",
         "timeseries",
         "sum by (consumer, topic) (increase(tandem_dead_letters_total{{{s}}}[15m]))",

@@ -36,6 +36,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,8 +254,13 @@ class MessageProcessor:
     async def _apply_together(self, batch: Sequence[tuple[_Received, IncomingMessage]]) -> list[str | _Conflict]:
         outcomes: list[str | _Conflict] = []
         async with self.pool.acquire() as connection, connection.transaction():
-            for received, message in batch:
-                outcomes.append(await self._apply_on(connection, received, message))
+            first_times = await self._record_all(connection, batch)
+            for (received, message), first_time in zip(batch, first_times, strict=True):
+                with self._handling(received, message):
+                    if first_time:
+                        outcomes.append(await self._handle(connection, received))
+                    else:
+                        outcomes.append(await self._duplicate(connection, received, message.topic))
         if self.after_commit is not None and Outcome.HANDLED in outcomes:
             self.after_commit()
         return outcomes
@@ -278,40 +284,56 @@ class MessageProcessor:
             self.after_commit()
         return outcome
 
-    async def _apply_on(
-        self, connection: asyncpg.Connection, received: _Received, message: IncomingMessage
-    ) -> str | _Conflict:
-        """The inbox row and the handler's effects, inside the caller's transaction.
-
-        The broker's span covers a whole fetch; each event's handling joins the trace of the request
-        that caused it (from the message's headers)."""
-        with _TRACER.start_as_current_span(
+    def _handling(self, received: _Received, message: IncomingMessage) -> AbstractContextManager[trace.Span]:
+        """The span of one event's handling. The broker's span covers a whole fetch; each event's
+        handling joins the trace of the request that caused it (from the message's headers)."""
+        return _TRACER.start_as_current_span(
             f"{self.subscription.name} handle {received.envelope.event_type}",
             context=propagate.extract(message.headers),
             kind=trace.SpanKind.CONSUMER,
-        ):
-            return await self._record_and_handle(connection, received, message.topic)
-
-    async def _record_and_handle(
-        self, connection: asyncpg.Connection, received: _Received, topic: str
-    ) -> str | _Conflict:
-        envelope = received.envelope
-        first_time = await connection.fetchval(
-            "INSERT INTO inbox (consumer, event_id, topic, event_type, fingerprint, envelope)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING RETURNING true",
-            self.subscription.name,
-            envelope.event_id,
-            topic,
-            envelope.event_type,
-            received.fingerprint,
-            json.dumps(received.document) if self.subscription.retain else None,
         )
-        if not first_time:
-            return await self._duplicate(connection, received, topic)
-        handler = self.subscription.handlers.get(type(envelope.payload))
+
+    async def _apply_on(
+        self, connection: asyncpg.Connection, received: _Received, message: IncomingMessage
+    ) -> str | _Conflict:
+        """The inbox row and the handler's effects, inside the caller's transaction."""
+        with self._handling(received, message):
+            [first_time] = await self._record_all(connection, [(received, message)])
+            if not first_time:
+                return await self._duplicate(connection, received, message.topic)
+            return await self._handle(connection, received)
+
+    async def _record_all(
+        self, connection: asyncpg.Connection, batch: Sequence[tuple[_Received, IncomingMessage]]
+    ) -> list[bool]:
+        """Inbox rows for `batch` in one statement, in its order; for each message, whether it is
+        the first time its event id comes (False for one handled before or earlier in the batch)."""
+        rows = await connection.fetch(
+            "INSERT INTO inbox (consumer, event_id, topic, event_type, fingerprint, envelope)"
+            " SELECT $1, m.event_id, m.topic, m.event_type, m.fingerprint, m.envelope::jsonb"
+            " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::text[]) WITH ORDINALITY"
+            " AS m (event_id, topic, event_type, fingerprint, envelope, n)"
+            " ORDER BY m.n ON CONFLICT DO NOTHING RETURNING event_id",
+            self.subscription.name,
+            [received.envelope.event_id for received, _ in batch],
+            [message.topic for _, message in batch],
+            [received.envelope.event_type for received, _ in batch],
+            [received.fingerprint for received, _ in batch],
+            [json.dumps(received.document) if self.subscription.retain else None for received, _ in batch],
+        )
+        inserted = {row["event_id"] for row in rows}
+        first_times = []
+        for received, _ in batch:
+            event_id = received.envelope.event_id
+            first_times.append(event_id in inserted)
+            inserted.discard(event_id)  # a second delivery within the batch is a duplicate
+        return first_times
+
+    async def _handle(self, connection: asyncpg.Connection, received: _Received) -> str:
+        handler = self.subscription.handlers.get(type(received.envelope.payload))
         if handler is None:
             return Outcome.IGNORED
-        await handler(envelope, connection)
+        await handler(received.envelope, connection)
         return Outcome.HANDLED
 
     async def _duplicate(self, connection: asyncpg.Connection, received: _Received, topic: str) -> str | _Conflict:
