@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 from reporting.history import Batch
-from reporting.producers import EVALUATION, SESSIONS
 from tandem_enrollment.domain.events import ENROLLMENT_EVENTS
+from tandem_evaluation.domain.events import EVALUATION_EVENTS
 from tandem_kernel.consumers import MessageProcessor, Outcome
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.events import EventRegistry
@@ -26,14 +26,15 @@ from tandem_pairing.domain.events import PAIRING_EVENTS
 from tandem_reporting.adapters.projection import programs_projection
 from tandem_reporting.adapters.tables import FACT_TABLES, READ_SCHEMA
 from tandem_reporting.application import subscriptions
+from tandem_sessions.domain.events import SESSIONS_EVENTS
 
 __all__ = ["PRODUCERS", "ReportingFeed", "reporting_feed", "snapshot"]
 
 PRODUCERS = {
     "enrollment": EventRegistry(ENROLLMENT_EVENTS),
     "pairing": EventRegistry(PAIRING_EVENTS),
-    "sessions": SESSIONS,
-    "evaluation": EVALUATION,
+    "sessions": EventRegistry(SESSIONS_EVENTS),
+    "evaluation": EventRegistry(EVALUATION_EVENTS),
 }
 
 

@@ -1,5 +1,6 @@
-"""A generated history of every service's events for one or more programs, built with the producers'
-own models (enrollment, pairing) and the agreed contract's (sessions, evaluation: `producers`).
+"""A generated history of every service's events for one or more programs, built with each producer's
+own event models (enrollment's, pairing's, sessions', evaluation's) in the streams they write, so
+the values must pass the producers' own validation (enums, ranges) as published events do.
 
 `generate(seed)` returns the events in a publishable order (each stream's events in order, services
 interleaved at random) and the facts they state, as plain data, for tests to check figures against.
@@ -14,10 +15,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from pairing.integration.enrollment_feed import PROFILE, PROGRAM_TERMS
-from reporting.producers import Comparison, SkillImpact, SkillLevel, e, s
 from tandem_enrollment.domain import events as en
+from tandem_evaluation.domain import events as e
 from tandem_kernel.events import DomainEvent
 from tandem_pairing.domain import events as pa
+from tandem_sessions.domain import events as s
 
 __all__ = ["DEPARTMENTS", "SITES", "Batch", "History", "Person", "generate"]
 
@@ -236,7 +238,7 @@ def _sessions(
                     lanes["evaluation"].append(
                         Batch(
                             "evaluation",
-                            f"feedback-{session_id}-{person.participant_id}",
+                            f"evaluation-{person.participant_id}",
                             (
                                 e.SessionFeedbackGiven(
                                     session_id=session_id,
@@ -267,12 +269,12 @@ def _sessions(
             history.sessions["cancelled"] += 1
         else:
             history.sessions["planned"] += 1
-        lanes["sessions"].append(Batch("sessions", f"session-{session_id}", tuple(events)))
+        lanes["sessions"].append(Batch("sessions", f"schedule-{pair_id}", tuple(events)))
     if not held_any:
         lanes["sessions"].append(
             Batch(
                 "sessions",
-                f"pair-{pair_id}",
+                f"schedule-{pair_id}",
                 (s.PairAtRisk(**ids, reason="no_held_session", detected_at=START + timedelta(days=60)),),
             )
         )
@@ -280,7 +282,7 @@ def _sessions(
         lanes["sessions"].append(
             Batch(
                 "sessions",
-                f"pair-{pair_id}",
+                f"schedule-{pair_id}",
                 (s.PairNeedsAttention(**ids, reason="no_common_slot", detected_at=START + timedelta(days=90)),),
             )
         )
@@ -303,7 +305,7 @@ def _impact(rng: random.Random, history: History, lanes: dict[str, list[Batch]],
                 **base,
                 phase="baseline",
                 by="self",
-                ratings=tuple(SkillLevel(skill=k, level=v) for k, v in levels.items()),
+                ratings=tuple(e.SkillLevel(skill=k, level=v) for k, v in levels.items()),
                 assessed_at=at,
             ),
         ]
@@ -314,7 +316,9 @@ def _impact(rng: random.Random, history: History, lanes: dict[str, list[Batch]],
                     **base,
                     phase="end",
                     by="self",
-                    ratings=tuple(SkillLevel(skill=k, level=min(5, v + rng.randint(0, 2))) for k, v in levels.items()),
+                    ratings=tuple(
+                        e.SkillLevel(skill=k, level=min(5, v + rng.randint(0, 2))) for k, v in levels.items()
+                    ),
                     assessed_at=at + timedelta(days=100),
                 )
             )
@@ -358,14 +362,16 @@ def _impact(rng: random.Random, history: History, lanes: dict[str, list[Batch]],
                     program_id=program_id,
                     computed_at=START + timedelta(days=130),
                     skills=(
-                        SkillImpact(skill="ai_tools", role="senior", n=12, mean_delta=0.8, ci_low=0.4, ci_high=1.2),
-                        SkillImpact(skill="negotiation", role="junior", n=3, mean_delta=1.0, ci_low=None, ci_high=None),
+                        e.SkillImpact(skill="ai_tools", role="senior", n=12, mean_delta=0.8, ci_low=0.4, ci_high=1.2),
+                        e.SkillImpact(
+                            skill="negotiation", role="junior", n=3, mean_delta=1.0, ci_low=None, ci_high=None
+                        ),
                     ),
                     adopted_share=0.5,
                     nps=20.0,
                     completion=0.7,
                     comparison=(
-                        Comparison(
+                        e.SkillComparison(
                             skill="ai_tools",
                             paired_n=12,
                             unpaired_n=6,

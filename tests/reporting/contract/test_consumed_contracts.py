@@ -1,7 +1,7 @@
-"""What reporting reads of each topic is what its producer publishes: enrollment's and pairing's
-checked-in schemas; sessions' and evaluation's agreed contract (`tests/reporting/producers.py`,
-until those services check in their own). Every type is either read or knowingly ignored, and every
-type read has its effect in the projection."""
+"""What reporting reads of each topic is what its producer publishes: each producer's checked-in
+schema (`services/<producer>/contracts/events.schema.json`, kept current by the producer's own
+contract tests). Every type is either read or knowingly ignored, and every type read has its effect
+in the projection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from reporting.producers import EVALUATION, SESSIONS
 from tandem_kernel.contracts import EventContracts, incompatibilities
 from tandem_kernel.events import EventRegistry
 from tandem_reporting.adapters.projection import APPLY
@@ -21,10 +20,7 @@ _HARMLESS_FOR_READERS = ("added as required", "now required")
 
 def _published(source: Source) -> dict[str, object]:
     checked_in = ROOT / f"services/{source.service}/contracts/events.schema.json"
-    if checked_in.exists():
-        return json.loads(checked_in.read_text())  # type: ignore[no-any-return]
-    agreed = {"sessions": SESSIONS, "evaluation": EVALUATION}[source.service]
-    return EventContracts.of(agreed, service=source.service, topic=source.topic).events
+    return json.loads(checked_in.read_text())  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.service)
