@@ -81,6 +81,11 @@ async def test_a_rebuild_builds_new_tables_and_swaps_them_in_while_the_old_ones_
     assert all(snapshot == {"s0": 999, "s1": 999} for snapshot in seen_during_rebuild)
     assert await totals(store) == {"s0": 5, "s1": 5}
     assert progress[-1] == (10, 10)
+    # The swapped-in tables serve with statistics (planned as what they hold, not as empty).
+    analyzed = await store.pool.fetchval(
+        "SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = 'kernel_test_totals' AND relname = 'totals'"
+    )
+    assert analyzed is not None
     await store.append("s0", 5, [NewEvent(CounterReset())])
     await runner.catch_up()
     assert await totals(store) == {"s0": 0, "s1": 5}
