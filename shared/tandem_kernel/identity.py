@@ -96,6 +96,10 @@ def _strings(value: Any) -> frozenset[str]:
     return frozenset()
 
 
+VERIFIED_TOKENS_KEPT = 10_000
+"""Verified tokens a service remembers (the oldest forgotten first): about 1 KiB each."""
+
+
 class TokenVerifier:
     """Verifies bearer tokens of one issuer for one audience.
 
@@ -125,8 +129,29 @@ class TokenVerifier:
         self._jwks_uri: str | None = None
         self._refetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        # token → (its caller, when it expires, its key id): tokens verified already
+        self._verified: dict[str, tuple[Principal, float, str | None]] = {}
 
     async def verify(self, token: str) -> Principal:
+        """The caller a token stands for; `InvalidToken` with the reason if it does not verify.
+
+        A token verified once is remembered until it expires (a caller sends the same token with
+        every request: its RSA signature was a tenth of a request's CPU); one whose signing key the
+        provider no longer publishes is verified again (and refused).
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires_at, kid = remembered
+            if time.time() < expires_at + self.leeway_seconds and (kid is None or kid in self._keys):
+                return principal
+            del self._verified[token]
+        principal, expires_at, kid = await self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (principal, expires_at, kid)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str | None]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -147,7 +172,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
-        return self._principal(claims)
+        return self._principal(claims), float(claims["exp"]), kid
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         programs = claims.get(self.programs_claim)

@@ -119,17 +119,19 @@ async def test_a_token_for_another_audience_or_issuer_is_refused(
         assert refused.status_code == 401, mismatch
 
 
-async def test_an_expired_token_is_refused(
+async def test_an_expired_token_is_refused_even_after_it_was_accepted(
     database_url: str, own_broker: DevBroker, tmp_path: Path, tokens: TokenBook
 ) -> None:
-    with DevIdentity(state_dir=tmp_path, ttl_seconds=1) as short_lived:
+    with DevIdentity(state_dir=tmp_path, ttl_seconds=2) as short_lived:
         short_lived.add_account("hr", roles=["program_admin"])
-        token = await short_lived.token("hr")
         settings = counter_settings(database_url, own_broker.bootstrap_servers, short_lived, oidc_clock_skew_seconds=0)
         async with ready_service(settings) as base:
-            await asyncio.sleep(2.1)
-            refused = await increment(base, bearer(token))
+            token = await short_lived.token("hr")
+            accepted = await increment(base, bearer(token))  # verified, and remembered until it expires
+            await asyncio.sleep(3.1)
+            refused = await increment(base, bearer(token), counter="c2")
 
+    assert accepted.status_code == 201, accepted.text
     assert refused.status_code == 401 and "expired" in refused.json()["detail"]
 
 
