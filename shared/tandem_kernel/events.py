@@ -8,6 +8,11 @@ A service's domain declares its events as frozen pydantic models::
 
 The envelope carries what every subscriber needs besides the payload (ids, ordering, causality,
 trace context). Serialization lives here, in one place: events never serialize themselves.
+
+Events read back from the service's own store were validated when they were decided: the registry
+decodes them *trusted* (validation context `TRUSTED`), and a domain's costly checks written as
+`unless_trusted(check)` let them through unchecked. Everything else (a command, a message from
+another service) is validated in full.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from tandem_kernel.errors import UnknownEventType, UnreadableEvent
 from tandem_kernel.privacy import SEALED, is_sealed, personal_fields, strip_sealed
 
 __all__ = [
+    "TRUSTED",
     "DomainEvent",
     "EventEnvelope",
     "EventMetadata",
@@ -32,7 +39,31 @@ __all__ = [
     "NewEvent",
     "Upcaster",
     "parse_wire",
+    "unless_trusted",
 ]
+
+T = TypeVar("T")
+
+TRUSTED = MappingProxyType({"trusted": True})
+"""The validation context of an event read back from the service's own store (`EventRegistry.decode`
+with `trusted=True`, `decode_stored`): it passed every validator when it was decided and was stored
+as its model dumped it, so checks that only reject bad input have nothing left to find."""
+
+
+def unless_trusted(check: Callable[[T], T]) -> Callable[[T, ValidationInfo], T]:
+    """`check` (a pydantic validator of one value) skipped when the value is read back trusted.
+
+    For checks that reject input or put it in the form the model keeps (sorted, without repeats,
+    parsed): the stored form is already what they return. A rule that may change over time does not
+    belong in an event's validators at all (stored events must still decode after it changed).
+
+    >>> Languages = Annotated[tuple[LanguageCode, ...], AfterValidator(unless_trusted(_without_repeats))]
+    """
+
+    def validator(value: T, info: ValidationInfo) -> T:
+        return value if info.context is TRUSTED else check(value)
+
+    return validator
 
 
 class DomainEvent(BaseModel):
@@ -157,10 +188,12 @@ class EventRegistry:
     def knows(self, event_type: str) -> bool:
         return event_type in self._models
 
-    def decode(self, event_type: str, version: int, data: dict[str, Any]) -> DomainEvent:
+    def decode(self, event_type: str, version: int, data: dict[str, Any], *, trusted: bool = False) -> DomainEvent:
         """Build the current model of `event_type` from stored data of `version`.
 
         Personal fields still sealed (the reader has no key, or it was erased) decode to `None`.
+        `trusted`: the data is an event of this service's own store (see `TRUSTED`); what an upcaster
+        made of older data is validated in full all the same.
         """
         model = self._models.get(event_type)
         if model is None:
@@ -172,6 +205,7 @@ class EventRegistry:
             )
         if any(is_sealed(value) for value in data.values()):
             data = strip_sealed(data)
+        context = TRUSTED if trusted and version == model.event_version else None
         while version < model.event_version:
             upcaster = self._upcasters.get((event_type, version))
             if upcaster is None:
@@ -179,19 +213,20 @@ class EventRegistry:
             data = upcaster(data)
             version += 1
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, context=context)
         except ValidationError as error:
             raise UnreadableEvent(f"{event_type} v{version} does not match its schema: {error}") from error
 
     def decode_stored(self, event_type: str, version: int, stored: str) -> DomainEvent:
-        """`decode` from the stored JSON text itself: parsed and validated in one pass by pydantic
-        when it is of the current version with nothing sealed (most events, and the hot path of
-        catch-up and rebuild); otherwise parsed first and given to `decode`."""
+        """`decode`, trusted, from the JSON text of an event in this service's own store: parsed and
+        validated in one pass by pydantic when it is of the current version with nothing sealed
+        (most events, and the hot path of catch-up and rebuild); otherwise parsed first and given
+        to `decode`."""
         model = self._models.get(event_type)
         if model is None or version != model.event_version or SEALED in stored:
-            return self.decode(event_type, version, json.loads(stored))
+            return self.decode(event_type, version, json.loads(stored), trusted=True)
         try:
-            return model.model_validate_json(stored)
+            return model.model_validate_json(stored, context=TRUSTED)
         except ValidationError as error:
             raise UnreadableEvent(f"{event_type} v{version} does not match its schema: {error}") from error
 
