@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import random
 import statistics
@@ -26,6 +27,7 @@ from typing import Any
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.events import EventRegistry
 from tandem_kernel.inbox import InboxSource
+from tandem_kernel.privacy import SEALED
 from tandem_kernel.projections import ProjectionRunner
 from tandem_kernel.runtime import freeze_startup_objects
 from tandem_kernel.store import EventStore
@@ -37,6 +39,8 @@ from tandem_reporting.application import reports, subscriptions
 from tandem_reporting.domain.filters import Filters
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+# Bytes of a sealed field: format byte, nonce, ciphertext, tag (see tandem_kernel.privacy).
+PERSONAL_SIZES = {"display_name": 1 + 12 + 14 + 16, "email": 1 + 12 + 30 + 16, "personal_goals": 1 + 12 + 60 + 16}
 DEPARTMENTS = [f"Department {n}" for n in range(12)]
 SITES = {"Lyon": "FR", "Paris": "FR", "Madrid": "ES", "Berlin": "DE", "Milan": "IT"}
 
@@ -70,6 +74,8 @@ def history(participants: int, seed: int = 1) -> list[tuple[str, str, str, dict[
             "country": SITES[site],
             "job_level": rng.randint(1, 12),
             "enrolled_at": (START + timedelta(minutes=number)).isoformat(),
+            # As enrollment publishes them: sealed with the person's key, which reporting never has.
+            **{name: {SEALED: base64.b64encode(rng.randbytes(size)).decode()} for name, size in PERSONAL_SIZES.items()},
         }
         rows.append(("reporting.enrollment", "enrollment.ParticipantEnrolled", f"participant-{person}", enrolled))
         if rng.random() < 0.9:

@@ -25,7 +25,16 @@ from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+)
 
 from tandem_kernel.errors import UnknownEventType, UnreadableEvent
 from tandem_kernel.privacy import SEALED, is_sealed, personal_fields, strip_sealed
@@ -157,7 +166,8 @@ class EventRegistry:
     def __init__(self, models: Iterable[type[DomainEvent]] = ()) -> None:
         self._models: dict[str, type[DomainEvent]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
-        self._retained: TypeAdapter[EventEnvelope] | None = None  # built on first use: see envelope_from_retained
+        # Built on first use, for envelopes without and with sealed fields: see envelope_from_retained.
+        self._retained: dict[bool, TypeAdapter[EventEnvelope]] = {}
         for model in models:
             self.register(model)
 
@@ -170,7 +180,7 @@ class EventRegistry:
         if required:
             raise ValueError(f"{model.event_type}: personal fields must be optional (= None): {', '.join(required)}")
         self._models[model.event_type] = model
-        self._retained = None
+        self._retained = {}
         return model
 
     def upcast(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
@@ -251,14 +261,14 @@ class EventRegistry:
         """The envelope of a document this service retained after reading it as wire input (an
         inbox row, see `inbox`): what `envelope_from_json` returns, in one pass when it can.
 
-        An envelope of a type's current version with nothing sealed is parsed and validated by
-        pydantic at once, header and payload (a third of the general path's cost, which parses,
-        then validates the header, the payload and the envelope in turn). Anything else takes the
-        general path, which upcasts, strips sealed fields, or says what is wrong.
+        An envelope of a type's current version is parsed and validated by pydantic at once, header
+        and payload (the general path parses, then validates the header, the payload and the
+        envelope in turn: two to three times the cost). Anything else takes the general path, which
+        upcasts, or says what is wrong.
         """
-        if SEALED not in text and self._models:
+        if self._models:
             try:
-                envelope = self._retained_envelopes().validate_json(text)
+                envelope = self._retained_envelopes(sealed=SEALED in text).validate_json(text)
             except ValidationError:
                 pass  # an older version, or not an envelope: the general path below reads or refuses it
             else:
@@ -268,14 +278,16 @@ class EventRegistry:
                 return envelope
         return self.envelope_from_json(text)
 
-    def _retained_envelopes(self) -> TypeAdapter[EventEnvelope]:
+    def _retained_envelopes(self, *, sealed: bool) -> TypeAdapter[EventEnvelope]:
         """One validator for the current version of every registered type's envelope, chosen by
-        `event_type` (a tagged union of twins of EventEnvelope, one per type)."""
-        if self._retained is None:
-            twins = [_envelope_twin(model) for model in self._models.values()]
+        `event_type` (a tagged union of twins of EventEnvelope, one per type). With `sealed`, each
+        payload's sealed fields are made `None` first, as `decode` does (at a little more cost:
+        the payload is built as a dict for that)."""
+        if sealed not in self._retained:
+            twins = [_envelope_twin(model, sealed=sealed) for model in self._models.values()]
             tagged: Any = Annotated[Union.__getitem__(tuple(twins)), Field(discriminator="event_type")]
-            self._retained = TypeAdapter(twins[0] if len(twins) == 1 else tagged)
-        return self._retained
+            self._retained[sealed] = TypeAdapter(twins[0] if len(twins) == 1 else tagged)
+        return self._retained[sealed]
 
     def envelope_from_document(self, document: dict[str, Any]) -> EventEnvelope:
         """Like `envelope_from_json`, from the already parsed document (see `parse_wire`)."""
@@ -294,8 +306,9 @@ class EventRegistry:
             raise UnreadableEvent(f"{header.event_type} v{header.event_version} cannot be read: {error!r}") from error
 
 
-def _envelope_twin(model: type[DomainEvent]) -> type[EventEnvelope]:
+def _envelope_twin(model: type[DomainEvent], *, sealed: bool) -> type[EventEnvelope]:
     """EventEnvelope with `model` as its payload's type, and its type and version fixed to `model`'s."""
+    payload: Any = Annotated[model, BeforeValidator(_without_sealed)] if sealed else model
     event_type: Any = Literal[model.event_type]
     event_version: Any = Literal[model.event_version]
     return create_model(
@@ -303,8 +316,12 @@ def _envelope_twin(model: type[DomainEvent]) -> type[EventEnvelope]:
         __base__=EventEnvelope,
         event_type=(event_type, ...),
         event_version=(event_version, ...),
-        payload=(model, ...),
+        payload=(payload, ...),
     )
+
+
+def _without_sealed(data: Any) -> Any:
+    return strip_sealed(data) if isinstance(data, dict) else data
 
 
 class _WireHeader(BaseModel):
