@@ -138,7 +138,8 @@ class EventEnvelope(BaseModel):
     actor: str | None = None
     actor_role: str | None = None
     actor_client: str | None = None
-    trace_context: dict[str, str] = {}
+    # A factory, not `= {}`: pydantic deep-copied that default for every envelope read without one.
+    trace_context: dict[str, str] = Field(default_factory=dict, json_schema_extra={"default": {}})
     payload: DomainEvent
 
     def caused(self, *, actor: str | None = None) -> EventMetadata:
