@@ -47,6 +47,7 @@ from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
 from tandem_kernel.privacy import SubjectKeys
 from tandem_kernel.projections import Projection, ProjectionRunner
+from tandem_kernel.runtime import freeze_startup_objects
 from tandem_kernel.store import Cursor, EventStore
 from tandem_kernel.testing import fresh_database
 from tandem_pairing.adapters.read_model import pairs_projection
@@ -210,7 +211,7 @@ async def read_only(store: EventStore, batch: int) -> Measurement:
             last = page[-1]
             assert last.transaction_id is not None
             cursor = Cursor(last.transaction_id, last.position)
-    return Measurement("reading only (decoded, applied nowhere)", events, timer.seconds)
+    return Measurement("reading only (decoded, applied nowhere)", events, timer.seconds, cpu(timer, events))
 
 
 async def bare_copy(store: EventStore, projection: Projection, events: int, tables: Sequence[str]) -> Measurement:
@@ -229,6 +230,10 @@ async def bare_copy(store: EventStore, projection: Projection, events: int, tabl
                     await connection.copy_records_to_table(table, records=records, schema_name=schema)
             seconds += timer.seconds
     return Measurement("ceiling: bare COPY of the final rows", events, seconds, f"{rows:,} rows")
+
+
+def cpu(timer: Timer, events: int) -> str:
+    return f"process CPU {timer.cpu_seconds / events * 1e6:.1f} µs/event"
 
 
 def time_applying(runner: ProjectionRunner) -> Timer:
@@ -254,14 +259,19 @@ async def measure(
     await runner.create_tables()
     progress(f"{projection.name}: catch-up of {events:,} events")
     applying = time_applying(runner)
+    freeze_startup_objects()  # as a service process does once composed (and the history written here)
     with Timer() as timer:
         await runner.catch_up(timeout=120)  # waits out transactions open elsewhere
-    results.append(Measurement("catch-up from empty", events, timer.seconds, f"batches of {args.batch}"))
+    results.append(
+        Measurement("catch-up from empty", events, timer.seconds, f"batches of {args.batch}; {cpu(timer, events)}")
+    )
     results.append(Measurement("… of which applying batches (the read model's part)", events, applying.seconds))
     progress(f"   {results[-2].rate:,.0f} events/s (applying: {results[-1].rate:,.0f}); rebuild")
     with Timer() as timer:
         rebuilt = await runner.rebuild()
-    results.append(Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds))
+    results.append(
+        Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds, cpu(timer, rebuilt))
+    )
     progress(f"   {results[-1].rate:,.0f} events/s; reading only")
     results.append(await read_only(store, args.batch))
     results.append(await bare_copy(store, projection, events, tables))
@@ -319,14 +329,18 @@ def table(title: str, results: list[Measurement]) -> list[str]:
 
 async def run(args: argparse.Namespace) -> list[str]:
     load_before = os.getloadavg()
-    results = {"enrollment": await enrollment(args), "pairing": await pairing(args)}
+    lines = []
+    if args.only in (None, "enrollment"):
+        title = f"Enrollment: participants_v2 from {args.events:,} requested events"
+        lines += table(title, await enrollment(args))
+    if args.only in (None, "pairing"):
+        lines += table(f"Pairing: pairs_v2 from {args.pairing_events:,} requested events", await pairing(args))
     load_after = os.getloadavg()
     return [
         f"- {os.cpu_count()} cores; load average (1 min) {load_before[0]:.1f} before the run, "
         f"{load_after[0]:.1f} at its end",
         "",
-        *table(f"Enrollment: participants_v2 from {args.events:,} requested events", results["enrollment"]),
-        *table(f"Pairing: pairs_v2 from {args.pairing_events:,} requested events", results["pairing"]),
+        *lines,
     ]
 
 
@@ -337,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500, help="events per batch (the service's default: 500)")
     parser.add_argument("--per-event", action="store_true", help="also time the per-event handlers (slow)")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("enrollment", "pairing"), help="one read model only")
     args = parser.parse_args(argv)
     args.events = args.events or (10_000 if args.quick else 200_000)
     args.pairing_events = args.pairing_events or args.events

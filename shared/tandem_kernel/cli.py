@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tandem_kernel.progress import Progress
-from tandem_kernel.runtime import Runtime, ServiceSpec
+from tandem_kernel.runtime import Runtime, ServiceSpec, freeze_startup_objects
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import Cursor
 
@@ -83,6 +83,7 @@ async def _operating(name: str) -> AsyncIterator[Runtime]:
     spec = load_service(name)
     runtime = Runtime(spec, ServiceSettings(service_name=spec.name))
     await runtime.open_for_operations()
+    freeze_startup_objects()
     try:
         yield runtime
     finally:
@@ -269,8 +270,10 @@ def _serve(name: str) -> None:
 
     spec = load_service(name)
     settings = ServiceSettings(service_name=spec.name)
+    app = create_app(spec, settings)
+    freeze_startup_objects()
     uvicorn.run(
-        create_app(spec, settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

@@ -476,7 +476,7 @@ class EventStore:
         stored, subject = row["payload"], row["data_subject"]
         if self.keyring is not None and subject is not None and SEALED in stored:
             data = self.keyring.unseal(json.loads(stored), subject, row["wrapped_key"])
-            payload = self.registry.decode(row["event_type"], row["event_version"], data)
+            payload = self.registry.decode(row["event_type"], row["event_version"], data, trusted=True)
         else:
             payload = self.registry.decode_stored(row["event_type"], row["event_version"], stored)
         trace_context = row["trace_context"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import get_args
+from uuid import uuid4
 
+import pytest
 from tandem_enrollment.domain import (
     ENROLLMENT_EVENTS,
     PERSONAL_FIELDS,
@@ -34,6 +37,7 @@ from tandem_enrollment.domain import (
     replay_participant,
     replay_program,
 )
+from tandem_kernel.errors import UnreadableEvent
 from tandem_kernel.events import DomainEvent, EventRegistry
 from tandem_kernel.privacy import PERSONAL
 
@@ -76,6 +80,56 @@ def test_every_event_survives_the_trip_through_json(
     assert {type(event) for event in events} == set(ENROLLMENT_EVENTS)
     for event in events:
         assert registry.decode(event.event_type, event.event_version, registry.encode(event)) == event
+
+
+def test_read_back_trusted_every_event_decodes_as_validated_in_full(
+    terms: Callable[..., CreateProgram],
+    open_program: Callable[..., Program],
+    request_to_enroll: Callable[..., EnrollParticipant],
+    now: datetime,
+) -> None:
+    # Written the way people type it: the checks skipped on a trusted read put it in order first.
+    messy = request_to_enroll(
+        languages=["FR", "en", "fr"],
+        availability=[
+            {"weekday": "fri", "start": "16:00", "end": "24:00"},
+            {"weekday": "Monday", "start": "09:00", "end": "11:00"},
+        ],
+    )
+    registry = EventRegistry(ENROLLMENT_EVENTS)
+    for event in one_of_each(terms, open_program, messy, now):
+        stored = registry.encode(event)
+        full = registry.decode(event.event_type, event.event_version, stored)
+        assert registry.decode(event.event_type, event.event_version, stored, trusted=True) == full == event
+        assert registry.decode_stored(event.event_type, event.event_version, json.dumps(stored)) == full
+
+
+def test_wire_input_is_still_checked_in_full(
+    open_program: Callable[..., Program], request_to_enroll: Callable[..., EnrollParticipant], now: datetime
+) -> None:
+    [enrolled] = decide_enroll(None, request_to_enroll(), program=open_program(), approved_count=0, now=now)
+    registry = EventRegistry(ENROLLMENT_EVENTS)
+    overlapping = {
+        **registry.encode(enrolled),
+        "availability": [
+            {"weekday": 0, "start": "09:00:00", "end": "11:00:00"},
+            {"weekday": 0, "start": "10:00:00", "end": "12:00:00"},
+        ],
+    }
+    document = {
+        "event_id": str(uuid4()),
+        "event_type": enrolled.event_type,
+        "event_version": enrolled.event_version,
+        "stream_id": "participant-1",
+        "stream_version": 1,
+        "position": 1,
+        "occurred_at": now.isoformat(),
+        "payload": overlapping,
+    }
+    with pytest.raises(UnreadableEvent, match="availability windows overlap"):
+        registry.envelope_from_json(json.dumps(document))
+    with pytest.raises(UnreadableEvent, match="availability windows overlap"):
+        registry.decode(enrolled.event_type, enrolled.event_version, overlapping)
 
 
 def test_event_types_are_named_after_the_service() -> None:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from annotated_types import MinLen
 from pydantic import AfterValidator
-from tandem_kernel.events import DomainEvent
+from tandem_kernel.events import DomainEvent, unless_trusted
 from tandem_kernel.privacy import Personal
 
 from tandem_enrollment.domain.eligibility import EligibilityRules
@@ -177,7 +177,7 @@ class ParticipantProfileUpdated(ParticipantEvent, type="enrollment.ParticipantPr
     `changed_fields` tells "changed to None" (a cleared manager, say) from "unchanged".
     """
 
-    changed_fields: Annotated[tuple[str, ...], MinLen(1), AfterValidator(_profile_fields)]
+    changed_fields: Annotated[tuple[str, ...], MinLen(1), AfterValidator(unless_trusted(_profile_fields))]
     display_name: Personal[str] | None = None
     email: Personal[str] | None = None
     personal_goals: Personal[str] | None = None

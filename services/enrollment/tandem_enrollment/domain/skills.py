@@ -18,6 +18,7 @@ from typing import Annotated
 
 from annotated_types import Len
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
+from tandem_kernel.events import unless_trusted
 
 from tandem_enrollment.domain.values import ValueObject, duplicates
 
@@ -164,7 +165,7 @@ def _known_skills(ratings: tuple[SkillRating, ...]) -> tuple[SkillRating, ...]:
     return ratings
 
 
-SkillRatings = Annotated[tuple[SkillRating, ...], Len(0, 30), AfterValidator(_one_rating_per_skill)]
+SkillRatings = Annotated[tuple[SkillRating, ...], Len(0, 30), AfterValidator(unless_trusted(_one_rating_per_skill))]
 """Ratings as stored in events and state: the vocabulary may change, old events must still read."""
 
 _KNOWN_RATINGS_SCHEMA = {

@@ -6,6 +6,10 @@ the same way, and an HTTP body gets a field-level error for each bad value.
 Only rules that can never change live here (a window starts before it ends, a code is a slug).
 Rules that may change over time (the skills vocabulary, a program's catalogue) are checked by
 commands and decide functions, so that events stored under the old rules still decode.
+
+The checks written in Python are `unless_trusted`: an event read back from enrollment's own store
+passed them when it was decided, and re-running them cost more than the rest of its decoding (the
+read model's catch-up and rebuild read every `ParticipantEnrolled` again).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from tandem_kernel.events import TRUSTED, unless_trusted
 
 __all__ = [
     "COUNTRIES",
@@ -150,12 +155,12 @@ _Slug = Annotated[
 ]
 ObjectiveCode = _Slug
 ThemeName = _Slug
-ObjectiveCodes = Annotated[tuple[ObjectiveCode, ...], Len(0, 30), AfterValidator(_unique)]
+ObjectiveCodes = Annotated[tuple[ObjectiveCode, ...], Len(0, 30), AfterValidator(unless_trusted(_unique))]
 
 LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z]{2,3}$")]
 """An ISO 639 language code (`en`, `fr`, `deu`), stored lower-case."""
 
-Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(_unique)]
+Languages = Annotated[tuple[LanguageCode, ...], Len(1, 20), AfterValidator(unless_trusted(_unique))]
 """At least one language, without repeats."""
 
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
@@ -192,7 +197,9 @@ def _known_time_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_known_time_zone)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(unless_trusted(_known_time_zone)),
 ]
 """An IANA time zone name known to `zoneinfo`, e.g. `Europe/Paris`."""
 
@@ -218,7 +225,9 @@ def _one_objective_per_code(objectives: tuple[Objective, ...]) -> tuple[Objectiv
     return objectives
 
 
-ObjectiveCatalogue = Annotated[tuple[Objective, ...], Len(0, 100), AfterValidator(_one_objective_per_code)]
+ObjectiveCatalogue = Annotated[
+    tuple[Objective, ...], Len(0, 100), AfterValidator(unless_trusted(_one_objective_per_code))
+]
 """A program's objectives, each code at most once."""
 
 MINUTES_PER_DAY = 24 * 60
@@ -265,7 +274,7 @@ _LAX_TIME: TypeAdapter[time] = TypeAdapter(time)
 # would demand one, so answers say what they hold. What is accepted keeps "format": "time".
 TimeOfDay = Annotated[
     time,
-    BeforeValidator(_time_of_day),
+    BeforeValidator(unless_trusted(_time_of_day)),
     WithJsonSchema(
         {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"},
         mode="serialization",
@@ -288,6 +297,8 @@ class AvailabilityWindow(ValueObject):
     @field_validator("end")
     @classmethod
     def _after_start(cls, end: time, info: ValidationInfo) -> time:
+        if info.context is TRUSTED:
+            return end
         start = info.data.get("start")
         if start is not None and (_minute_of_day(end) or MINUTES_PER_DAY) <= _minute_of_day(start):
             raise ValueError("end must be after start")
@@ -323,5 +334,7 @@ def _without_overlaps(windows: tuple[AvailabilityWindow, ...]) -> tuple[Availabi
     return ordered
 
 
-WeeklyAvailability = Annotated[tuple[AvailabilityWindow, ...], Len(0, 50), AfterValidator(_without_overlaps)]
+WeeklyAvailability = Annotated[
+    tuple[AvailabilityWindow, ...], Len(0, 50), AfterValidator(unless_trusted(_without_overlaps))
+]
 """A week's slots, ordered by day and start, none overlapping."""
