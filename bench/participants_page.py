@@ -64,12 +64,16 @@ async def backends_cpu_seconds(connection: asyncpg.Connection) -> float:
     return total
 
 
-async def cpu_ms_per_request(connection: asyncpg.Connection, http: httpx.AsyncClient, url: str, n: int) -> float:
-    before = await backends_cpu_seconds(connection)
+async def cpu_ms_per_request(
+    connection: asyncpg.Connection, http: httpx.AsyncClient, url: str, n: int
+) -> tuple[float, float]:
+    """PostgreSQL's backends' and this process's (the service and its HTTP client) CPU ms a request."""
+    before, here = await backends_cpu_seconds(connection), time.process_time()
     for _ in range(n):
         response = await http.get(url)
         assert response.status_code == 200, response.text
-    return (await backends_cpu_seconds(connection) - before) * 1000 / n
+    here = time.process_time() - here
+    return (await backends_cpu_seconds(connection) - before) * 1000 / n, here * 1000 / n
 
 
 async def open_program(http: httpx.AsyncClient) -> str:
@@ -152,19 +156,23 @@ async def run(people: int, requests: int) -> list[str]:
                             name: await cpu_ms_per_request(connection, http, page, requests)
                             for name, page in pages.items()
                         }
+                        participants_page, program_page = figures["participants?limit=50"], figures["program"]
                         row = (
-                            f"| {people:,} | {statistics} | {figures['participants?limit=50']:.1f} | "
-                            f"{figures['program']:.1f} | {load:.1f} → {os.getloadavg()[0]:.1f} |"
+                            f"| {people:,} | {statistics} | {participants_page[0]:.1f} | {program_page[0]:.1f} | "
+                            f"{participants_page[1]:.1f} | {program_page[1]:.1f} | "
+                            f"{load:.1f} → {os.getloadavg()[0]:.1f} |"
                         )
                         say(row)
                         rows.append(row)
                 finally:
                     await connection.close()
     return [
-        f"PostgreSQL CPU ms per request, {requests} requests of each page, one after another:",
+        f"CPU ms per request, {requests} requests of each page, one after another: PostgreSQL's backends, and",
+        "this process (the service and its HTTP client):",
         "",
-        "| participants | planner statistics | participants page | program page | load average (1 min) |",
-        "|---:|---|---:|---:|---|",
+        "| participants | planner statistics | participants page, PostgreSQL | program page, PostgreSQL |"
+        " participants page, service + client | program page, service + client | load average (1 min) |",
+        "|---:|---|---:|---:|---:|---:|---|",
         *rows,
     ]
 

@@ -56,7 +56,8 @@ T = TypeVar("T")
 TRUSTED = MappingProxyType({"trusted": True})
 """The validation context of an event read back from the service's own store (`EventRegistry.decode`
 with `trusted=True`, `decode_stored`): it passed every validator when it was decided and was stored
-as its model dumped it, so checks that only reject bad input have nothing left to find."""
+as its model dumped it, so checks that only reject bad input have nothing left to find. The same
+holds for a service's read models, folded from those events: their rows may be read back trusted."""
 
 
 def unless_trusted(check: Callable[[T], T]) -> Callable[[T, ValidationInfo], T]:

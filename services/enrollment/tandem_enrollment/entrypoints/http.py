@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query, Response
 from tandem_kernel.access import PARTICIPANT, PROGRAM_ADMIN, AccessDenied, allow, service
 from tandem_kernel.api import IdempotencyDep, MetadataDep, PoolDep, RuntimeDep, StoreDep
 from tandem_kernel.errors import NotFound
+from tandem_kernel.events import TRUSTED
 from tandem_kernel.identity import Principal, Roles
 from tandem_kernel.openapi import problems
 from tandem_kernel.strict import StrictJSONRoute
@@ -229,7 +230,7 @@ async def get_enrollment(
     found = await queries.participant(pool, program_id, participant_id)
     if found is None:
         raise NotFound("no such enrollment")
-    return ParticipantPublic.model_validate(found)
+    return ParticipantPublic.model_validate(found, context=TRUSTED)  # the read model's row: see list_participants
 
 
 @enrollments_router.patch(
@@ -333,4 +334,6 @@ async def list_participants(
         raise NotFound("no such program")
     filters = queries.ParticipantFilters(role=role, status=status, department=department, site=site)
     page = await queries.participants(pool, program_id, filters, limit=limit, cursor=cursor)
-    return ParticipantPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+    # Rows of the read model, folded from this service's own events: trusted, like the events (the
+    # domain's checks of 50 profiles were half of the page's CPU).
+    return ParticipantPage.model_validate({"items": page.items, "next_cursor": page.next_cursor}, context=TRUSTED)
