@@ -23,6 +23,7 @@ from tandem_kernel.testing import fresh_database
 from tandem_pairing.domain import events as pairing_events
 from tandem_sessions.adapters import directory
 from tandem_sessions.application import activations, planner
+from tandem_sessions.application.booking import lock_people
 from tandem_sessions.application.policies import pairing_subscription
 from tandem_sessions.domain.schedule import PairRef
 from tandem_sessions.entrypoints.app import registry, service
@@ -162,6 +163,39 @@ async def test_a_seniors_two_pairs_in_one_batch_never_overlap(databases: tuple[D
     assert all(earlier["ends_at"] <= later["starts_at"] for earlier, later in pairwise(rows))
 
 
+async def test_a_persons_pairs_are_re_planned_under_locks_taken_in_a_batchs_order(
+    databases: tuple[Database, Database],
+) -> None:
+    """A batch holding the first of a senior's people and then wanting the senior must not close a
+    cycle with a profile change re-planning the senior's pairs (which once locked pair after pair)."""
+    store = databases[0].store
+    only_monday_nine = {
+        "time_zone": "Europe/Paris",
+        "country": "FR",
+        "availability": [{"weekday": 0, "start": "09:00", "end": "10:00"}],
+    }
+    first, senior, last = (UUID(int=n) for n in (1, 2, 3))  # the locks' order is the ids' text order
+    pairs = [(UUID(int=10), last, senior), (UUID(int=11), first, senior)]  # re-planned in pair id order
+    await record(store, dict.fromkeys([first, senior, last], only_monday_nine), pairs)
+
+    async def profile_change() -> list[UUID]:
+        async with store.transaction() as unit:
+            return await planner.replan_pairs_of(
+                store, senior, now=ACTIVATED, metadata=CAUSE, connection=unit.connection
+            )
+
+    async with store.pool.acquire() as batch, batch.transaction():
+        await lock_people(batch, [first])
+        replanning = asyncio.create_task(profile_change())
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while not await store.pool.fetchval(waiting):
+            await asyncio.sleep(0.01)
+        await lock_people(batch, [senior])  # waits for nobody: the re-plan holds no lock yet
+
+    assert await replanning == [UUID(int=10), UUID(int=11)]
+    assert await store.pool.fetchval("SELECT count(DISTINCT pair_id) FROM sessions WHERE status = 'scheduled'") == 2
+
+
 async def test_profile_changes_racing_the_batches_never_double_book(databases: tuple[Database, Database]) -> None:
     store = databases[0].store
     rng = random.Random(11)
@@ -173,8 +207,7 @@ async def test_profile_changes_racing_the_batches_never_double_book(databases: t
     async def change_availability(senior: UUID) -> None:  # as the enrollment policy does, in one transaction
         async with store.transaction() as unit:
             await directory.update_profile(unit.connection, senior, {"availability": windows(rng)})
-            for pair in await directory.active_pairs_of(unit.connection, senior):
-                await planner.replan(store, pair.ref.pair_id, now=ACTIVATED, metadata=CAUSE, connection=unit.connection)
+            await planner.replan_pairs_of(store, senior, now=ACTIVATED, metadata=CAUSE, connection=unit.connection)
 
     await asyncio.gather(
         activations.plan_all_queued(store),

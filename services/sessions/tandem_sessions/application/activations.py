@@ -8,9 +8,9 @@ transaction:
 
 1. take up to `BATCH` queued pairs, oldest first (`FOR UPDATE SKIP LOCKED`: two batches at once,
    or two runs, never take the same pair);
-2. read their pairs and programs, lock the booking locks of all their people (sorted, as
-   `planner.replan` takes its two: no deadlock), then read the people's profiles and bookings, each
-   with one `= ANY` query;
+2. read their pairs and programs, lock the booking locks of all their people (sorted, in one
+   step, as `planner.replan` takes its two and `planner.replan_pairs_of` all of a person's pairs':
+   no deadlock), then read the people's profiles and bookings, each with one `= ANY` query;
 3. a pair that already has a schedule (an enrollment re-plan got there first) is re-planned by
    `planner.replan`, which only fills its empty periods;
 4. the others are planned in memory in queue order, by the same `planner.decide`, each pair's new
@@ -26,7 +26,9 @@ one of its people's profiles changes (the enrollment policy re-plans the pair an
 go). A failure of PostgreSQL or the network fails the batch, which the job retries.
 
 A profile change racing a batch waits for its person's lock, then re-plans against the batch's
-committed sessions (or the batch waits for it): bookings are only ever decided under the lock.
+committed sessions (or the batch waits for it): bookings are only ever decided under the lock. (A
+consumer's batch of several profile changes takes each change's locks in turn; if that closes a
+cycle with a batch, PostgreSQL breaks it, the loser is rolled back and tried again.)
 
 The queue cannot lose a pair to a job finishing just as a pair is queued (the job's key admits one
 unfinished run, so that late pair's wake-up finds it still running): the scheduler's tick plans
@@ -131,14 +133,33 @@ def _people(pair: ActivePair, profiles: Mapping[UUID, Profile]) -> tuple[Person,
     return junior.person(), senior.person()
 
 
+DEADLOCK_RETRIES = 3
+"""A batch chosen as a deadlock's victim is tried again at once, this many times, before the job's
+own back-off: a profile change handled in a consumer's batch of events re-plans pair after pair,
+so its locks are sorted per event, not across the batch, and PostgreSQL may break a cycle
+with this batch."""
+
+
 async def plan_queued(store: EventStore, *, limit: int = BATCH) -> int:
     """Plan up to `limit` queued pairs in one transaction; how many were taken off the queue."""
+    attempts = 1
+    while True:
+        try:
+            return await _plan_batch(store, limit)
+        except asyncpg.DeadlockDetectedError as error:
+            if attempts >= DEADLOCK_RETRIES:
+                raise
+            attempts += 1
+            log.warning("a planning batch lost a deadlock (%s); trying it again", error)
+
+
+async def _plan_batch(store: EventStore, limit: int) -> int:
     async with store.transaction() as unit:
         queued = await _take(unit, limit)
         if not queued:
             return 0
         pairs = await directory.load_pairs_and_terms(unit.connection, [q.pair_id for q in queued])
-        await lock_people(unit, [person for pair, _ in pairs.values() for person in _pair_people(pair)])
+        await lock_people(unit.connection, [person for pair, _ in pairs.values() for person in _pair_people(pair)])
         started = await store.existing_streams(
             [SCHEDULES.stream_id(q.pair_id) for q in queued], connection=unit.connection
         )

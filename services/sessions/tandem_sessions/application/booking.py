@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import asyncpg
 from tandem_kernel.events import DomainEvent
 from tandem_kernel.store import UnitOfWork
 
@@ -26,11 +27,11 @@ from tandem_sessions.domain.schedule import PairSchedule
 __all__ = ["Booking", "lock_people"]
 
 
-async def lock_people(unit: UnitOfWork, people: Sequence[UUID]) -> None:
+async def lock_people(connection: asyncpg.Connection, people: Sequence[UUID]) -> None:
     """Hold `people`'s booking locks until the transaction ends, taken one after the other in a
     stable order (no deadlock between two batches of people), in one round trip."""
     keys = [f"booking:{person}" for person in sorted(set(people), key=str)]
-    await unit.connection.execute(
+    await connection.execute(
         # unnest yields the keys in the array's order, and the locks are taken as it scans.
         "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 7))) FROM unnest($1::text[]) AS key",
         keys,
@@ -61,7 +62,7 @@ class Booking:
         if self.pair is None:
             return
         people = [self.pair.ref.junior_id, self.pair.ref.senior_id]
-        await lock_people(unit, people)
+        await lock_people(unit.connection, people)
         self.profiles = await directory.load_people(unit.connection, people)
         schedule = (await SCHEDULES.load(unit, self.pair_id)).state if self._needs_schedule else None
         span = self._span_of(self, schedule)

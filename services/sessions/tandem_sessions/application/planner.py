@@ -20,8 +20,9 @@ from tandem_kernel.commands import CommandResult, execute
 from tandem_kernel.events import DomainEvent, EventMetadata
 from tandem_kernel.store import EventStore
 
+from tandem_sessions.adapters import directory
 from tandem_sessions.adapters.directory import ActivePair, ProgramTerms
-from tandem_sessions.application.booking import Booking
+from tandem_sessions.application.booking import Booking, lock_people
 from tandem_sessions.application.streams import SCHEDULES
 from tandem_sessions.domain import planning
 from tandem_sessions.domain.calendar import Interval, Person
@@ -35,7 +36,7 @@ from tandem_sessions.domain.schedule import (
     replay_schedule,
 )
 
-__all__ = ["FIRST_SESSION_LEAD", "decide", "pair_span", "replan"]
+__all__ = ["FIRST_SESSION_LEAD", "decide", "pair_span", "replan", "replan_pairs_of"]
 
 FIRST_SESSION_LEAD = timedelta(days=1)
 """No session is planned sooner than this after the pair's activation (or a re-plan)."""
@@ -126,3 +127,23 @@ async def replan(
         connection=connection,
         around=booking,
     )
+
+
+async def replan_pairs_of(
+    store: EventStore,
+    participant_id: UUID,
+    *,
+    now: datetime,
+    metadata: EventMetadata,
+    connection: asyncpg.Connection,
+) -> list[UUID]:
+    """Re-plan every active pair of `participant_id` in the caller's transaction; the pairs' ids.
+
+    The people of all those pairs are locked first, in one sorted step, as an activation batch
+    locks its people: re-planning pair after pair, each taking its own two, would hold one pair's
+    people while waiting for the next pair's — the other order from a batch's, and a deadlock."""
+    pairs = await directory.active_pairs_of(connection, participant_id)
+    await lock_people(connection, [person for pair in pairs for person in (pair.ref.junior_id, pair.ref.senior_id)])
+    for pair in pairs:
+        await replan(store, pair.ref.pair_id, now=now, metadata=metadata, connection=connection)
+    return [pair.ref.pair_id for pair in pairs]

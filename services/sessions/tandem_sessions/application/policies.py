@@ -97,15 +97,11 @@ async def close_schedule(
 async def _replan_pairs_of(
     store: EventStore, envelope: EventEnvelope, connection: asyncpg.Connection, participant_id: UUID
 ) -> None:
-    for pair in await directory.active_pairs_of(connection, participant_id):
-        await planner.replan(
-            store,
-            pair.ref.pair_id,
-            now=envelope.occurred_at,
-            metadata=envelope.caused(actor=ACTOR),
-            connection=connection,
-        )
-        await activations.let_go(connection, pair.ref.pair_id)
+    replanned = await planner.replan_pairs_of(
+        store, participant_id, now=envelope.occurred_at, metadata=envelope.caused(actor=ACTOR), connection=connection
+    )
+    for pair_id in replanned:
+        await activations.let_go(connection, pair_id)
 
 
 def _objectives(objectives: Sequence[enrollment.Objective]) -> dict[str, str]:
