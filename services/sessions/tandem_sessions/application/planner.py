@@ -143,6 +143,8 @@ async def replan_pairs_of(
     locks its people: re-planning pair after pair, each taking its own two, would hold one pair's
     people while waiting for the next pair's — the other order from a batch's, and a deadlock."""
     pairs = await directory.active_pairs_of(connection, participant_id)
+    if not pairs:  # a new enrollment, mostly: no round trip for no locks
+        return []
     await lock_people(connection, [person for pair in pairs for person in (pair.ref.junior_id, pair.ref.senior_id)])
     for pair in pairs:
         await replan(store, pair.ref.pair_id, now=now, metadata=metadata, connection=connection)
