@@ -4,8 +4,9 @@ ships every `files/observability/dashboards/*.json` as a ConfigMap for Grafana's
     python -m ops.dashboards        # regenerate; tests/deploy/test_observability.py checks they are current
 
 Every panel reads what the kernel exposes on each service's /metrics (`tandem_kernel.metrics`):
-readiness, HTTP requests, errors and latency per route, relay lag, consumer lag, handler latency,
-dead letters, read-model lag and background jobs; `job` is the service (the chart's ServiceMonitor).
+readiness, HTTP requests, errors and latency per route, requests in flight and shed, relay lag,
+consumer lag, handler latency, dead letters, read-model lag and background jobs; `job` is the
+service (the chart's ServiceMonitor).
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ _PANELS: tuple[tuple[str, str, str, str, str], ...] = (
         "histogram_quantile(0.99, sum by (route, le) (rate(tandem_http_request_seconds_bucket{{{s}}}[5m])))",
         "{{route}}",
         "s",
+    ),
+    (
+        "Requests in flight, by pod",
+        "timeseries",
+        "sum by (pod) (tandem_http_in_flight{{{s}}})",
+        "{{pod}}",
+        "none",
+    ),
+    (
+        "Requests shed (503 Overloaded) per second",
+        "timeseries",
+        "sum (rate(tandem_http_shed_total{{{s}}}[5m]))",
+        "shed",
+        "reqps",
     ),
     (
         "Relay lag (events not yet acknowledged by the broker)",

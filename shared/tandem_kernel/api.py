@@ -36,6 +36,7 @@ from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
 from tandem_kernel.http_metrics import RequestMetrics
+from tandem_kernel.http_shedding import LoadShedder
 from tandem_kernel.identity import Principal
 from tandem_kernel.jobs import list_jobs
 from tandem_kernel.metrics import SERVICE_READY
@@ -316,7 +317,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     describe_rules(app)  # after document_problems: it adds to the document that one makes
     serve_docs(app)
     app.add_middleware(RequestGuard)
-    app.add_middleware(RequestMetrics)  # outermost: counts the guard's answers too
+    app.add_middleware(LoadShedder, max_in_flight=settings.http_max_in_flight)
+    app.add_middleware(RequestMetrics)  # outermost: counts the guard's and the shedder's answers too
     # A span per request, not also one per ASGI send and receive (three more per request, which
     # say nothing the request's span does not).
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])

@@ -10,8 +10,10 @@ __all__ = [
     "EVENTS_APPENDED",
     "EVENTS_PUBLISHED",
     "HANDLER_SECONDS",
+    "HTTP_IN_FLIGHT",
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
+    "HTTP_SHED",
     "PROJECTION_LAG_EVENTS",
     "RELAY_LAG_EVENTS",
     "RELAY_LAG_SECONDS",
@@ -96,6 +98,11 @@ HTTP_SECONDS = Histogram(
     "Time to answer an HTTP request, by route template.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_IN_FLIGHT = Gauge("tandem_http_in_flight", "HTTP requests being answered now (the probes and /metrics aside).")
+HTTP_SHED = Counter(
+    "tandem_http_shed_total",
+    "HTTP requests answered 503 at once because the process had as many in flight as it takes.",
 )
 SERVICE_READY = Gauge("tandem_ready", "1 when /readyz would answer 200 (refreshed by /readyz and at each scrape).")
 CONSUMER_LAG = Gauge(

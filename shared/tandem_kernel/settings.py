@@ -84,6 +84,9 @@ class ServiceSettings(BaseSettings):
     dev_clock_file: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Requests one process answers at once; the next is told 503 at once (see http_shedding.py).
+    # At ~5 ms of CPU a command, 200 queued is a second of waiting: callers time out past that.
+    http_max_in_flight: int = Field(default=200, ge=1)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     # Key-encryption key for personal-data keys (crypto-shredding); must be set in production.

@@ -119,3 +119,48 @@ async def test_a_database_connection_lost_mid_request_is_a_503_to_retry_not_a_50
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "2"
     assert (await http.get("/counters/c1")).status_code == 200  # the pool reconnects: the retry succeeds
+
+
+async def test_a_process_with_as_many_requests_as_it_takes_answers_the_next_503_at_once_and_stays_ready(
+    database_url: str, own_broker: DevBroker, identity: DevIdentity, admin_headers: dict[str, str]
+) -> None:
+    settings = counter_settings(database_url, own_broker.bootstrap_servers, identity, http_max_in_flight=2)
+    async with (
+        serving(create_app(service, settings)) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers, timeout=60) as http,
+    ):
+        await eventually(lambda: _ready(http))
+        shed_before = await _shed_count(http)
+        slow = [asyncio.create_task(http.get(f"/counters/c{n}/slowly")) for n in (1, 2)]
+        admin = await asyncpg.connect(database_url)
+        try:
+            await eventually(lambda: _sleeping(admin, 2))
+
+            refused = await http.get("/counters/c1")
+            probes = [(await http.get(path)).status_code for path in ("/healthz", "/readyz", "/metrics")]
+            shed = await _shed_count(http) - shed_before
+
+            await admin.execute(f"SELECT pg_terminate_backend(pid) {SLOW_READ}")
+        finally:
+            await admin.close()
+        await asyncio.gather(*slow)
+        after = await http.get("/counters/c1")
+
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "2"
+    assert refused.json()["type"] == "https://tandem.example/problems/overloaded"
+    assert probes == [200, 200, 200]  # busy is not dead: the probes and the scrape are always answered
+    assert shed == 1
+    assert after.status_code == 200  # room again once the two are answered
+
+
+async def _sleeping(admin: asyncpg.Connection, count: int) -> bool:
+    return bool(await admin.fetchval(f"SELECT count(*) {SLOW_READ}") == count)
+
+
+async def _shed_count(http: httpx.AsyncClient) -> float:
+    for line in (await http.get("/metrics")).text.splitlines():
+        if line.startswith("tandem_http_shed_total "):
+            return float(line.split()[1])
+    return 0.0

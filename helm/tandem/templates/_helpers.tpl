@@ -139,6 +139,7 @@ RELAY_POLL_SECONDS: {{ .service.relay.pollSeconds | quote }}
 RELAY_TOPIC_CHECK_SECONDS: {{ .service.relay.topicCheckSeconds | quote }}
 RELAY_REPUBLISH_WHEN_TOPIC_LOST: {{ .service.relay.republishWhenTopicLost | quote }}
 CONSUMER_MAX_ATTEMPTS: {{ .service.consumer.maxAttempts | quote }}
+HTTP_MAX_IN_FLIGHT: {{ .service.http.maxInFlight | quote }}
 {{- if $v.telemetry.otlpEndpoint }}
 OTLP_ENDPOINT: {{ $v.telemetry.otlpEndpoint | quote }}
 {{- end }}
