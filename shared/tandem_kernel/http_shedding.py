@@ -5,8 +5,8 @@ An event loop past its CPU does not refuse work by itself: every request is acce
 share the core, and each takes as long as all of them together — past the callers' timeouts,
 which then retry into the same queue. A bounded number in flight (`HTTP_MAX_IN_FLIGHT`, per
 process) keeps the latency of what is accepted near what the process can do, and tells the rest at
-once to come back (a 503 is the platform's "retry": its own clients, `tandem simulate` and
-the load tools, retry it), where a replica with room may take it.
+once to come back (a 503 is the platform's "retry": `tandem simulate` retries it, `make load`
+counts it by status), where a replica with room may take it.
 
 The probes and `/metrics` are always answered: a busy process is not a dead one, and taking it
 out of its Service for being busy would pour its load onto the others.
