@@ -8,6 +8,10 @@ process) keeps the latency of what is accepted near what the process can do, and
 once to come back (a 503 is the platform's "retry": `tandem simulate` retries it, `make load`
 counts it by status), where a replica with room may take it.
 
+A request counts until its answer is sent, waiting included: a reporting read that waits for an
+event to be applied (`after=`, at most 10 s) holds its place meanwhile — raise the chart's
+`http.maxInFlight` for reporting if integrators wait in numbers.
+
 The probes and `/metrics` are always answered: a busy process is not a dead one, and taking it
 out of its Service for being busy would pour its load onto the others.
 
