@@ -15,7 +15,7 @@ the same read model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -45,7 +45,7 @@ APPLY = CHANGES
 """Every type the readers decode, with what it does to the fact tables."""
 
 # Who can move the pairs they are in to other groups (or into their program's counts at all).
-_REGROUPING = (en.ParticipantEnrolled, en.ParticipantProfileUpdated, en.ParticipantErased)
+_REGROUPING = frozenset((en.ParticipantEnrolled, en.ParticipantProfileUpdated, en.ParticipantErased))
 _SIMPLE_KEYS = (
     ("participants", "participant_id"),
     ("participants", "junior_id"),
@@ -56,32 +56,45 @@ _SIMPLE_KEYS = (
     ("programs", "program_id"),
     ("program_impact", "program_id"),
 )
+_COMPOSITE_KEYS: Mapping[type[DomainEvent], Callable[[Any], Iterable[tuple[str, Any]]]] = {
+    ev.SkillsAssessed: lambda event: [
+        ("ratings", (event.participant_id, event.phase, event.by, rating.skill)) for rating in event.ratings
+    ],
+    ev.SessionFeedbackGiven: lambda event: [("feedback", (event.session_id, event.participant_id))],
+    ev.SurveyAnswered: lambda event: [("surveys", (event.program_id, event.participant_id))],
+    ev.ObjectiveProgressed: lambda event: [("objectives", (event.program_id, event.participant_id, event.objective))],
+}
 
 
-def _named(event: DomainEvent) -> Iterator[tuple[str, Any]]:
-    """(table, key) of the rows an event's change may touch (a few more do no harm)."""
-    values = event.__dict__
-    for table, column in _SIMPLE_KEYS:
-        if column in values:
-            yield table, values[column]
-    match event:
-        case ev.SkillsAssessed():
-            yield from (("ratings", (event.participant_id, event.phase, event.by, r.skill)) for r in event.ratings)
-        case ev.SessionFeedbackGiven():
-            yield "feedback", (event.session_id, event.participant_id)
-        case ev.SurveyAnswered():
-            yield "surveys", (event.program_id, event.participant_id)
-        case ev.ObjectiveProgressed():
-            yield "objectives", (event.program_id, event.participant_id, event.objective)
+def _key_columns(model: type[DomainEvent]) -> tuple[tuple[str, str], ...]:
+    return tuple((table, column) for table, column in _SIMPLE_KEYS if column in model.model_fields)
+
+
+# Per event type, worked out once: the (table, column) of each key its events carry. Dispatching on
+# the exact type is what `fold` does; a `match` on classes was an `isinstance` per case and event,
+# each through pydantic's ABC metaclass.
+_NAMED: Mapping[type[DomainEvent], tuple[tuple[str, str], ...]] = {model: _key_columns(model) for model in CHANGES}
 
 
 async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tuple[Facts, Tallies]:
     """The rows the batch's events touch, and those its overview counts depend on; the pairs' session
     tallies beside them."""
+    # The (table, key) of the rows each event's change may touch (a few more do no harm).
     keys: dict[str, set[Any]] = {name: set() for name in TABLES}
+    regrouping, rounds = [], set()
     for envelope in events:
-        for table, key in _named(envelope.payload):
-            keys[table].add(key)
+        event = envelope.payload
+        values = event.__dict__
+        for table, column in _NAMED[type(event)]:
+            keys[table].add(values[column])
+        composite = _COMPOSITE_KEYS.get(type(event))
+        if composite is not None:
+            for table, key in composite(event):
+                keys[table].add(key)
+        if type(event) in _REGROUPING:
+            regrouping.append(values["participant_id"])
+        elif type(event) is pa.PairingRoundCompleted:
+            rounds.add(values["program_id"])
     facts = Facts()
     rows = facts.rows
     for table in (
@@ -98,7 +111,6 @@ async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tupl
     # The pairs of people who may change group, and every pair a session of the batch is of.
     pair_ids = keys["pairs"] | {row["pair_id"] for row in rows["sessions"].values()}
     rows["pairs"] = await TABLES["pairs"].load(db, pair_ids)
-    regrouping = [e.payload.participant_id for e in events if isinstance(e.payload, _REGROUPING)]
     for column in ("junior_id", "senior_id"):
         rows["pairs"] |= await TABLES["pairs"].load_by(db, column, regrouping)
     pair_ids |= set(rows["pairs"])
@@ -107,7 +119,6 @@ async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tupl
     # Every member of those pairs, and every participant of a program whose round completed.
     people = keys["participants"] | {p[role] for p in rows["pairs"].values() for role in ("junior_id", "senior_id")}
     rows["participants"] = await TABLES["participants"].load(db, people)
-    rounds = {e.payload.program_id for e in events if isinstance(e.payload, pa.PairingRoundCompleted)}
     rows["participants"] |= await TABLES["participants"].load_by(db, "program_id", rounds)
     rows["milestones"] = await TABLES["milestones"].load(db, set(rows["participants"]) | keys["participants"])
     facts.loaded()
