@@ -76,30 +76,40 @@ class ReadTable:
         rows = await connection.fetch(f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {condition}", *args)
         return {self.key_of(row): dict(row) for row in rows}
 
-    async def upsert(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
-        """Insert these rows, or replace every column of those whose key exists: one statement."""
-        await self._write(connection, rows, "{name} = excluded.{name}")
+    async def upsert(
+        self, connection: asyncpg.Connection, rows: Iterable[Row], *, updating: Collection[str] | None = None
+    ) -> None:
+        """Insert these rows, or replace every column of those whose key exists: one statement.
+
+        With `updating`, a row whose key exists has only those columns replaced (the others keep
+        what is stored): a handler that never reads a table's rows back can write what a batch's
+        events set without loading the rows first.
+        """
+        await self._write(connection, rows, "{name} = excluded.{name}", updating)
 
     async def add(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         """Insert these rows, or add their values to those of the rows whose key exists: one statement."""
         await self._write(connection, rows, f"{{name}} = {self.name}.{{name}} + excluded.{{name}}")
 
-    async def _write(self, connection: asyncpg.Connection, rows: Iterable[Row], update: str) -> None:
+    async def _write(
+        self, connection: asyncpg.Connection, rows: Iterable[Row], update: str, updating: Collection[str] | None = None
+    ) -> None:
         rows = list(rows)
         if not rows:
             return
         arrays = [[row[column] for row in rows] for column in self.columns]
-        await connection.execute(self._upsert_sql(update), *arrays)
+        await connection.execute(self._upsert_sql(update, updating), *arrays)
 
-    def _upsert_sql(self, update: str) -> str:
+    def _upsert_sql(self, update: str, updating: Collection[str] | None = None) -> str:
         names = list(self.columns)
         arrays = ", ".join(
             f"${n}::{'text' if kind == 'jsonb' else kind}[]" for n, kind in enumerate(self.columns.values(), start=1)
         )
         values = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in self.columns.items())
-        updates = ", ".join(update.format(name=name) for name in names if name not in self.key_columns)
+        updated = [name for name in names if name not in self.key_columns and (updating is None or name in updating)]
+        updates = ", ".join(update.format(name=name) for name in updated)
         listed = ", ".join(names)
         return (
             f"INSERT INTO {self.name} ({listed}) SELECT {values} FROM unnest({arrays}) AS r({listed})"
-            f" ON CONFLICT ({', '.join(self.key_columns)}) DO UPDATE SET {updates}"
+            f" ON CONFLICT ({', '.join(self.key_columns)}) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}"
         )

@@ -24,7 +24,7 @@ from tandem_reporting.consumed import evaluation as ev
 from tandem_reporting.consumed import pairing as pa
 from tandem_reporting.consumed import sessions as se
 
-__all__ = ["CHANGES", "Facts", "fold"]
+__all__ = ["CHANGES", "UNREAD", "Facts", "fold"]
 
 
 @dataclass
@@ -278,6 +278,17 @@ def _impact(event: ev.ProgramImpactUpdated, _: EventEnvelope, facts: Facts) -> N
             {"program_id": event.program_id, "computed_at": event.computed_at, "impact": impact},
         )
 
+
+UNREAD: Mapping[str, tuple[str, ...]] = {
+    "ratings": ("level", "assessed_at"),
+    "feedback": ("usefulness", "trust", "given_at"),
+    "surveys": ("satisfaction", "recommendation", "answered_at"),
+    "objectives": ("percent", "progressed_at"),
+}
+"""Tables no change reads, only upserts into, every event setting the same columns of a stored row
+(these): a batch need not load their rows. What the fold makes of a batch's events for a key, from
+no row, written with only these columns set on a stored row, is what the events one by one make of
+the stored row (`apply_events`)."""
 
 CHANGES: Mapping[type[DomainEvent], Change] = {
     en.ProgramCreated: _program_created,

@@ -15,7 +15,7 @@ the same read model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -24,12 +24,11 @@ from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import Row
 
 from tandem_reporting.adapters import overview_counts as counts
-from tandem_reporting.adapters.facts import CHANGES, Facts, fold
+from tandem_reporting.adapters.facts import CHANGES, UNREAD, Facts, fold
 from tandem_reporting.adapters.overview_counts import SESSION_STATUSES
 from tandem_reporting.adapters.tables import DDL, READ_SCHEMA, TABLES
 from tandem_reporting.consumed import SOURCES, source_of
 from tandem_reporting.consumed import enrollment as en
-from tandem_reporting.consumed import evaluation as ev
 from tandem_reporting.consumed import pairing as pa
 
 __all__ = ["APPLY", "PROJECTION_NAME", "apply_events", "programs_projection"]
@@ -56,14 +55,6 @@ _SIMPLE_KEYS = (
     ("programs", "program_id"),
     ("program_impact", "program_id"),
 )
-_COMPOSITE_KEYS: Mapping[type[DomainEvent], Callable[[Any], Iterable[tuple[str, Any]]]] = {
-    ev.SkillsAssessed: lambda event: [
-        ("ratings", (event.participant_id, event.phase, event.by, rating.skill)) for rating in event.ratings
-    ],
-    ev.SessionFeedbackGiven: lambda event: [("feedback", (event.session_id, event.participant_id))],
-    ev.SurveyAnswered: lambda event: [("surveys", (event.program_id, event.participant_id))],
-    ev.ObjectiveProgressed: lambda event: [("objectives", (event.program_id, event.participant_id, event.objective))],
-}
 
 
 def _key_columns(model: type[DomainEvent]) -> tuple[tuple[str, str], ...]:
@@ -87,26 +78,14 @@ async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tupl
         values = event.__dict__
         for table, column in _NAMED[type(event)]:
             keys[table].add(values[column])
-        composite = _COMPOSITE_KEYS.get(type(event))
-        if composite is not None:
-            for table, key in composite(event):
-                keys[table].add(key)
         if type(event) in _REGROUPING:
             regrouping.append(values["participant_id"])
         elif type(event) is pa.PairingRoundCompleted:
             rounds.add(values["program_id"])
     facts = Facts()
     rows = facts.rows
-    for table in (
-        "programs",
-        "sessions",
-        "ratings",
-        "feedback",
-        "surveys",
-        "practices",
-        "objectives",
-        "program_impact",
-    ):
+    # Not the tables no change reads (`UNREAD`): the fold starts them empty.
+    for table in ("programs", "sessions", "practices", "program_impact"):
         rows[table] = await TABLES[table].load(db, keys[table])
     # The pairs of people who may change group, and every pair a session of the batch is of.
     pair_ids = keys["pairs"] | {row["pair_id"] for row in rows["sessions"].values()}
@@ -182,7 +161,7 @@ async def apply_events(events: Sequence[EventEnvelope], db: asyncpg.Connection) 
     tallies = _retally(facts, stored)
     tally, first_sessions = _recount(facts, stored, tallies)
     for name, table in TABLES.items():
-        await table.upsert(db, (facts.rows[name][key] for key in facts.changed[name]))
+        await table.upsert(db, (facts.rows[name][key] for key in facts.changed[name]), updating=UNREAD.get(name))
     await counts.PAIR_SESSIONS.upsert(db, tallies.values())
     await counts.FIRST_SESSIONS.upsert(db, first_sessions)
     deltas = tally.rows()
