@@ -220,16 +220,12 @@ def _flagged(flag: str) -> Change:
 
 
 def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, facts: Facts) -> None:
+    identity = {"participant_id": event.participant_id, "program_id": event.program_id, "role": event.role}
+    identity |= {"phase": event.phase, "rated_by": event.by}
     for rating in event.ratings:
         key = (event.participant_id, event.phase, event.by, rating.skill)
         level = {"level": rating.level, "assessed_at": event.assessed_at}
-        identity = {"participant_id": event.participant_id, "program_id": event.program_id, "role": event.role}
-        facts.upsert(
-            "ratings",
-            key,
-            identity | {"phase": event.phase, "rated_by": event.by, "skill": rating.skill} | level,
-            level,
-        )
+        facts.upsert("ratings", key, identity | level | {"skill": rating.skill}, level)
     if event.phase == "end":
         _milestone(facts, event.participant_id, event.program_id, "final_assessed_at", event.assessed_at)
 

@@ -197,14 +197,16 @@ class Tally:
     """The changes to `overview_counts` of a batch: contributions added and taken back."""
 
     def __init__(self) -> None:
-        self._deltas: dict[Group, dict[str, Any]] = defaultdict(dict)
+        # Summed per program and set of groups first, then into each group of the set (`rows`): many
+        # people and pairs of a batch share one set of groups, and each set has five to nine groups.
+        self._sums: dict[tuple[Any, frozenset[tuple[str, str]]], dict[str, Any]] = defaultdict(dict)
 
     def change(self, before: Contribution | None, after: Contribution | None) -> None:
         if before == after:
             return
         if before is not None and after is not None and before[:2] == after[:2]:
             # Most changes leave the program and groups as they were: add the difference of the
-            # measures once per group (what taking `before` back and adding `after` adds).
+            # measures (what taking `before` back and adding `after` adds).
             program, groups, measures = after
             self._add(program, groups, _difference(before[2], measures))
             return
@@ -219,24 +221,29 @@ class Tally:
             self._add(program, groups, measures)
 
     def _add(self, program: Any, groups: frozenset[tuple[str, str]], measures: dict[str, Any]) -> None:
-        score = measures.get("score_sum")
-        amounts = [(name, amount) for name, amount in measures.items() if amount and name != "score_sum"]
-        deltas = self._deltas
-        for dimension, value in groups:
-            delta = deltas[(program, dimension, value)]
-            for name, amount in amounts:
-                delta[name] = delta.get(name, 0) + amount
-            if score is not None:
-                delta["score_sum"] = _EXACT.add(delta.get("score_sum", Decimal(0)), score)
+        _sum_into(self._sums[(program, groups)], measures)
 
     def rows(self) -> list[Row]:
         """The deltas as rows of `overview_counts` (every measure, zero where unchanged)."""
+        deltas: dict[Group, dict[str, Any]] = defaultdict(dict)
+        for (program, groups), sums in self._sums.items():
+            for dimension, value in groups:
+                _sum_into(deltas[(program, dimension, value)], sums)
         rows = []
-        for (program, dimension, value), delta in self._deltas.items():
+        for (program, dimension, value), delta in deltas.items():
             if any(delta.values()):
                 measures = dict.fromkeys((*PERSON_MEASURES, *PAIR_MEASURES), 0) | {"score_sum": Decimal(0)} | delta
                 rows.append({"program_id": program, "dimension": dimension, "value": value} | measures)
         return rows
+
+
+def _sum_into(sums: dict[str, Any], measures: dict[str, Any]) -> None:
+    """Add `measures` to `sums`: counts left out where zero, the score sum exactly (`_EXACT`) even then."""
+    for name, amount in measures.items():
+        if name == "score_sum":
+            sums[name] = _EXACT.add(sums.get(name, Decimal(0)), amount)
+        elif amount:
+            sums[name] = sums.get(name, 0) + amount
 
 
 def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -52,8 +52,7 @@ _SIMPLE_KEYS = (
     ("pairs", "pair_id"),
     ("sessions", "session_id"),
     ("practices", "practice_id"),
-    ("programs", "program_id"),
-    ("program_impact", "program_id"),
+    ("programs", "program_id"),  # and "program_impact": the same keys (`_load`)
 )
 
 
@@ -72,6 +71,7 @@ async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tupl
     tallies beside them."""
     # The (table, key) of the rows each event's change may touch (a few more do no harm).
     keys: dict[str, set[Any]] = {name: set() for name in TABLES}
+    keys["program_impact"] = keys["programs"]  # both keyed by program: one set, each id hashed once
     regrouping, rounds = [], set()
     for envelope in events:
         event = envelope.payload
