@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -74,7 +75,8 @@ class ReadTable:
         # schema) scans it whole, and every batch of a long catch-up would then cost more than the last.
         await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await connection.fetch(f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {condition}", *args)
-        return {self.key_of(row): dict(row) for row in rows}
+        key = itemgetter(*self.key_columns)  # a row's key, as `key_of` (a tuple for several columns)
+        return {key(row): dict(row) for row in rows}
 
     async def upsert(
         self, connection: asyncpg.Connection, rows: Iterable[Row], *, updating: Collection[str] | None = None
@@ -97,7 +99,10 @@ class ReadTable:
         rows = list(rows)
         if not rows:
             return
-        arrays = [[row[column] for row in rows] for column in self.columns]
+        if len(self.columns) == 1:
+            arrays = [[row[column] for row in rows] for column in self.columns]
+        else:  # column by column, the values of the rows (zip(*...) turns rows of values into columns)
+            arrays = [list(values) for values in zip(*map(itemgetter(*self.columns), rows), strict=True)]
         await connection.execute(self._upsert_sql(update, updating), *arrays)
 
     def _upsert_sql(self, update: str, updating: Collection[str] | None = None) -> str:
