@@ -130,14 +130,23 @@ async def _deadletters(name: str, action: str, ids: list[int], replay_all: bool)
         return 1 if "dead_lettered" in outcomes.values() else 0
 
 
+REBUILD_BATCH_SIZE = 2000
+"""Events applied per batch (and transaction) by `tandem projections rebuild`, at least."""
+
+
 async def _rebuild(qualified: str) -> None:
     service_name, _, projection_name = qualified.partition(".")
     async with _operating(service_name) as runtime:
         runners = {runner.projection.name: runner for runner in runtime.projection_runners}
         if projection_name not in runners:
             raise SystemExit(f"{service_name} has no projection {projection_name!r}; it has: {', '.join(runners)}")
+        runner = runners[projection_name]
+        # A service follows in batches of a few hundred (little to apply at a time, soon applied); a
+        # rebuild applies the whole history: larger batches spread each batch's statements thinner
+        # (reporting's, 157,976 events: PostgreSQL's CPU 27 us an event in batches of 500, 20 in 2,000).
+        runner.batch_size = max(runner.batch_size, REBUILD_BATCH_SIZE)
         with Progress(f"rebuild {qualified}") as bar:
-            applied = await runners[projection_name].rebuild(bar)
+            applied = await runner.rebuild(bar)
         print(f"rebuilt {qualified} from {applied:,} events; the new read model is live")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -74,32 +75,46 @@ class ReadTable:
         # schema) scans it whole, and every batch of a long catch-up would then cost more than the last.
         await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await connection.fetch(f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {condition}", *args)
-        return {self.key_of(row): dict(row) for row in rows}
+        key = itemgetter(*self.key_columns)  # a row's key, as `key_of` (a tuple for several columns)
+        return {key(row): dict(row) for row in rows}
 
-    async def upsert(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
-        """Insert these rows, or replace every column of those whose key exists: one statement."""
-        await self._write(connection, rows, "{name} = excluded.{name}")
+    async def upsert(
+        self, connection: asyncpg.Connection, rows: Iterable[Row], *, updating: Collection[str] | None = None
+    ) -> None:
+        """Insert these rows, or replace every column of those whose key exists: one statement.
+
+        With `updating`, a row whose key exists has only those columns replaced (the others keep
+        what is stored): a handler that never reads a table's rows back can write what a batch's
+        events set without loading the rows first.
+        """
+        await self._write(connection, rows, "{name} = excluded.{name}", updating)
 
     async def add(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         """Insert these rows, or add their values to those of the rows whose key exists: one statement."""
         await self._write(connection, rows, f"{{name}} = {self.name}.{{name}} + excluded.{{name}}")
 
-    async def _write(self, connection: asyncpg.Connection, rows: Iterable[Row], update: str) -> None:
+    async def _write(
+        self, connection: asyncpg.Connection, rows: Iterable[Row], update: str, updating: Collection[str] | None = None
+    ) -> None:
         rows = list(rows)
         if not rows:
             return
-        arrays = [[row[column] for row in rows] for column in self.columns]
-        await connection.execute(self._upsert_sql(update), *arrays)
+        if len(self.columns) == 1:
+            arrays = [[row[column] for row in rows] for column in self.columns]
+        else:  # column by column, the values of the rows (zip(*...) turns rows of values into columns)
+            arrays = [list(values) for values in zip(*map(itemgetter(*self.columns), rows), strict=True)]
+        await connection.execute(self._upsert_sql(update, updating), *arrays)
 
-    def _upsert_sql(self, update: str) -> str:
+    def _upsert_sql(self, update: str, updating: Collection[str] | None = None) -> str:
         names = list(self.columns)
         arrays = ", ".join(
             f"${n}::{'text' if kind == 'jsonb' else kind}[]" for n, kind in enumerate(self.columns.values(), start=1)
         )
         values = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in self.columns.items())
-        updates = ", ".join(update.format(name=name) for name in names if name not in self.key_columns)
+        updated = [name for name in names if name not in self.key_columns and (updating is None or name in updating)]
+        updates = ", ".join(update.format(name=name) for name in updated)
         listed = ", ".join(names)
         return (
             f"INSERT INTO {self.name} ({listed}) SELECT {values} FROM unnest({arrays}) AS r({listed})"
-            f" ON CONFLICT ({', '.join(self.key_columns)}) DO UPDATE SET {updates}"
+            f" ON CONFLICT ({', '.join(self.key_columns)}) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}"
         )

@@ -130,6 +130,28 @@ async def _parked_any(pool: asyncpg.Pool) -> bool:
     return bool(await list_parked(pool))
 
 
+async def test_a_rebuild_applies_the_history_in_batches_of_at_least_two_thousand(
+    counters_installed: None, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await counters_store(database_url)
+    for n in range(3):
+        await store.append(f"c{n}", 0, [NewEvent(CounterIncremented(by=n, reason="x"))])
+    await store.pool.close()
+    batch_sizes = []
+    rebuild = ProjectionRunner.rebuild
+
+    async def noting_the_batch_size(runner: ProjectionRunner, *args: object) -> int:
+        batch_sizes.append(runner.batch_size)
+        return await rebuild(runner, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProjectionRunner, "rebuild", noting_the_batch_size)
+
+    await cli._rebuild("counters.totals")
+
+    assert batch_sizes == [cli.REBUILD_BATCH_SIZE] and cli.REBUILD_BATCH_SIZE >= 2000
+    assert "rebuilt counters.totals from 3 events" in capsys.readouterr().out
+
+
 async def test_rebuild_of_an_unknown_projection_says_which_exist(counters_installed: None) -> None:
     with pytest.raises(SystemExit, match="it has: totals"):
         await cli._rebuild("counters.nope")

@@ -24,7 +24,7 @@ from tandem_reporting.consumed import evaluation as ev
 from tandem_reporting.consumed import pairing as pa
 from tandem_reporting.consumed import sessions as se
 
-__all__ = ["CHANGES", "Facts", "fold"]
+__all__ = ["CHANGES", "UNREAD", "Facts", "fold"]
 
 
 @dataclass
@@ -46,25 +46,30 @@ class Facts:
         self.rows[table][key] = row
         self.changed[table].add(key)
 
-    def upsert(self, table: str, key: Any, inserted: Row, updated: Mapping[str, Any]) -> None:
+    def upsert(self, table: str, key: Any, inserted: Row, updated: Row) -> None:
         """Insert `inserted` (other columns at their defaults), or set `updated` on the existing row."""
-        row = self.get(table, key)
-        self.put(table, key, _new(table) | inserted if row is None else row | dict(updated))
+        rows = self.rows[table]
+        row = rows.get(key)
+        rows[key] = _NEW[table] | inserted if row is None else row | updated
+        self.changed[table].add(key)
 
-    def update(self, table: str, key: Any, updated: Mapping[str, Any]) -> None:
+    def update(self, table: str, key: Any, updated: Row) -> None:
         """Set `updated` on the existing row; nothing when there is none."""
-        row = self.get(table, key)
+        rows = self.rows[table]
+        row = rows.get(key)
         if row is not None:
-            self.put(table, key, row | dict(updated))
+            rows[key] = row | updated
+            self.changed[table].add(key)
 
 
 _DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "participants": {"status": "enrolled", "approved": False, "unmatched": False}
 }
 
-
-def _new(table: str) -> Row:
-    return dict.fromkeys(TABLES[table].columns) | dict(_DEFAULTS.get(table, {}))
+# A new row of each table before its values are set (never changed: `|` makes a new dict).
+_NEW: Mapping[str, Row] = {
+    name: dict.fromkeys(table.columns) | dict(_DEFAULTS.get(name, {})) for name, table in TABLES.items()
+}
 
 
 Change = Callable[[Any, EventEnvelope, Facts], None]
@@ -166,9 +171,9 @@ def _round_completed(event: pa.PairingRoundCompleted, _: EventEnvelope, facts: F
             facts.put("participants", key, row | {"unmatched": key in unmatched})
 
 
-def _session(facts: Facts, event: Any, inserted: Mapping[str, Any], updated: Mapping[str, Any]) -> None:
+def _session(facts: Facts, event: Any, inserted: Row, updated: Row) -> None:
     row = _pair(event) | {"session_id": event.session_id, "starts_at": None, "held_at": None}
-    facts.upsert("sessions", event.session_id, row | dict(inserted), updated)
+    facts.upsert("sessions", event.session_id, row | inserted, updated)
 
 
 def _clear_flag(facts: Facts, pair_id: Any, flag: str, answered_at: datetime) -> None:
@@ -215,16 +220,12 @@ def _flagged(flag: str) -> Change:
 
 
 def _assessed(event: ev.SkillsAssessed, _: EventEnvelope, facts: Facts) -> None:
+    identity = {"participant_id": event.participant_id, "program_id": event.program_id, "role": event.role}
+    identity |= {"phase": event.phase, "rated_by": event.by}
     for rating in event.ratings:
         key = (event.participant_id, event.phase, event.by, rating.skill)
         level = {"level": rating.level, "assessed_at": event.assessed_at}
-        identity = {"participant_id": event.participant_id, "program_id": event.program_id, "role": event.role}
-        facts.upsert(
-            "ratings",
-            key,
-            identity | {"phase": event.phase, "rated_by": event.by, "skill": rating.skill} | level,
-            level,
-        )
+        facts.upsert("ratings", key, identity | level | {"skill": rating.skill}, level)
     if event.phase == "end":
         _milestone(facts, event.participant_id, event.program_id, "final_assessed_at", event.assessed_at)
 
@@ -274,6 +275,17 @@ def _impact(event: ev.ProgramImpactUpdated, _: EventEnvelope, facts: Facts) -> N
         )
 
 
+UNREAD: Mapping[str, tuple[str, ...]] = {
+    "ratings": ("level", "assessed_at"),
+    "feedback": ("usefulness", "trust", "given_at"),
+    "surveys": ("satisfaction", "recommendation", "answered_at"),
+    "objectives": ("percent", "progressed_at"),
+}
+"""Tables no change reads, only upserts into, every event setting the same columns of a stored row
+(these): a batch need not load their rows. What the fold makes of a batch's events for a key, from
+no row, written with only these columns set on a stored row, is what the events one by one make of
+the stored row (`apply_events`)."""
+
 CHANGES: Mapping[type[DomainEvent], Change] = {
     en.ProgramCreated: _program_created,
     en.ParticipantEnrolled: _enrolled,
@@ -310,4 +322,5 @@ CHANGES: Mapping[type[DomainEvent], Change] = {
 def fold(facts: Facts, events: list[EventEnvelope]) -> None:
     """Apply `events` in order to `facts` (no I/O): each row ends as the events one by one leave it."""
     for envelope in events:
-        CHANGES[type(envelope.payload)](envelope.payload, envelope, facts)
+        payload = envelope.payload
+        CHANGES[type(payload)](payload, envelope, facts)

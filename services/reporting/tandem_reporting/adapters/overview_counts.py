@@ -129,15 +129,23 @@ def person_counts(person: Row | None, milestones: Row | None) -> Contribution | 
         "paired_juniors": paired and junior,
         "paired_seniors": paired and senior,
         "unmatched": approved and person["unmatched"],
-        "with_first_session_days": first_session(person, milestones) is not None,
+        "with_first_session_days": _has_first_session(person, milestones),
     }
     return person["program_id"], _groups([person]), {name: int(value) for name, value in measures.items()}
 
 
+def _has_first_session(person: Row | None, milestones: Row | None) -> bool:
+    """Whether the person has days to a first session to count (a row of `first_sessions`)."""
+    return not (
+        person is None or milestones is None or milestones["first_held_at"] is None or person["enrolled_at"] is None
+    )
+
+
 def first_session(person: Row | None, milestones: Row | None) -> Row | None:
     """The person's row of `first_sessions`, when they have days to a first session to count."""
-    if person is None or milestones is None or milestones["first_held_at"] is None or person["enrolled_at"] is None:
+    if not _has_first_session(person, milestones):
         return None
+    assert person is not None and milestones is not None
     return {column: person.get(column) for column in FIRST_SESSIONS.columns} | {
         "first_held_at": milestones["first_held_at"]
     }
@@ -189,32 +197,61 @@ class Tally:
     """The changes to `overview_counts` of a batch: contributions added and taken back."""
 
     def __init__(self) -> None:
-        self._deltas: dict[Group, dict[str, Any]] = defaultdict(dict)
+        # Summed per program and set of groups first, then into each group of the set (`rows`): many
+        # people and pairs of a batch share one set of groups, and each set has five to nine groups.
+        self._sums: dict[tuple[Any, frozenset[tuple[str, str]]], dict[str, Any]] = defaultdict(dict)
 
     def change(self, before: Contribution | None, after: Contribution | None) -> None:
         if before == after:
+            return
+        if before is not None and after is not None and before[:2] == after[:2]:
+            # Most changes leave the program and groups as they were: add the difference of the
+            # measures (what taking `before` back and adding `after` adds).
+            program, groups, measures = after
+            self._add(program, groups, _difference(before[2], measures))
             return
         for contribution, sign in ((before, -1), (after, 1)):
             if contribution is None:
                 continue
             program, groups, measures = contribution
-            for dimension, value in groups:
-                delta = self._deltas[(program, dimension, value)]
-                for name, amount in measures.items():
-                    if name == "score_sum":
-                        taken = amount if sign > 0 else amount.copy_negate()
-                        delta[name] = _EXACT.add(delta.get(name, Decimal(0)), taken)
-                    elif amount:
-                        delta[name] = delta.get(name, 0) + sign * amount
+            if sign < 0:
+                measures = {
+                    name: amount.copy_negate() if name == "score_sum" else -amount for name, amount in measures.items()
+                }
+            self._add(program, groups, measures)
+
+    def _add(self, program: Any, groups: frozenset[tuple[str, str]], measures: dict[str, Any]) -> None:
+        _sum_into(self._sums[(program, groups)], measures)
 
     def rows(self) -> list[Row]:
         """The deltas as rows of `overview_counts` (every measure, zero where unchanged)."""
+        deltas: dict[Group, dict[str, Any]] = defaultdict(dict)
+        for (program, groups), sums in self._sums.items():
+            for dimension, value in groups:
+                _sum_into(deltas[(program, dimension, value)], sums)
         rows = []
-        for (program, dimension, value), delta in self._deltas.items():
+        for (program, dimension, value), delta in deltas.items():
             if any(delta.values()):
                 measures = dict.fromkeys((*PERSON_MEASURES, *PAIR_MEASURES), 0) | {"score_sum": Decimal(0)} | delta
                 rows.append({"program_id": program, "dimension": dimension, "value": value} | measures)
         return rows
+
+
+def _sum_into(sums: dict[str, Any], measures: dict[str, Any]) -> None:
+    """Add `measures` to `sums`: counts left out where zero, the score sum exactly (`_EXACT`) even then."""
+    for name, amount in measures.items():
+        if name == "score_sum":
+            sums[name] = _EXACT.add(sums.get(name, Decimal(0)), amount)
+        elif amount:
+            sums[name] = sums.get(name, 0) + amount
+
+
+def _difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`after` less `before`, measure by measure (both contributions have the same measures)."""
+    difference = {name: amount - before[name] for name, amount in after.items() if name != "score_sum"}
+    if "score_sum" in after:
+        difference["score_sum"] = _EXACT.subtract(after["score_sum"], before["score_sum"])
+    return difference
 
 
 def regrouped(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> bool:

@@ -15,7 +15,7 @@ the same read model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -24,12 +24,11 @@ from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import Row
 
 from tandem_reporting.adapters import overview_counts as counts
-from tandem_reporting.adapters.facts import CHANGES, Facts, fold
+from tandem_reporting.adapters.facts import CHANGES, UNREAD, Facts, fold
 from tandem_reporting.adapters.overview_counts import SESSION_STATUSES
 from tandem_reporting.adapters.tables import DDL, READ_SCHEMA, TABLES
 from tandem_reporting.consumed import SOURCES, source_of
 from tandem_reporting.consumed import enrollment as en
-from tandem_reporting.consumed import evaluation as ev
 from tandem_reporting.consumed import pairing as pa
 
 __all__ = ["APPLY", "PROJECTION_NAME", "apply_events", "programs_projection"]
@@ -45,7 +44,7 @@ APPLY = CHANGES
 """Every type the readers decode, with what it does to the fact tables."""
 
 # Who can move the pairs they are in to other groups (or into their program's counts at all).
-_REGROUPING = (en.ParticipantEnrolled, en.ParticipantProfileUpdated, en.ParticipantErased)
+_REGROUPING = frozenset((en.ParticipantEnrolled, en.ParticipantProfileUpdated, en.ParticipantErased))
 _SIMPLE_KEYS = (
     ("participants", "participant_id"),
     ("participants", "junior_id"),
@@ -53,52 +52,44 @@ _SIMPLE_KEYS = (
     ("pairs", "pair_id"),
     ("sessions", "session_id"),
     ("practices", "practice_id"),
-    ("programs", "program_id"),
-    ("program_impact", "program_id"),
+    ("programs", "program_id"),  # and "program_impact": the same keys (`_load`)
 )
 
 
-def _named(event: DomainEvent) -> Iterator[tuple[str, Any]]:
-    """(table, key) of the rows an event's change may touch (a few more do no harm)."""
-    values = event.__dict__
-    for table, column in _SIMPLE_KEYS:
-        if column in values:
-            yield table, values[column]
-    match event:
-        case ev.SkillsAssessed():
-            yield from (("ratings", (event.participant_id, event.phase, event.by, r.skill)) for r in event.ratings)
-        case ev.SessionFeedbackGiven():
-            yield "feedback", (event.session_id, event.participant_id)
-        case ev.SurveyAnswered():
-            yield "surveys", (event.program_id, event.participant_id)
-        case ev.ObjectiveProgressed():
-            yield "objectives", (event.program_id, event.participant_id, event.objective)
+def _key_columns(model: type[DomainEvent]) -> tuple[tuple[str, str], ...]:
+    return tuple((table, column) for table, column in _SIMPLE_KEYS if column in model.model_fields)
+
+
+# Per event type, worked out once: the (table, column) of each key its events carry. Dispatching on
+# the exact type is what `fold` does; a `match` on classes was an `isinstance` per case and event,
+# each through pydantic's ABC metaclass.
+_NAMED: Mapping[type[DomainEvent], tuple[tuple[str, str], ...]] = {model: _key_columns(model) for model in CHANGES}
 
 
 async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tuple[Facts, Tallies]:
     """The rows the batch's events touch, and those its overview counts depend on; the pairs' session
     tallies beside them."""
+    # The (table, key) of the rows each event's change may touch (a few more do no harm).
     keys: dict[str, set[Any]] = {name: set() for name in TABLES}
+    keys["program_impact"] = keys["programs"]  # both keyed by program: one set, each id hashed once
+    regrouping, rounds = [], set()
     for envelope in events:
-        for table, key in _named(envelope.payload):
-            keys[table].add(key)
+        event = envelope.payload
+        values = event.__dict__
+        for table, column in _NAMED[type(event)]:
+            keys[table].add(values[column])
+        if type(event) in _REGROUPING:
+            regrouping.append(values["participant_id"])
+        elif type(event) is pa.PairingRoundCompleted:
+            rounds.add(values["program_id"])
     facts = Facts()
     rows = facts.rows
-    for table in (
-        "programs",
-        "sessions",
-        "ratings",
-        "feedback",
-        "surveys",
-        "practices",
-        "objectives",
-        "program_impact",
-    ):
+    # Not the tables no change reads (`UNREAD`): the fold starts them empty.
+    for table in ("programs", "sessions", "practices", "program_impact"):
         rows[table] = await TABLES[table].load(db, keys[table])
     # The pairs of people who may change group, and every pair a session of the batch is of.
     pair_ids = keys["pairs"] | {row["pair_id"] for row in rows["sessions"].values()}
     rows["pairs"] = await TABLES["pairs"].load(db, pair_ids)
-    regrouping = [e.payload.participant_id for e in events if isinstance(e.payload, _REGROUPING)]
     for column in ("junior_id", "senior_id"):
         rows["pairs"] |= await TABLES["pairs"].load_by(db, column, regrouping)
     pair_ids |= set(rows["pairs"])
@@ -107,7 +98,6 @@ async def _load(db: asyncpg.Connection, events: Sequence[EventEnvelope]) -> tupl
     # Every member of those pairs, and every participant of a program whose round completed.
     people = keys["participants"] | {p[role] for p in rows["pairs"].values() for role in ("junior_id", "senior_id")}
     rows["participants"] = await TABLES["participants"].load(db, people)
-    rounds = {e.payload.program_id for e in events if isinstance(e.payload, pa.PairingRoundCompleted)}
     rows["participants"] |= await TABLES["participants"].load_by(db, "program_id", rounds)
     rows["milestones"] = await TABLES["milestones"].load(db, set(rows["participants"]) | keys["participants"])
     facts.loaded()
@@ -171,7 +161,7 @@ async def apply_events(events: Sequence[EventEnvelope], db: asyncpg.Connection) 
     tallies = _retally(facts, stored)
     tally, first_sessions = _recount(facts, stored, tallies)
     for name, table in TABLES.items():
-        await table.upsert(db, (facts.rows[name][key] for key in facts.changed[name]))
+        await table.upsert(db, (facts.rows[name][key] for key in facts.changed[name]), updating=UNREAD.get(name))
     await counts.PAIR_SESSIONS.upsert(db, tallies.values())
     await counts.FIRST_SESSIONS.upsert(db, first_sessions)
     deltas = tally.rows()
