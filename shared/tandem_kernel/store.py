@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import asyncpg
+import pydantic_core
 from opentelemetry import propagate, trace
 
 from tandem_kernel.clock import Clock, SystemClock
@@ -60,8 +61,7 @@ class AppendResult:
     event_ids: tuple[UUID, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """An event of the service's own store as a read model folds it, without building its model.
 
     `data` is the payload as the JSON object of its type's current version: what the model dumped
@@ -69,6 +69,8 @@ class StoredEvent:
     the values of the `EventEnvelope` the store would return, in their JSON form (ids and times as
     strings, enums as their values). Building the models cost most of a catch-up (BENCHMARKS.md,
     read models); a fold that reads a few fields needs none of it. Read with `StoredEvents`.
+    `event_version` is the stored one, as in the envelope; `data` is upcast to the current version.
+    (A named tuple: built for every event read, it costs a fraction of a frozen dataclass.)
     """
 
     event_id: UUID
@@ -131,6 +133,10 @@ _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, po
               transaction_id, occurred_at, correlation_id, causation_id, actor, actor_role, actor_client,
               trace_context, payload,
               data_subject, subject_keys.wrapped_key"""
+
+# What a `StoredEvent` is made of (no metadata: a read model folds the payload).
+_STORED_COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position, transaction_id,
+                     occurred_at, payload, data_subject, subject_keys.wrapped_key"""
 
 # Each event joined to its data subject's key (privacy.py): no key, no personal data.
 _EVENTS_WITH_KEYS = "events LEFT JOIN subject_keys ON subject_keys.subject = events.data_subject"
@@ -505,7 +511,8 @@ class EventStore:
         event_type, version, stored = row["event_type"], row["event_version"], row["payload"]
         if self.registry.is_current(event_type, version):
             # Stored as its model dumped it (see `_seal`): only the sealed fields need opening.
-            data = json.loads(stored)
+            # pydantic-core's parser: the same objects as json.loads, in about 60% of its time.
+            data = pydantic_core.from_json(stored)
             if SEALED in stored:
                 subject = row["data_subject"]
                 if self.keyring is not None and subject is not None:
@@ -514,17 +521,8 @@ class EventStore:
                     data = strip_sealed(data)
         else:  # an older version: upcast through the model, as `read_all` does
             data = self.registry.encode(self._payload(row))
-        return StoredEvent(
-            event_id=row["event_id"],
-            event_type=event_type,
-            event_version=version,
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            position=row["position"],
-            transaction_id=row["transaction_id"],
-            occurred_at=row["occurred_at"],
-            data=data,
-        )
+        # The columns in the order of the fields (see _STORED_COLUMNS): positional, for speed.
+        return StoredEvent(row[0], event_type, version, row[3], row[4], row[5], row[6], row[7], data)
 
     def _envelope(self, row: asyncpg.Record) -> EventEnvelope:
         payload = self._payload(row)
@@ -560,7 +558,7 @@ class StoredEvents:
     ) -> list[StoredEvent]:
         store = self.store
         rows = await (connection or store.pool).fetch(
-            _READ_ALL.format(columns=_COLUMNS, source=_EVENTS_WITH_KEYS), str(after[0]), after[1], limit
+            _READ_ALL.format(columns=_STORED_COLUMNS, source=_EVENTS_WITH_KEYS), str(after[0]), after[1], limit
         )
         return [store._stored(row) for row in rows]
 
@@ -569,7 +567,7 @@ class StoredEvents:
 
     async def read_events(self, event_ids: Sequence[UUID]) -> list[StoredEvent]:
         rows = await self.store.pool.fetch(
-            f"SELECT {_COLUMNS} FROM {_EVENTS_WITH_KEYS} WHERE event_id = ANY($1::uuid[]) ORDER BY position",
+            f"SELECT {_STORED_COLUMNS} FROM {_EVENTS_WITH_KEYS} WHERE event_id = ANY($1::uuid[]) ORDER BY position",
             list(event_ids),
         )
         return [self.store._stored(row) for row in rows]

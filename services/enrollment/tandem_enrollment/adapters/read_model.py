@@ -28,6 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic_core import from_json, to_json
 from tandem_kernel.events import DomainEvent
 from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import ReadTable, Row
@@ -153,15 +154,20 @@ catch-up. The JSON form is the model's own dump, so a value read here is the mod
 (ids and times as strings, enums as their values): what the columns get is what the model gives."""
 
 
+def _json(value: Any) -> str:
+    # pydantic-core's encoder: the JSON of json.dumps (compact), in under half its time.
+    return to_json(value).decode()
+
+
 def _document(data: Mapping[str, Any], names: Iterable[str]) -> str:
     """The JSON object of `names` of an event's data: the model's dump of those fields (jsonb reads
     it as the same document however the keys are ordered)."""
-    return json.dumps({name: data[name] for name in names})
+    return _json({name: data[name] for name in names})
 
 
 def _merged(document: str, changes: str) -> str:
     """`document || changes` for two JSON objects, as PostgreSQL's jsonb does it: changes win."""
-    return json.dumps({**json.loads(document), **json.loads(changes)})
+    return _json({**from_json(document), **from_json(changes)})
 
 
 def _touch(row: Row, event: StoredEvent, **changes: Any) -> Row:
@@ -190,7 +196,7 @@ def _updating(change: Callable[[Row, StoredEvent, Mapping[UUID, Row]], Row]) -> 
 
 
 def _terms(data: Mapping[str, Any]) -> str:
-    return json.dumps({name: value for name, value in data.items() if name != "program_id"})
+    return _json({name: value for name, value in data.items() if name != "program_id"})
 
 
 def _program_created(row: Row | None, event: StoredEvent, programs: Mapping[UUID, Row]) -> Row:
@@ -236,7 +242,7 @@ def _enrolled(row: Row | None, event: StoredEvent, programs: Mapping[UUID, Row])
     _new(row, event)
     data = event.data
     return {
-        "participant_id": UUID(data["participant_id"]),
+        "participant_id": UUID(data["participant_id"]),  # (a new row: parsed once in its life)
         "program_id": UUID(data["program_id"]),
         "employee_id": data["employee_id"],
         "role": data["role"],
@@ -313,6 +319,7 @@ PARTICIPANT_CHANGES: Mapping[type[DomainEvent], Change] = {
 # By stored type name: what the fold looks up (it sees no models).
 _PROGRAM_CHANGES = {model.event_type: change for model, change in PROGRAM_CHANGES.items()}
 _PARTICIPANT_CHANGES = {model.event_type: change for model, change in PARTICIPANT_CHANGES.items()}
+_FOLDED = _PROGRAM_CHANGES.keys() | _PARTICIPANT_CHANGES.keys()
 
 
 # -- a batch -----------------------------------------------------------------------------------
@@ -326,6 +333,13 @@ class ReadRows:
     participants: dict[UUID, Row] = field(default_factory=dict)
     changed_programs: set[UUID] = field(default_factory=set)
     changed_participants: set[UUID] = field(default_factory=set)
+    ids: dict[str, UUID] = field(default_factory=dict)  # ids as the events spell them: each parsed once
+
+    def id(self, text: str) -> UUID:
+        found = self.ids.get(text)
+        if found is None:
+            found = self.ids[text] = UUID(text)
+        return found
 
 
 def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
@@ -334,9 +348,9 @@ def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
     Rows are changed in place: `rows` is the batch's own (loaded for it, or built by it)."""
     for event in events:
         if (change := _PARTICIPANT_CHANGES.get(event.event_type)) is not None:
-            table, changed, key = rows.participants, rows.changed_participants, UUID(event.data["participant_id"])
+            table, changed, key = rows.participants, rows.changed_participants, rows.id(event.data["participant_id"])
         elif (change := _PROGRAM_CHANGES.get(event.event_type)) is not None:
-            table, changed, key = rows.programs, rows.changed_programs, UUID(event.data["program_id"])
+            table, changed, key = rows.programs, rows.changed_programs, rows.id(event.data["program_id"])
         else:
             continue
         row = change(table.get(key), event, rows.programs)
@@ -346,16 +360,13 @@ def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
 
 
 async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connection) -> None:
-    participant_ids = {UUID(e.data["participant_id"]) for e in events if e.event_type in _PARTICIPANT_CHANGES}
-    participants = await PARTICIPANTS.load(connection, participant_ids)
+    participant_ids = {e.data["participant_id"] for e in events if e.event_type in _PARTICIPANT_CHANGES}
     # A waitlisting reads its program's terms: the programs of every participant in the batch.
-    program_ids = {
-        UUID(e.data["program_id"])
-        for e in events
-        if e.event_type in _PROGRAM_CHANGES or e.event_type in _PARTICIPANT_CHANGES
-    }
-    programs = await PROGRAMS.load(connection, program_ids | {row["program_id"] for row in participants.values()})
-    rows = ReadRows(programs, participants)
+    program_ids = {e.data["program_id"] for e in events if e.event_type in _FOLDED}
+    rows = ReadRows(ids={text: UUID(text) for text in participant_ids | program_ids})
+    rows.participants = await PARTICIPANTS.load(connection, [rows.ids[text] for text in participant_ids])
+    loading = {rows.ids[text] for text in program_ids} | {row["program_id"] for row in rows.participants.values()}
+    rows.programs = await PROGRAMS.load(connection, loading)
     fold(rows, events)
     await PROGRAMS.upsert(connection, (rows.programs[key] for key in rows.changed_programs))
     await PARTICIPANTS.upsert(connection, (rows.participants[key] for key in rows.changed_participants))
