@@ -1,8 +1,9 @@
 """The read model: programs and participants as the GET endpoints serve them, folded from events.
 
 One projection (`participants_v2`, schema `enrollment_read_v2`), run by the kernel a batch at a time
-(events with personal fields already opened by the store, or `None` once erased; a connection whose
-`search_path` points at the schema being built, so the SQL names tables without a schema).
+(events as the store keeps them, `StoredEvent`s: the payload's JSON with personal fields already
+opened, or `None` once erased; a connection whose `search_path` points at the schema being built,
+so the SQL names tables without a schema).
 Personal data sits in its own columns (`display_name`, `email`, `personal_goals`) so that
 `ParticipantErased` can null exactly them; the rest of the profile is one jsonb document.
 
