@@ -203,10 +203,11 @@ async def pairing_history(store: EventStore, events: int, pairs_per_round: int =
 # -- measurements ------------------------------------------------------------------------------
 
 
-async def read_only(store: EventStore, batch: int) -> Measurement:
+async def read_only(runner: ProjectionRunner, batch: int) -> Measurement:
+    """What the projection reads (envelopes, or stored events for `Projection(stored=True)`), applied nowhere."""
     cursor, events = Cursor.origin(), 0
     with Timer() as timer:
-        while page := await store.read_all(cursor, batch):
+        while page := await runner.source.read_all(cursor, batch):
             events += len(page)
             last = page[-1]
             assert last.transaction_id is not None
@@ -273,7 +274,7 @@ async def measure(
         Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds, cpu(timer, rebuilt))
     )
     progress(f"   {results[-1].rate:,.0f} events/s; reading only")
-    results.append(await read_only(store, args.batch))
+    results.append(await read_only(runner, args.batch))
     results.append(await bare_copy(store, projection, events, tables))
     if args.per_event:
         progress("   the per-event handlers")

@@ -202,6 +202,11 @@ class EventRegistry:
     def knows(self, event_type: str) -> bool:
         return event_type in self._models
 
+    def is_current(self, event_type: str, version: int) -> bool:
+        """Whether stored data of `event_type` at `version` is its model's current form (no upcasting)."""
+        model = self._models.get(event_type)
+        return model is not None and model.event_version == version
+
     def decode(self, event_type: str, version: int, data: dict[str, Any], *, trusted: bool = False) -> DomainEvent:
         """Build the current model of `event_type` from stored data of `version`.
 

@@ -27,6 +27,7 @@ Only top-level fields of an event are sealed; keep personal data out of nested m
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import time
@@ -36,6 +37,7 @@ from functools import cache
 from typing import Annotated, Any, TypeVar, get_args
 
 import asyncpg
+import pydantic_core
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -222,8 +224,10 @@ class SubjectKeys:
                 opened[name] = value
                 continue
             try:
-                opened_bytes = _open(cipher, base64.b64decode(value[SEALED]), _field_aad(subject, name))
-                opened[name] = json.loads(opened_bytes.decode())
+                # binascii and pydantic-core's parser: what base64.b64decode and json.loads do, at less
+                # cost per call (a catch-up opens two or three fields of every enrollment it reads).
+                opened_bytes = _open(cipher, binascii.a2b_base64(value[SEALED]), _field_aad(subject, name))
+                opened[name] = pydantic_core.from_json(opened_bytes)
             except (InvalidTag, ValueError):  # tampered with, or sealed for another subject or field
                 opened[name] = None
         return opened

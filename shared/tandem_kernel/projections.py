@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -40,7 +40,7 @@ from tandem_kernel.metrics import (
     PROJECTION_PARKED_EVENTS,
     PROJECTION_STALLED,
 )
-from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.store import Cursor, EventStore, StoredEvent, StoredEvents
 
 __all__ = [
     "BatchHandler",
@@ -58,8 +58,11 @@ log = logging.getLogger("tandem.projections")
 _INTERRUPTIONS: tuple[type[BaseException], ...] = (OSError, *CONNECTION_ERRORS)
 
 
-BatchHandler = Callable[[Sequence[EventEnvelope], asyncpg.Connection], Awaitable[None]]
-"""Applies events in the order given, in the caller's transaction (see `Projection.batch`)."""
+BatchHandler = Callable[[Sequence[Any], asyncpg.Connection], Awaitable[None]]
+"""Applies events in the order given, in the caller's transaction (see `Projection.batch`): a sequence
+of `EventEnvelope`s, or of `StoredEvent`s for a projection with `stored=True`."""
+
+Event = EventEnvelope | StoredEvent
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,14 @@ class Projection:
     # e.g. with unnest), for read models that must catch up and rebuild fast. Given one event at a
     # time when the runner looks for the event a batch fails on.
     batch: BatchHandler | None = None
+    # With `batch`: give it the service's own events as `StoredEvent`s (the payload's JSON, personal
+    # fields opened), not as envelopes with their models built: for a fold that reads a few fields,
+    # building the models was most of the cost of catching up (BENCHMARKS.md, read models).
+    stored: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stored and (self.batch is None or self.consumes):
+            raise ValueError(f"projection {self.name}: stored=True needs a batch handler and the service's own store")
 
     @property
     def checkpoint_name(self) -> str:
@@ -106,7 +117,7 @@ class ParkedEvent:
 class _EventFailed(StepFailed):
     """One event of a batch could not be applied; the events before it were."""
 
-    def __init__(self, envelope: EventEnvelope, error: Exception, applied: tuple[Cursor, int] | None) -> None:
+    def __init__(self, envelope: Event, error: Exception, applied: tuple[Cursor, int] | None) -> None:
         self.envelope = envelope
         self.error = error
         self.applied = applied
@@ -118,11 +129,11 @@ class EventSource(Protocol):
 
     async def read_all(
         self, after: Cursor = ..., limit: int = ..., *, connection: asyncpg.Connection | None = None
-    ) -> list[EventEnvelope]: ...
+    ) -> Sequence[Event]: ...
 
     async def events_after(self, cursor: Cursor) -> tuple[int, float]: ...
 
-    async def read_events(self, event_ids: Sequence[UUID]) -> list[EventEnvelope]: ...
+    async def read_events(self, event_ids: Sequence[UUID]) -> Sequence[Event]: ...
 
 
 class ProjectionRunner(StoreFollower):
@@ -149,7 +160,7 @@ class ProjectionRunner(StoreFollower):
             retry_seconds=retry_seconds,
         )
         self.projection = projection
-        self.source: EventSource = source or store
+        self.source: EventSource = source or (StoredEvents(store) if projection.stored else store)
         self.max_attempts = max_attempts
         self.problem: str | None = None  # why the projection is stuck right now, for readiness
         self._failing: tuple[UUID, int] | None = None  # the event being retried, and attempts so far
@@ -338,7 +349,7 @@ class ProjectionRunner(StoreFollower):
             return await self._apply_one_by_one(connection, events)
         return _cursor_after(events), len(events)
 
-    async def _read(self, cursor: Cursor, connection: asyncpg.Connection) -> list[EventEnvelope]:
+    async def _read(self, cursor: Cursor, connection: asyncpg.Connection) -> Sequence[Event]:
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             events = await ahead.taken_from(cursor)
@@ -346,9 +357,7 @@ class ProjectionRunner(StoreFollower):
                 return events
         return await self.source.read_all(cursor, self.batch_size, connection=connection)
 
-    async def _apply_one_by_one(
-        self, connection: asyncpg.Connection, events: Sequence[EventEnvelope]
-    ) -> tuple[Cursor, int]:
+    async def _apply_one_by_one(self, connection: asyncpg.Connection, events: Sequence[Event]) -> tuple[Cursor, int]:
         for done, envelope in enumerate(events):
             try:
                 async with connection.transaction():
@@ -359,16 +368,17 @@ class ProjectionRunner(StoreFollower):
                 raise _EventFailed(envelope, error, (_cursor_after(events[:done]), done) if done else None) from error
         return _cursor_after(events), len(events)
 
-    async def apply(self, envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    async def apply(self, envelope: Event, connection: asyncpg.Connection) -> None:
         """Apply one event with its handler (if the projection has one for its type)."""
         await self.apply_many([envelope], connection)
 
-    async def apply_many(self, events: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+    async def apply_many(self, events: Sequence[Event], connection: asyncpg.Connection) -> None:
         """Apply events in order: all at once with the projection's `batch`, else one by one."""
         if self.projection.batch is not None:
             await self.projection.batch(events, connection)
             return
         for envelope in events:
+            assert isinstance(envelope, EventEnvelope)  # only a batch projection reads stored events
             handler = self.projection.handlers.get(type(envelope.payload))
             if handler is not None:
                 await handler(envelope, connection)
@@ -383,7 +393,7 @@ class _ReadAhead:
     (reads are gap-safe: see `EventStore.read_all`), so using it changes nothing but the timing.
     """
 
-    def __init__(self, cursor: Cursor, task: asyncio.Task[list[EventEnvelope]]) -> None:
+    def __init__(self, cursor: Cursor, task: asyncio.Future[Sequence[Event]]) -> None:
         self.cursor, self.task = cursor, task
 
     @classmethod
@@ -393,7 +403,7 @@ class _ReadAhead:
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
         return cls(cursor, task)
 
-    async def taken_from(self, cursor: Cursor) -> list[EventEnvelope] | None:
+    async def taken_from(self, cursor: Cursor) -> Sequence[Event] | None:
         """The batch if it was read from `cursor`; None otherwise, or if reading it failed."""
         if cursor != self.cursor:
             self.task.cancel()
@@ -405,7 +415,7 @@ class _ReadAhead:
             return None
 
 
-def _cursor_after(events: Sequence[EventEnvelope]) -> Cursor:
+def _cursor_after(events: Sequence[Event]) -> Cursor:
     last = events[-1]
     assert last.transaction_id is not None
     return Cursor(last.transaction_id, last.position)

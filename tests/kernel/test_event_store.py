@@ -11,7 +11,7 @@ import pytest
 from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.errors import ConcurrencyError, UnknownEventType
 from tandem_kernel.events import EventEnvelope, EventMetadata, NewEvent
-from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.store import Cursor, EventStore, StoredEvents
 from tandem_kernel.testing import ADMIN_DSN
 
 
@@ -183,6 +183,9 @@ async def test_older_event_versions_are_upcast_on_read(store: EventStore) -> Non
     [event] = await store.read_stream("old")
 
     assert event.payload == CounterIncremented(by=5, reason="unspecified")
+    # Read as a stored event (for a folding projection): the current version's JSON, upcast too.
+    [stored] = await StoredEvents(store).read_events([event.event_id])
+    assert (stored.event_version, stored.data) == (event.event_version, {"by": 5, "reason": "unspecified"})
 
 
 async def test_an_unknown_stored_event_type_is_a_clear_error(store: EventStore) -> None:
@@ -194,6 +197,8 @@ async def test_an_unknown_stored_event_type_is_a_clear_error(store: EventStore) 
 
     with pytest.raises(UnknownEventType, match=r"test\.Unheard"):
         await store.read_stream("odd")
+    with pytest.raises(UnknownEventType, match=r"test\.Unheard"):
+        await StoredEvents(store).read_all(Cursor.origin())
 
 
 async def test_many_new_streams_start_in_one_append_and_none_if_one_already_exists(store: EventStore) -> None:

@@ -12,7 +12,7 @@ from tandem_kernel.commands import Idempotency, StreamKind, execute
 from tandem_kernel.database import create_pool, migrate
 from tandem_kernel.events import DomainEvent, EventMetadata, EventRegistry, NewEvent
 from tandem_kernel.privacy import SEALED, Personal, SubjectKeys, personal_fields, shred
-from tandem_kernel.store import Cursor, EventStore
+from tandem_kernel.store import Cursor, EventStore, StoredEvents
 from tandem_kernel.testing import eventually
 
 
@@ -105,6 +105,37 @@ async def test_readers_without_the_key_see_none_rather_than_failing(store: Event
     for keyring in (SubjectKeys("another master key"), None):
         other = EventStore(store.pool, schema=store.schema, registry=REGISTRY, keyring=keyring)
         assert (await other.read_stream(f"member-{joined.member_id}"))[0].payload.name is None  # type: ignore[attr-defined]
+
+
+async def test_stored_events_carry_what_the_envelopes_carry_as_json_personal_fields_opened_or_none(
+    store: EventStore,
+) -> None:
+    erased, kept = await join(store, "Ada"), await join(store, "Alan")
+    assert await shred(store.pool, str(erased.member_id))
+    envelopes = await store.read_stream(f"member-{erased.member_id}") + await store.read_stream(
+        f"member-{kept.member_id}"
+    )
+
+    for keyring in (store.keyring, SubjectKeys("another master key"), None):
+        reader = EventStore(store.pool, schema=store.schema, registry=REGISTRY, keyring=keyring)
+        stored = await StoredEvents(reader).read_events([envelope.event_id for envelope in envelopes])
+
+        opened = keyring is store.keyring
+        expected = [
+            REGISTRY.encode(
+                envelope.payload
+                if opened
+                else envelope.payload.model_copy(update=dict.fromkeys(personal_fields(type(envelope.payload))))
+            )
+            for envelope in envelopes
+        ]
+        assert [event.data for event in stored] == expected
+        assert [(event.event_id, event.event_type, event.stream_id, event.position) for event in stored] == [
+            (envelope.event_id, envelope.event_type, envelope.stream_id, envelope.position) for envelope in envelopes
+        ]
+    [shredded, _, opened_kept, _] = await StoredEvents(store).read_events([e.event_id for e in envelopes])
+    assert (shredded.data["name"], shredded.data["email"], shredded.data["team"]) == (None, None, "navy")
+    assert (opened_kept.data["name"], opened_kept.data["email"]) == ("Alan", "grace@example.com")
 
 
 async def test_a_retried_idempotent_command_keeps_one_key_and_appends_once(store: EventStore) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import asyncpg
+import pytest
 from kernel.events_for_tests import CounterIncremented, CounterReset
 from tandem_kernel.events import EventEnvelope, NewEvent
-from tandem_kernel.projections import Projection, ProjectionRunner, list_parked
-from tandem_kernel.store import EventStore
+from tandem_kernel.projections import Projection, ProjectionRunner, list_parked, replay_parked
+from tandem_kernel.store import EventStore, StoredEvent
 
 
 async def add(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
@@ -125,3 +126,58 @@ async def test_a_batch_projection_applies_each_batch_in_one_go_and_a_bad_event_a
 
     assert {row["stream_id"]: row["total"] for row in rows} == {"s0": 30, "s1": 29, "s2": 30, "s3": 30}
     assert [parked.stream_id for parked in await list_parked(store.pool)] == ["s1"]
+
+
+async def add_all_stored(events: Sequence[StoredEvent], connection: asyncpg.Connection) -> None:
+    """`add_all`, folding stored events: the payloads' JSON, no models."""
+    increments = [(e.stream_id, e.data["by"]) for e in events if e.event_type == CounterIncremented.event_type]
+    if any(by < 0 for _, by in increments):
+        raise ValueError("a negative increment")
+    await connection.execute(
+        "INSERT INTO totals SELECT stream_id, sum(by)::int FROM unnest($1::text[], $2::int[]) AS i(stream_id, by)"
+        " GROUP BY stream_id ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + excluded.total",
+        [stream_id for stream_id, _ in increments],
+        [by for _, by in increments],
+    )
+
+
+STORED = Projection(
+    "stored",
+    read_schema="kernel_test_stored",
+    ddl="CREATE TABLE totals (stream_id text PRIMARY KEY, total int NOT NULL)",
+    batch=add_all_stored,
+    stored=True,
+)
+
+
+async def test_a_projection_of_stored_events_folds_the_payloads_json_parks_replays_and_rebuilds(
+    store: EventStore, database_url: str
+) -> None:
+    runner = ProjectionRunner(STORED, store, dsn=database_url, batch_size=50, max_attempts=1)
+    await runner.create_tables()
+    for n in range(120):
+        await store.append(f"s{n % 4}", n // 4, [NewEvent(CounterIncremented(by=-1 if n == 77 else 1, reason="x"))])
+
+    await runner.catch_up()
+    stored_totals = "SELECT stream_id, total FROM kernel_test_stored.totals ORDER BY stream_id"
+    assert {row["stream_id"]: row["total"] for row in await store.pool.fetch(stored_totals)} == {
+        "s0": 30,
+        "s1": 29,
+        "s2": 30,
+        "s3": 30,
+    }
+    [parked] = await list_parked(store.pool)
+    assert parked.stream_id == "s1"
+    # Replayed, it is read as a stored event again (and fails again: it is what it is).
+    assert await replay_parked(store.pool, [runner]) == {parked.id: "failed"}
+    await store.append("s0", 30, [NewEvent(CounterIncremented(by=5, reason="x"))])
+    with pytest.raises(Exception, match="a negative increment"):
+        await runner.rebuild()  # 77 is still refused: the rebuild stops, the live model stays
+    assert {row["stream_id"]: row["total"] for row in await store.pool.fetch(stored_totals)}["s0"] == 30
+
+
+def test_only_a_batch_projection_of_the_services_own_events_reads_stored_events() -> None:
+    with pytest.raises(ValueError, match="stored=True"):
+        Projection("p", read_schema="p", ddl="", handlers={CounterIncremented: add}, stored=True)
+    with pytest.raises(ValueError, match="stored=True"):
+        Projection("p", read_schema="p", ddl="", batch=add_all_stored, consumes=("topic",), stored=True)
