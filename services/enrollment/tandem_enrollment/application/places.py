@@ -34,6 +34,7 @@ from tandem_enrollment.adapters import ledger, queries
 from tandem_enrollment.application.streams import PARTICIPANTS
 from tandem_enrollment.domain import (
     ParticipantApproved,
+    ParticipantEnrolled,
     ParticipantErased,
     ParticipantStatus,
     ParticipantVetted,
@@ -147,7 +148,17 @@ class ProgramPlaces:
             for e in self._decided
             if isinstance(e, ParticipantVetted)
         ]
-        done = [e.participant_id for e in self._decided if isinstance(e, ParticipantApproved | ParticipantWithdrew)]
+        # Only someone vetted in an earlier transaction can be in the ledger's line: not anyone
+        # enrolled by these very decisions and not vetted by them (most enrollments, approved at
+        # once: one statement less for each).
+        enrolled_now = {e.participant_id for e in self._decided if isinstance(e, ParticipantEnrolled)}
+        vetted_now = {waiting.participant_id for waiting in vetted}
+        done = [
+            e.participant_id
+            for e in self._decided
+            if isinstance(e, ParticipantApproved | ParticipantWithdrew)
+            and (e.participant_id not in enrolled_now or e.participant_id in vetted_now)
+        ]
         self._decided = []
         if (vetted or done) and self.program.capacity is not None:
             await ledger.vetting_changed(unit.connection, self.program.program_id, vetted=vetted, done=done)
