@@ -346,8 +346,14 @@ class _Command(Generic[S]):
         outcome = current
         if events:
             state = self.kind.replay(events, current.state)
+            # No savepoint of the append's own: a failed append leaves the unit, rolled back whole
+            # (and retried), so there is nothing to keep — two round trips less per command.
             result = await unit.append(
-                current.stream_id, current.version, self._new(events, unit.store.clock), metadata=self.metadata
+                current.stream_id,
+                current.version,
+                self._new(events, unit.store.clock),
+                metadata=self.metadata,
+                savepoint=False,
             )
             if self.kind.follow is not None:
                 assert state is not None, f"{current.stream_id}: events that fold into no state"
