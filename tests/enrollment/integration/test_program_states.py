@@ -1,6 +1,7 @@
 """Enrollment commands read their program through `LatestStates` (caught up with the program's new
-events, not read from the start): two replicas on one database, each with its own pool and store,
-must still see at once what the other did to a program."""
+events, not read from the start), and judge whether it is far from full by the count they last saw:
+two replicas on one database, each with its own pool and store, must still see at once what the
+other did to a program, and never overfill it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from uuid import UUID
 import pytest
 from tandem_enrollment.adapters.read_model import participants_projection
 from tandem_enrollment.application import enrollments, load_program, programs
+from tandem_enrollment.application.places import HEADROOM
 from tandem_enrollment.domain import (
     ChangeEligibilityRules,
     CreateProgram,
@@ -84,3 +86,26 @@ async def test_eligibility_changed_by_another_replica_applies_to_the_next_enroll
     with pytest.raises(DomainError, match="job level"):
         await enrollments.enroll(here, enrolling(program_id, 2), metadata=ACTOR)  # another junior of level 1
     assert (await load_program(here, program_id)).eligibility == (await load_program(there, program_id)).eligibility
+
+
+async def test_a_program_filled_by_another_replica_is_not_overfilled_by_one_that_saw_it_nearly_empty(
+    replicas: tuple[EventStore, EventStore],
+) -> None:
+    # Here the program was last seen far from full (an optimistic enrollment then does not read the
+    # count); there, it fills up. The next enrollment here must still meet the capacity exactly.
+    here, there = replicas
+    capacity = HEADROOM + 10
+    program_id = await open_program(here, capacity=capacity, auto_approve=True)
+    await enrollments.enroll(here, enrolling(program_id, 0), metadata=ACTOR)
+    for n in range(1, capacity):
+        await enrollments.enroll(there, enrolling(program_id, n), metadata=ACTOR)
+
+    late = await enrollments.enroll(here, enrolling(program_id, capacity), metadata=ACTOR)
+
+    assert late.state is not None and late.state.status is ParticipantStatus.WAITLISTED
+    approved = await here.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'enrollment.ParticipantApproved'"
+        " AND payload->>'program_id' = $1",
+        str(program_id),
+    )
+    assert approved == capacity
