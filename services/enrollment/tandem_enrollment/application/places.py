@@ -155,6 +155,9 @@ class ProgramPlaces:
         capacity = self.program.capacity
         if self._unrecorded and capacity is not None:
             approved = await ledger.add(unit.connection, self.program.program_id, self._unrecorded)
+            if approved is None:  # the count last seen came from a transaction that created it, still open
+                self._optimistic = False  # again, taking turns (`take` waits for that transaction)
+                raise ConcurrencyError(f"places of program {self.program.program_id}", 0)
             _remember(unit.store, self.program.program_id, approved)
             if not self._locked and approved > capacity:
                 self._optimistic = False  # the program filled up meanwhile: again, taking turns
