@@ -254,11 +254,13 @@ def report(steps: list[Step], e2e: tuple[Step, list[float]], rate: float) -> str
     ]
     step, delays = e2e
     if delays:
+        answered = len(step.latencies_ms) / step.seconds if step.seconds else 0.0
         p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
         lines.append(
             f"End to end at {rate:.0f} enrollments/s ({len(delays):,} enrollments, enrollment's 2xx → applied by "
             f"pairing): p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, p99 {p(0.99):.0f} ms, mean "
-            f"{statistics.fmean(delays):.0f} ms; the enroll answers themselves: p50 {step.percentile(0.5):.1f} ms, "
+            f"{statistics.fmean(delays):.0f} ms; the enroll answers themselves ({answered:.0f}/s answered of "
+            f"{rate:.0f}/s asked): p50 {step.percentile(0.5):.1f} ms, "
             f"p99 {step.percentile(0.99):.1f} ms; CPU ms per enrollment: {step.cpu_ms_per_request()}."
         )
     return "\n".join(lines)

@@ -17,7 +17,6 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
@@ -35,8 +34,8 @@ from tandem_kernel.docs import serve_docs
 from tandem_kernel.errors import NotFound
 from tandem_kernel.events import EventMetadata
 from tandem_kernel.http_guard import RequestGuard
-from tandem_kernel.http_metrics import RequestMetrics
 from tandem_kernel.http_shedding import LoadShedder
+from tandem_kernel.http_telemetry import RequestTelemetry
 from tandem_kernel.identity import Principal
 from tandem_kernel.jobs import list_jobs
 from tandem_kernel.metrics import SERVICE_READY
@@ -306,6 +305,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # The request's span and metrics are `RequestTelemetry`'s: FastAPI's own would make a
+        # second span (and build its attributes) for every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.include_router(ops)
@@ -318,8 +320,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     serve_docs(app)
     app.add_middleware(RequestGuard)
     app.add_middleware(LoadShedder, max_in_flight=settings.http_max_in_flight)
-    app.add_middleware(RequestMetrics)  # outermost: counts the guard's and the shedder's answers too
-    # A span per request, not also one per ASGI send and receive (three more per request, which
-    # say nothing the request's span does not).
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
+    # Outermost: counts the guard's and the shedder's answers too, and its span is current for
+    # everything inside.
+    app.add_middleware(RequestTelemetry)
     return app

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +60,7 @@ __all__ = [
     "CommandResult",
     "Idempotency",
     "IdempotencyReused",
+    "LatestStates",
     "StreamKind",
     "claim",
     "create",
@@ -117,6 +120,53 @@ class StreamKind(Generic[S]):
             envelopes = envelopes[:up_to]
         state = self.replay((envelope.payload for envelope in envelopes), None)
         return CommandResult(state, len(envelopes), stream_id=stream_id)
+
+
+class LatestStates(Generic[S]):
+    """The latest state of a few streams of one kind, caught up with one read of what is new.
+
+    >>> PROGRAM_STATES = LatestStates(PROGRAMS)
+    >>> program = (await PROGRAM_STATES.load(store, program_id)).state
+
+    A stream's events never change and its versions have no gaps (an append is refused unless it
+    comes right after the version its writer read), so the state folded up to version `v`, folded
+    on with the events after `v`, is the state a full read gives. A load asks PostgreSQL for the
+    events after the version held — usually none: a query answering no rows instead of reading and
+    decoding the whole stream — so whatever another request, process or replica committed before
+    the load is seen, exactly as fresh as a full read. What protects a decision against a change
+    committed *after* the load is still the append's expected version, as without the cache.
+
+    States are shared between requests: a kind's states must be immutable (frozen dataclasses).
+    States are kept per store (a store is one database), the `size` most recently loaded; a stream
+    with no events is not kept (ids nobody created must not push out the programs in use).
+    """
+
+    def __init__(self, kind: StreamKind[S], *, size: int = 1000) -> None:
+        self.kind = kind
+        self.size = size
+        self._held: weakref.WeakKeyDictionary[EventStore, OrderedDict[str, CommandResult[S]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def load(self, store: EventStore, key: object) -> CommandResult[S]:
+        """The stream's state and version now, as `StreamKind.load` would read them."""
+        stream_id = self.kind.stream_id(key)
+        held = self._held.setdefault(store, OrderedDict())
+        known = held.get(stream_id)
+        after = known.version if known is not None else 0
+        newer = await store.read_stream(stream_id, after_version=after)
+        if known is not None and not newer:
+            held.move_to_end(stream_id)
+            return known
+        state = self.kind.replay((envelope.payload for envelope in newer), known.state if known else None)
+        latest = CommandResult(state, after + len(newer), stream_id=stream_id)
+        current = held.get(stream_id)  # another load may have caught up meanwhile: keep the newest
+        if latest.version and (current is None or current.version < latest.version):
+            held[stream_id] = latest
+            held.move_to_end(stream_id)
+            while len(held) > self.size:
+                held.popitem(last=False)
+        return latest
 
 
 class Around(Protocol):
@@ -296,8 +346,14 @@ class _Command(Generic[S]):
         outcome = current
         if events:
             state = self.kind.replay(events, current.state)
+            # No savepoint of the append's own: a failed append leaves the unit, rolled back whole
+            # (and retried), so there is nothing to keep — two round trips less per command.
             result = await unit.append(
-                current.stream_id, current.version, self._new(events, unit.store.clock), metadata=self.metadata
+                current.stream_id,
+                current.version,
+                self._new(events, unit.store.clock),
+                metadata=self.metadata,
+                savepoint=False,
             )
             if self.kind.follow is not None:
                 assert state is not None, f"{current.stream_id}: events that fold into no state"

@@ -206,11 +206,14 @@ class EventStore:
         *,
         metadata: EventMetadata | None = None,
         connection: asyncpg.Connection | None = None,
+        savepoint: bool = True,
     ) -> AppendResult:
         """Append `events` to `stream_id` if it is still at `expected_version` (0: a new stream).
 
         Raises `ConcurrencyError` otherwise. With a `connection`, the append joins its transaction
-        (commands do that through a `UnitOfWork`, which also wakes the followers on commit).
+        (commands do that through a `UnitOfWork`, which also wakes the followers on commit), in a
+        savepoint when it must seal personal data, so that a failed append leaves the caller's
+        transaction usable; `savepoint=False` when the caller's transaction ends at any error anyway.
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -232,7 +235,9 @@ class EventStore:
             if connection is None and not subjects:
                 result = cast(AppendResult, await self._group.append(arguments))
             else:
-                result = await self._append_in_transaction(connection, arguments, events if subjects else None)
+                result = await self._append_in_transaction(
+                    connection, arguments, events if subjects else None, savepoint=savepoint
+                )
                 if connection is None:
                     self.appended.send()  # committed now
         return result
@@ -326,12 +331,22 @@ class EventStore:
         connection: asyncpg.Connection | None,
         arguments: list[Any],
         to_seal: Sequence[NewEvent] | None = None,
+        *,
+        savepoint: bool = True,
     ) -> AppendResult:
-        async with _connection(self.pool, connection) as conn, conn.transaction():
-            if to_seal is not None:
-                assert self.keyring is not None
-                arguments[10] = self._seal(to_seal, await self.keyring.for_writing(conn, self._subjects(to_seal)))
-            return await self._append_once(conn, arguments)
+        async with _connection(self.pool, connection) as conn:
+            if connection is not None and not savepoint:
+                return await self._seal_and_append(conn, arguments, to_seal)
+            async with conn.transaction():
+                return await self._seal_and_append(conn, arguments, to_seal)
+
+    async def _seal_and_append(
+        self, conn: asyncpg.Connection, arguments: list[Any], to_seal: Sequence[NewEvent] | None
+    ) -> AppendResult:
+        if to_seal is not None:
+            assert self.keyring is not None
+            arguments[10] = self._seal(to_seal, await self.keyring.for_writing(conn, self._subjects(to_seal)))
+        return await self._append_once(conn, arguments)
 
     async def start_streams(
         self,
@@ -674,9 +689,10 @@ class UnitOfWork:
         events: Sequence[NewEvent],
         *,
         metadata: EventMetadata | None = None,
+        savepoint: bool = True,
     ) -> AppendResult:
         result = await self.store.append(
-            stream_id, expected_version, events, metadata=metadata, connection=self.connection
+            stream_id, expected_version, events, metadata=metadata, connection=self.connection, savepoint=savepoint
         )
         self.appended = True
         return result

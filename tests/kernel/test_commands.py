@@ -13,7 +13,16 @@ import asyncpg
 import pytest
 from kernel.events_for_tests import CounterIncremented
 from tandem_kernel.clock import SettableClock
-from tandem_kernel.commands import ATTEMPTS, Idempotency, IdempotencyReused, StreamKind, create, execute
+from tandem_kernel.commands import (
+    ATTEMPTS,
+    Idempotency,
+    IdempotencyReused,
+    LatestStates,
+    StreamKind,
+    create,
+    execute,
+)
+from tandem_kernel.database import create_pool
 from tandem_kernel.errors import ConcurrencyError, InvalidTransition
 from tandem_kernel.events import DomainEvent, EventEnvelope, EventMetadata, NewEvent
 from tandem_kernel.store import EventStore, UnitOfWork
@@ -346,3 +355,84 @@ async def test_a_command_joining_a_callers_transaction_needs_no_second_connectio
         assert outcome.version == 1
     finally:
         await single.close()
+
+
+# -- latest states -----------------------------------------------------------------------------
+
+
+class CountingReads:
+    """A store's reads, counted with the versions asked from (what `LatestStates` reads)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.reads: list[tuple[str, int, int]] = []  # stream, after version, events read
+        original = store.read_stream
+
+        async def read_stream(stream_id: str, *, after_version: int = 0, **options: object) -> list[EventEnvelope]:
+            envelopes = await original(stream_id, after_version=after_version, **options)  # type: ignore[arg-type]
+            self.reads.append((stream_id, after_version, len(envelopes)))
+            return envelopes
+
+        store.read_stream = read_stream  # type: ignore[method-assign]
+
+
+async def test_latest_states_read_only_what_is_new_and_fold_it_as_a_full_read_would(store: EventStore) -> None:
+    latest = LatestStates(COUNTERS)
+    await execute(store, COUNTERS, "a", lambda _: [increment(2)], metadata=METADATA)
+    await execute(store, COUNTERS, "a", lambda _: [increment(3)], metadata=METADATA)
+    counted = CountingReads(store)
+
+    first = await latest.load(store, "a")
+    again = await latest.load(store, "a")
+    await store.append("counter-a", 2, [NewEvent(increment(4))], metadata=METADATA)
+    caught_up = await latest.load(store, "a")
+
+    assert (first.state, first.version, again.state, again.version) == (5, 2, 5, 2)
+    assert (caught_up.state, caught_up.version) == (9, 3)
+    full = await COUNTERS.load(store, "a")
+    assert (caught_up.state, caught_up.version, caught_up.stream_id) == (full.state, full.version, full.stream_id)
+    assert counted.reads[:3] == [("counter-a", 0, 2), ("counter-a", 2, 0), ("counter-a", 2, 1)]
+
+
+async def test_latest_states_see_what_another_replica_appended_between_two_loads(
+    store: EventStore, database_url: str
+) -> None:
+    # Another replica: its own pool and store on the same database, appending through its own path.
+    other_pool = await create_pool(database_url, "kernel_test", min_size=1, max_size=2)
+    try:
+        other = EventStore(other_pool, schema="kernel_test", registry=store.registry)
+        latest = LatestStates(COUNTERS)
+        await execute(store, COUNTERS, "shared", lambda _: [increment(1)], metadata=METADATA)
+        assert (await latest.load(store, "shared")).state == 1
+
+        await execute(other, COUNTERS, "shared", lambda _: [increment(10)], metadata=METADATA)
+
+        seen = await latest.load(store, "shared")
+        assert (seen.state, seen.version) == (11, 2)
+    finally:
+        await other_pool.close()
+
+
+async def test_latest_states_keep_no_stream_without_events_and_only_the_most_recent_streams(
+    store: EventStore,
+) -> None:
+    latest = LatestStates(COUNTERS, size=2)
+    for name in ("a", "b", "c"):
+        await execute(store, COUNTERS, name, lambda _: [increment(1)], metadata=METADATA)
+    counted = CountingReads(store)
+
+    nothing = await latest.load(store, "nobody")
+    for name in ("a", "b", "c", "a"):
+        await latest.load(store, name)
+
+    assert (nothing.state, nothing.version) == (None, 0)
+    # "a" was pushed out by "c" (two kept): read from the start again; nobody's empty stream was never kept.
+    assert [(stream, after) for stream, after, _ in counted.reads] == [
+        ("counter-nobody", 0),
+        ("counter-a", 0),
+        ("counter-b", 0),
+        ("counter-c", 0),
+        ("counter-a", 0),
+    ]
+    await latest.load(store, "nobody")
+    assert counted.reads[-1] == ("counter-nobody", 0, 0)

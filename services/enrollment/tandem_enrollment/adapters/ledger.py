@@ -39,10 +39,11 @@ async def peek(connection: asyncpg.Connection, program_id: UUID) -> int | None:
     return approved
 
 
-async def add(connection: asyncpg.Connection, program_id: UUID, delta: int) -> int:
+async def add(connection: asyncpg.Connection, program_id: UUID, delta: int) -> int | None:
     """Record `delta` more (or fewer) approved people, in the command's transaction (after `take`,
-    or at its very end after `peek`); returns the count with them."""
-    approved: int = await connection.fetchval(
+    or at its very end without it); returns the count with them — None if the program has no places
+    row this transaction can see (only without `take`: its first `take` has not committed yet)."""
+    approved: int | None = await connection.fetchval(
         "UPDATE program_places SET approved = approved + $2 WHERE program_id = $1 RETURNING approved",
         program_id,
         delta,

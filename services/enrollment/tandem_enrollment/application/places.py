@@ -23,17 +23,20 @@ the ledger come from the read model.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from uuid import UUID
 
 from tandem_kernel.errors import ConcurrencyError, DomainError
 from tandem_kernel.events import DomainEvent, EventMetadata, NewEvent
 from tandem_kernel.privacy import shred
-from tandem_kernel.store import UnitOfWork
+from tandem_kernel.store import EventStore, UnitOfWork
 
 from tandem_enrollment.adapters import ledger, queries
 from tandem_enrollment.application.streams import PARTICIPANTS
 from tandem_enrollment.domain import (
     ParticipantApproved,
+    ParticipantEnrolled,
     ParticipantErased,
     ParticipantStatus,
     ParticipantVetted,
@@ -50,6 +53,16 @@ __all__ = ["HEADROOM", "ProgramPlaces", "places_taken"]
 
 HEADROOM = 50
 """Free places above which an optimistic enrollment does not lock the program's count."""
+
+_last_seen: weakref.WeakKeyDictionary[EventStore, dict[UUID, int]] = weakref.WeakKeyDictionary()
+"""The approved count of each program as this process last read or wrote it, per store (database).
+An optimistic enrollment judges "far from full" by it instead of reading the count (one round trip
+less): however stale — other replicas enroll too — it only chooses the path, since the count the
+place is added to is checked against the capacity all the same."""
+
+
+def _remember(store: EventStore, program_id: UUID, approved: int) -> None:
+    _last_seen.setdefault(store, {})[program_id] = approved
 
 
 def places_taken(events: Sequence[DomainEvent]) -> int:
@@ -109,12 +122,16 @@ class ProgramPlaces:
         capacity = self.program.capacity
         if capacity is None:
             return
+        program_id = self.program.program_id
         if self._optimistic:
-            approved = await ledger.peek(unit.connection, self.program.program_id)
+            approved = _last_seen.get(unit.store, {}).get(program_id)
+            if approved is None and (approved := await ledger.peek(unit.connection, program_id)) is not None:
+                _remember(unit.store, program_id, approved)
             if approved is not None and capacity - approved > HEADROOM:
                 self.approved, self._locked = approved, False
                 return
-        self.approved, self._locked = await ledger.take(unit.connection, self.program.program_id), True
+        self.approved, self._locked = await ledger.take(unit.connection, program_id), True
+        _remember(unit.store, program_id, self.approved)
 
     def count(self, events: Sequence[DomainEvent]) -> None:
         """Count the places `events` take or free; `after` records them in the ledger."""
@@ -138,6 +155,10 @@ class ProgramPlaces:
         capacity = self.program.capacity
         if self._unrecorded and capacity is not None:
             approved = await ledger.add(unit.connection, self.program.program_id, self._unrecorded)
+            if approved is None:  # the count last seen came from a transaction that created it, still open
+                self._optimistic = False  # again, taking turns (`take` waits for that transaction)
+                raise ConcurrencyError(f"places of program {self.program.program_id}", 0)
+            _remember(unit.store, self.program.program_id, approved)
             if not self._locked and approved > capacity:
                 self._optimistic = False  # the program filled up meanwhile: again, taking turns
                 raise ConcurrencyError(f"places of program {self.program.program_id}", approved - self._unrecorded)
@@ -147,7 +168,17 @@ class ProgramPlaces:
             for e in self._decided
             if isinstance(e, ParticipantVetted)
         ]
-        done = [e.participant_id for e in self._decided if isinstance(e, ParticipantApproved | ParticipantWithdrew)]
+        # Only someone vetted in an earlier transaction can be in the ledger's line: not anyone
+        # enrolled by these very decisions and not vetted by them (most enrollments, approved at
+        # once: one statement less for each).
+        enrolled_now = {e.participant_id for e in self._decided if isinstance(e, ParticipantEnrolled)}
+        vetted_now = {waiting.participant_id for waiting in vetted}
+        done = [
+            e.participant_id
+            for e in self._decided
+            if isinstance(e, ParticipantApproved | ParticipantWithdrew)
+            and (e.participant_id not in enrolled_now or e.participant_id in vetted_now)
+        ]
         self._decided = []
         if (vetted or done) and self.program.capacity is not None:
             await ledger.vetting_changed(unit.connection, self.program.program_id, vetted=vetted, done=done)
