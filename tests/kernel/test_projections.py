@@ -95,6 +95,10 @@ async def test_a_rebuild_builds_new_tables_and_swaps_them_in_while_the_old_ones_
 async def add_all(events: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
     """One statement for the whole batch; a negative increment stands for an event it cannot take."""
     increments = [(e.stream_id, e.payload.by) for e in events if isinstance(e.payload, CounterIncremented)]
+    await _add_increments(increments, connection)
+
+
+async def _add_increments(increments: Sequence[tuple[str, int]], connection: asyncpg.Connection) -> None:
     if any(by < 0 for _, by in increments):
         raise ValueError("a negative increment")
     await connection.execute(
@@ -131,14 +135,7 @@ async def test_a_batch_projection_applies_each_batch_in_one_go_and_a_bad_event_a
 async def add_all_stored(events: Sequence[StoredEvent], connection: asyncpg.Connection) -> None:
     """`add_all`, folding stored events: the payloads' JSON, no models."""
     increments = [(e.stream_id, e.data["by"]) for e in events if e.event_type == CounterIncremented.event_type]
-    if any(by < 0 for _, by in increments):
-        raise ValueError("a negative increment")
-    await connection.execute(
-        "INSERT INTO totals SELECT stream_id, sum(by)::int FROM unnest($1::text[], $2::int[]) AS i(stream_id, by)"
-        " GROUP BY stream_id ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + excluded.total",
-        [stream_id for stream_id, _ in increments],
-        [by for _, by in increments],
-    )
+    await _add_increments(increments, connection)
 
 
 STORED = Projection(
