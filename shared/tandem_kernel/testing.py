@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -25,6 +27,7 @@ __all__ = [
     "broker",
     "database_url",
     "eventually",
+    "free_port_block",
     "fresh_database",
     "identity",
     "own_broker",
@@ -32,6 +35,35 @@ __all__ = [
     "signed_in_settings",
     "tokens",
 ]
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive ports free now, below the kernel's ephemeral range.
+
+    A block taken from the ephemeral range (where `bind(0)` and every outgoing connection get their
+    ports) races the very processes it is for: a service started first connects to PostgreSQL or the
+    broker from an ephemeral port, which may be the next service's in the block (seen in CI: the
+    simulation's reporting found its port taken, "address already in use")."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    bases = list(range(10_000, low - size, size))
+    random.shuffle(bases)  # two runs at once rarely try the same block
+    for base in bases[:200]:
+        if all(_port_free(port) for port in range(base, base + size)):
+            return base
+    raise RuntimeError(f"no {size} consecutive free ports below {low}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 ADMIN_DSN = os.environ.get("TANDEM_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

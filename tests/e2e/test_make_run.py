@@ -20,6 +20,7 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tandem_kernel.devbroker import free_port
+from tandem_kernel.testing import free_port_block
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +49,7 @@ class Lines:
 
 
 def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(database_url: str, tmp_path: Path) -> None:
-    first_port = free_port()
+    first_port = free_port_block(12)  # the services take consecutive ports from the first
     process = subprocess.Popen(
         [
             sys.executable,
@@ -58,9 +59,9 @@ def test_tandem_run_starts_every_service_with_demo_data_and_stops_on_ctrl_c(data
             "--first-port",
             str(first_port),
             "--broker-port",
-            str(free_port()),
+            str(first_port + 10),
             "--identity-port",
-            str(free_port()),
+            str(first_port + 11),
         ],
         cwd=tmp_path,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "text"},

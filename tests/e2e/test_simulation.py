@@ -8,7 +8,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ from typing import Any, TextIO
 import httpx
 import pytest
 from tandem_kernel.cli import commands, services
-from tandem_kernel.devbroker import free_port
+from tandem_kernel.testing import free_port_block
 
 pytestmark = pytest.mark.slow
 
@@ -51,24 +50,6 @@ class Lines:
                 self.seen.append(self._queue.get(timeout=min(left, 1.0)))
             except queue.Empty:
                 continue
-
-
-def _free_block(size: int) -> int:
-    """The first of `size` consecutive free ports."""
-    for _ in range(50):
-        base = free_port()
-        if all(_free(port) for port in range(base, base + size)):
-            return base
-    raise RuntimeError("no block of free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _expected(truth: dict[str, Any]) -> dict[str, int]:
@@ -118,7 +99,7 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
     missing = [name for name in NEEDED if name not in services()]
     if missing or "simulate" not in commands():
         pytest.skip(f"needs every service and tandem-simulation installed; missing: {', '.join(missing) or 'simulate'}")
-    base = _free_block(12)  # the services take consecutive ports from the first
+    base = free_port_block(12)  # the services take consecutive ports from the first
     ports = ["--first-port", str(base), "--broker-port", str(base + 10), "--identity-port", str(base + 11)]
     process = subprocess.Popen(
         [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(SIZE), "--weeks", str(WEEKS), *ports],
