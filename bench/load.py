@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import time
@@ -26,10 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psutil
 from _http import Answer, LeanClient
+from aiokafka import AIOKafkaConsumer
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
+from tandem_kernel.devbroker import DevBroker
 
 from ops.chaos.platform import Platform
 
@@ -201,13 +205,20 @@ class Bench:
                 break
         return steps
 
-    async def end_to_end(self, rate: float) -> tuple[Step, list[float]]:
-        """Enrollments at `rate`; then, per enrollment, 2xx → pairing's inbox row for its approval."""
+    async def end_to_end(self, rate: float) -> tuple[Step, list[float], list[float]]:
+        """Enrollments at `rate`; then, per enrollment, 2xx → pairing's inbox row for its approval,
+        and 2xx → the approval seen on the broker by a consumer of this process's (the relay's part)."""
         self.enrolled_at.clear()
         step = Step("enroll (end to end)", rate)
-        async with CpuMeter(self.platform, "enrollment") as meter:
-            await open_loop(rate, self.step_seconds, self.enroll, step)
-        step.cpu_seconds = meter.spent
+        tap = BrokerTap(self.platform.broker, "tandem.enrollment.v1")
+        await tap.start()
+        try:
+            async with CpuMeter(self.platform, "enrollment") as meter:
+                await open_loop(rate, self.step_seconds, self.enroll, step)
+            step.cpu_seconds = meter.spent
+            await asyncio.sleep(2)  # the last approvals' way to the broker
+        finally:
+            await tap.stop()
         source = await self.platform.connect("enrollment")
         try:
             approvals = {
@@ -242,17 +253,59 @@ class Bench:
         missing = len(self.enrolled_at) - len(delays)
         if missing:
             say(f"{missing} enrollments not applied by pairing within 60 s")
-        return step, delays
+        on_broker = {approvals[event_id]: at for event_id, at in tap.seen.items() if event_id in approvals}
+        relayed = sorted(
+            max(0.0, (on_broker[p] - at) * 1000) for p, at in self.enrolled_at.items() if p in on_broker
+        )
+        return step, delays, relayed
 
 
-def report(steps: list[Step], e2e: tuple[Step, list[float]], rate: float) -> str:
+class BrokerTap:
+    """A consumer of this process's own (no group, the broker's short fetch wait) noting when each
+    event id is first seen on `topic`: where the relay's part of the way ends."""
+
+    def __init__(self, broker: DevBroker, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=broker.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=broker.fetch_max_wait_ms or 500,
+        )
+        self.seen: dict[UUID, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        await self.consumer.seek_to_end()  # what is appended from now on
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=1000, max_records=1000)
+            now = time.time()
+            for records in batches.values():
+                for record in records:
+                    event_id = dict(record.headers).get("ce_id")
+                    if event_id:
+                        self.seen.setdefault(UUID(event_id.decode()), now)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+
+def report(steps: list[Step], e2e: tuple[Step, list[float], list[float]], rate: float) -> str:
     lines = [
         "| endpoint | asked /s | answered /s | p50 ms | p95 ms | p99 ms | errors | CPU ms per request |",
         "|---|---|---|---|---|---|---|---|",
         *(step.row() for step in steps),
         "",
     ]
-    step, delays = e2e
+    step, delays, relayed = e2e
     if delays:
         answered = len(step.latencies_ms) / step.seconds if step.seconds else 0.0
         p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
@@ -262,6 +315,12 @@ def report(steps: list[Step], e2e: tuple[Step, list[float]], rate: float) -> str
             f"{statistics.fmean(delays):.0f} ms; the enroll answers themselves ({answered:.0f}/s answered of "
             f"{rate:.0f}/s asked): p50 {step.percentile(0.5):.1f} ms, "
             f"p99 {step.percentile(0.99):.1f} ms; CPU ms per enrollment: {step.cpu_ms_per_request()}."
+        )
+    if relayed:
+        r = lambda q: relayed[min(len(relayed) - 1, int(q * len(relayed)))]  # noqa: E731
+        lines.append(
+            f"Of that way, 2xx → the approval on the broker (the relay's part, seen by a consumer of the bench's "
+            f"own, {len(relayed):,} approvals): p50 {r(0.5):.0f} ms, p95 {r(0.95):.0f} ms, p99 {r(0.99):.0f} ms."
         )
     return "\n".join(lines)
 

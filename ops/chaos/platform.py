@@ -72,6 +72,7 @@ class Platform:
             "RELAY_TOPIC_CHECK_SECONDS": "2",
             "DATABASE_POOL_MIN": "1",
             "DATABASE_POOL_MAX": str(self.pool_max),
+            **self.broker.service_environment(),
         }
         if self.broker.supports_idempotence:  # the production producer settings, where the broker has them
             env["KAFKA_IDEMPOTENT_PRODUCER"] = "true"

@@ -55,6 +55,10 @@ class DevBroker:
     # What the broker can do, for settings and tests that depend on it.
     keeps_data = False
     supports_idempotence = False
+    # Tansu holds a fetch that finds nothing for the consumer's whole wait, even when a record
+    # arrives meanwhile (measured: 500 ms of wait put p50 130 ms, p99 255 ms on one hop; 25 ms of
+    # wait, 11 / 13 ms). Kafka answers on arrival; a short wait here costs only idle fetches.
+    fetch_max_wait_ms: int | None = 25
 
     def __init__(self, port: int | None = None, *, log_file: Path | None = None) -> None:
         self.port = port or free_port()
@@ -64,6 +68,13 @@ class DevBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def service_environment(self) -> dict[str, str]:
+        """What a service process needs in its environment to use this broker well."""
+        environment = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers}
+        if self.fetch_max_wait_ms is not None:
+            environment["KAFKA_FETCH_MAX_WAIT_MS"] = str(self.fetch_max_wait_ms)
+        return environment
 
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
@@ -141,6 +152,7 @@ class NoidaBroker(DevBroker):
 
     keeps_data = True
     supports_idempotence = True
+    fetch_max_wait_ms = None  # answers a waiting fetch as soon as a record arrives, as Kafka does
 
     def __init__(self, port: int | None = None, *, log_file: Path | None = None, data_dir: Path | None = None) -> None:
         super().__init__(port, log_file=log_file)

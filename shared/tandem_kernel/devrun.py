@@ -256,7 +256,7 @@ def run_platform(
                 **os.environ,
                 "SERVICE_NAME": name,
                 "DATABASE_URL": database_url,
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                **broker.service_environment(),
                 "HTTP_PORT": str(port),
                 "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
                 "OIDC_ISSUER": identity.issuer,

@@ -306,7 +306,8 @@ def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
 # batch's locks are held for milliseconds.
 CONSUMER_BATCH_MAX = 100
 # When a fetch finds nothing, FastStream's batch subscriber sleeps this long before fetching again
-# (on top of the fetch's own wait, which ends as soon as a record arrives): the most an idle
+# (on top of the fetch's own wait, which ends as soon as a record arrives on Kafka; see
+# `ServiceSettings.kafka_fetch_max_wait_ms` for the broker that does not): the most an idle
 # consumer adds to a message's way; 20 fetches a second per subscription cost next to nothing.
 CONSUMER_IDLE_WAIT_MS = 50
 
@@ -323,7 +324,7 @@ def _record_lag(consumer_name: str, message: KafkaMessage, records: Sequence[Any
             CONSUMER_LAG.labels(consumer_name, topic, str(partition)).set(max(0, end - offset - 1))
 
 
-def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
+def subscribe(broker: KafkaBroker, processor: MessageProcessor, *, fetch_max_wait_ms: int = 500) -> None:
     """Feed `processor` from its subscription's topics in its own consumer group, a fetch at a time.
 
     At-least-once: the offsets are committed after `process_batch` returns (which is after the
@@ -340,6 +341,7 @@ def subscribe(broker: KafkaBroker, processor: MessageProcessor) -> None:
         batch=True,
         max_records=CONSUMER_BATCH_MAX,
         batch_timeout_ms=CONSUMER_IDLE_WAIT_MS,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         title=f"{subscription.name}:{','.join(subscription.topics)}",
     )
     async def on_messages(message: KafkaMessage) -> None:

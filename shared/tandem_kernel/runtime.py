@@ -313,7 +313,7 @@ class Runtime:
                 after_commit=self.store.appended.send if self.store is not None else None,
             )
             if consume:
-                subscribe(self.broker, processor)
+                subscribe(self.broker, processor, fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
             self.processors.append(processor)
 
     async def _connect_broker(self) -> None:

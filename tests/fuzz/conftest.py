@@ -134,7 +134,7 @@ def _platform(broker: DevBroker, identity: DevIdentity, tmp_path_factory: pytest
                 **os.environ,
                 "SERVICE_NAME": name,
                 "DATABASE_URL": dsn,
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                **broker.service_environment(),
                 "HTTP_PORT": str(port),
                 "LOG_FORMAT": "text",
                 "RELAY_POLL_SECONDS": "0.2",
