@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from abc import ABC, abstractmethod
 
 import asyncpg
@@ -22,6 +23,10 @@ from tandem_kernel.store import EventStore, notify_channel
 __all__ = ["StepFailed", "StoreFollower"]
 
 MAX_BACKOFF_SECONDS = 5.0
+# After a step that took events, the next look comes this soon (or at the next NOTIFY).
+SOON_SECONDS = 0.05
+# While events flow, the lag gauges are refreshed this often.
+GAUGE_SECONDS = 1.0
 
 
 class StepFailed(Exception):
@@ -52,6 +57,7 @@ class StoreFollower(ABC):
         self.retry_seconds = retry_seconds
         self._backoff = retry_seconds
         self._wake = asyncio.Event()
+        self._gauged_at = 0.0
         self._stopping = asyncio.Event()
         self.is_leader = False
         self.running = False
@@ -127,14 +133,27 @@ class StoreFollower(ABC):
                 taken = await self.step()
                 self._backoff = self.retry_seconds
                 if taken < self.batch_size:
-                    # Committed but not yet readable means an older transaction is still open (its
-                    # commit may not notify): look again soon rather than at the next poll.
-                    await self._sleep(0.05 if await self.behind() else self.poll_seconds, wake=True)
+                    await self._sleep(await self._next_look(taken), wake=True)
                 if connection.is_closed():
                     raise asyncpg.InterfaceError(f"{self.name}'s listening connection was closed")
         finally:
             with contextlib.suppress(Exception):
                 await connection.close(timeout=2)
+
+    async def _next_look(self, taken: int) -> float:
+        """How long to wait (unless woken) after a step that took less than a batch.
+
+        Committed but not yet readable means an older transaction is still open (its commit may not
+        notify): look again soon rather than at the next poll. Events still flowing are reason
+        enough to look soon; asking PostgreSQL how far behind this follower is costs a round trip
+        and a count, once a step — a third of a busy relay's statements — so while events flow it
+        is asked at most once per `GAUGE_SECONDS` (the lag gauges need no more).
+        """
+        now = time.monotonic()
+        if taken and now - self._gauged_at < GAUGE_SECONDS:
+            return SOON_SECONDS
+        self._gauged_at = now
+        return SOON_SECONDS if await self.behind() else self.poll_seconds
 
     def following(self) -> None:
         """Called while another replica leads (this one waits for the lock)."""
