@@ -8,7 +8,9 @@ and effects happen once. The Kafka offset is committed only after the database c
 A fetch of several messages is handled in one transaction (`MessageProcessor.process_batch`): one
 commit, and its flush, for the whole batch instead of one per message — what bounds a consumer's
 rate on ordinary disks. A batch only saves commits; it changes no outcome: if anything in it fails,
-the transaction is rolled back and each message is handled on its own, exactly as below.
+the transaction is rolled back and each message is handled on its own, exactly as below. Where a
+subscription has a `BatchHandler`, runs of the events it takes are applied together in the batch's
+transaction — fewer statements, the same effects.
 
 No message can stop a consumer. `MessageProcessor.process` returns for every message but when the
 service is stopping mid-outage (then the offset is not committed and the message comes again):
@@ -51,6 +53,7 @@ from tandem_kernel.messages import IncomingMessage
 from tandem_kernel.metrics import BATCHES_SPLIT, CONFLICTING_DUPLICATES, HANDLER_SECONDS
 
 __all__ = [
+    "BatchHandler",
     "EventHandler",
     "IncomingMessage",
     "MessageProcessor",
@@ -64,6 +67,21 @@ log = logging.getLogger("tandem.consumers")
 _TRACER = trace.get_tracer("tandem.consumers")
 
 EventHandler = Callable[[EventEnvelope, asyncpg.Connection], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """Applies a run of consecutive new events of `types` at once (a statement per kind of change,
+    not one per event), with the same effect as their `handlers` one after another.
+
+    Within a fetch handled in one transaction, each maximal run of such events (in fetch order; any
+    other event ends the run) goes to `handle` in order. The per-event handlers stay the reference:
+    a message handled alone (a batch split after a failure, a dead letter replayed) uses them.
+    """
+
+    types: frozenset[type[DomainEvent]]
+    handle: Callable[[Sequence[EventEnvelope], asyncpg.Connection], Awaitable[None]]
+
 
 # How often such an error is retried uncounted while PostgreSQL answers, before it counts.
 CONNECTION_RETRIES = 10
@@ -94,6 +112,11 @@ class Subscription:
     ignored_types: frozenset[str] = frozenset()
     retain: bool = False
     in_batches: bool = True
+    batch_handler: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_handler is not None and not self.batch_handler.types <= set(self.handlers):
+            raise ValueError(f"subscription {self.name}: every type its batch handler takes needs a handler of its own")
 
 
 @dataclass(frozen=True)
@@ -253,14 +276,22 @@ class MessageProcessor:
 
     async def _apply_together(self, batch: Sequence[tuple[_Received, IncomingMessage]]) -> list[str | _Conflict]:
         outcomes: list[str | _Conflict] = []
+        together = self.subscription.batch_handler
+        run: list[tuple[EventEnvelope, IncomingMessage]] = []  # consecutive new events for `together`, not applied yet
         async with self.pool.acquire() as connection, connection.transaction():
             first_times = await self._record_all(connection, batch)
             for (received, message), first_time in zip(batch, first_times, strict=True):
+                if together is not None and first_time and type(received.envelope.payload) in together.types:
+                    run.append((received.envelope, message))
+                    outcomes.append(Outcome.HANDLED)
+                    continue
+                await self._handle_run(connection, run)
                 with self._handling(received, message):
                     if first_time:
                         outcomes.append(await self._handle(connection, received))
                     else:
                         outcomes.append(await self._duplicate(connection, received, message.topic))
+            await self._handle_run(connection, run)
         if self.after_commit is not None and Outcome.HANDLED in outcomes:
             self.after_commit()
         return outcomes
@@ -328,6 +359,27 @@ class MessageProcessor:
             first_times.append(event_id in inserted)
             inserted.discard(event_id)  # a second delivery within the batch is a duplicate
         return first_times
+
+    async def _handle_run(
+        self, connection: asyncpg.Connection, run: list[tuple[EventEnvelope, IncomingMessage]]
+    ) -> None:
+        """Apply (and empty) a run gathered for the subscription's batch handler: one span, linked to
+        the trace of each request that caused one of its events."""
+        if not run:
+            return
+        assert self.subscription.batch_handler is not None
+        links = [
+            trace.Link(context)
+            for context in (
+                trace.get_current_span(propagate.extract(message.headers)).get_span_context() for _, message in run
+            )
+            if context.is_valid
+        ]
+        with _TRACER.start_as_current_span(
+            f"{self.subscription.name} handle {len(run)} events together", kind=trace.SpanKind.CONSUMER, links=links
+        ):
+            await self.subscription.batch_handler.handle([envelope for envelope, _ in run], connection)
+        run.clear()
 
     async def _handle(self, connection: asyncpg.Connection, received: _Received) -> str:
         handler = self.subscription.handlers.get(type(received.envelope.payload))

@@ -9,14 +9,14 @@ These run the real `MessageProcessor` against real PostgreSQL; `test_relay_and_c
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from uuid import uuid4
 
 import asyncpg
 import pytest
-from kernel.events_for_tests import CounterIncremented, registry
+from kernel.events_for_tests import CounterIncremented, CounterReset, registry
 from prometheus_client import REGISTRY
-from tandem_kernel.consumers import IncomingMessage, MessageProcessor, Outcome, Subscription
+from tandem_kernel.consumers import BatchHandler, IncomingMessage, MessageProcessor, Outcome, Subscription
 from tandem_kernel.dead_letters import list_dead_letters
 from tandem_kernel.events import EventEnvelope
 from tandem_kernel.store import EventStore
@@ -62,7 +62,8 @@ def event(event_id: str | None = None, *, by: int = 1, stream: str = "c1", versi
 def message(body: dict[str, object] | bytes, offset: int) -> IncomingMessage:
     value = body if isinstance(body, bytes) else json.dumps(body).encode()
     event_id = body["event_id"] if isinstance(body, dict) else str(uuid4())
-    headers = {"ce_id": str(event_id), "ce_type": "test.CounterIncremented", "ce_source": "/t", "ce_specversion": "1.0"}
+    event_type = body["event_type"] if isinstance(body, dict) else "test.CounterIncremented"
+    headers = {"ce_id": str(event_id), "ce_type": str(event_type), "ce_source": "/t", "ce_specversion": "1.0"}
     return IncomingMessage("t", 0, offset, b"c1", value, headers)
 
 
@@ -179,3 +180,69 @@ async def test_a_redelivered_batch_after_a_crash_applies_nothing_twice(pool: asy
 
     assert outcomes == [Outcome.DUPLICATE] * 6 + [Outcome.HANDLED] * 4
     assert await pool.fetchval("SELECT sum(by) FROM applied") == sum(range(1, 11))
+
+
+# -- a batch handler: runs of events applied together -------------------------------------------
+
+
+def reset(*, stream: str = "c1", version: int = 1) -> dict[str, object]:
+    return {
+        **event(stream=stream, version=version),
+        "event_type": "test.CounterReset",
+        "event_version": 1,
+        "payload": {},
+    }
+
+
+async def apply_reset(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+    """An event the batch handler does not take: it ends a run."""
+    await connection.execute(
+        "INSERT INTO applied (event_id, stream_id, by) VALUES ($1, $2, 0)", envelope.event_id, envelope.stream_id
+    )
+
+
+async def test_runs_of_events_a_batch_handler_takes_are_applied_together_in_order_around_the_others(
+    pool: asyncpg.Pool,
+) -> None:
+    runs: list[list[int]] = []
+
+    async def apply_run(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+        runs.append([envelope.payload.by for envelope in envelopes])  # type: ignore[attr-defined]
+        for envelope in envelopes:
+            await apply(envelope, connection)
+
+    subscription = Subscription(
+        CONSUMER,
+        ("t",),
+        registry(),
+        {CounterIncremented: apply, CounterReset: apply_reset},
+        batch_handler=BatchHandler(frozenset({CounterIncremented}), apply_run),
+    )
+    consumer = MessageProcessor(subscription, pool, noop_publish, backoff_seconds=0)
+    seen = event(by=9)
+    await consumer.process_batch(fetch(seen, event(by=8)))
+    runs.clear()
+    await pool.execute("DELETE FROM applied")
+
+    outcomes = await consumer.process_batch(
+        fetch(event(by=1), event(by=2), seen, event(by=3), reset(), event(by=4), b"\x00", event(by=5))
+    )
+
+    assert outcomes == [Outcome.HANDLED] * 2 + [Outcome.DUPLICATE] + [Outcome.HANDLED] * 3 + [
+        Outcome.DEAD_LETTERED,
+        Outcome.HANDLED,
+    ]
+    # A duplicate or an event of another type ends a run (the latter applied between); a dead letter does not.
+    assert runs == [[1, 2], [3], [4, 5]]
+    assert await transactions(pool) == 1
+    assert await pool.fetchval("SELECT count(*) FROM applied") == 6
+
+
+def test_a_batch_handler_takes_only_types_the_subscription_handles_one_by_one_too() -> None:
+    async def apply_run(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="handler of its own"):
+        Subscription(
+            CONSUMER, ("t",), registry(), {}, batch_handler=BatchHandler(frozenset({CounterIncremented}), apply_run)
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
@@ -39,8 +39,10 @@ __all__ = [
     "members_of_employee",
     "not_approved",
     "record_enrollment",
+    "record_enrollments",
     "record_program",
     "set_status",
+    "set_statuses",
     "update_profile",
 ]
 
@@ -130,6 +132,39 @@ async def record_enrollment(executor: Executor, event: ParticipantEnrolled) -> N
         event.employee_id,
         event.role.value,
         json.dumps(profile),
+    )
+
+
+async def record_enrollments(executor: Executor, events: Sequence[ParticipantEnrolled]) -> None:
+    """`record_enrollment` for many in one statement; a participant enrolled twice keeps the last profile
+    (one statement cannot change a row twice)."""
+    last = {event.participant_id: event for event in events}
+    if not last:
+        return
+    await executor.execute(
+        "INSERT INTO pool_participants (participant_id, program_id, employee_id, role, status, profile)"
+        " SELECT e.participant_id, e.program_id, e.employee_id, e.role, 'applied', e.profile"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])"
+        " AS e(participant_id, program_id, employee_id, role, profile)"
+        " ON CONFLICT (participant_id) DO UPDATE SET profile = excluded.profile, updated_at = now()",
+        list(last),
+        [event.program_id for event in last.values()],
+        [event.employee_id for event in last.values()],
+        [event.role.value for event in last.values()],
+        [json.dumps(event.model_dump(mode="json", include=set(PROFILE_FIELDS))) for event in last.values()],
+    )
+
+
+async def set_statuses(executor: Executor, changes: Sequence[tuple[UUID, str]]) -> None:
+    """`set_status` for many in one statement, in order: a participant named twice ends with the last."""
+    last = dict(changes)
+    if not last:
+        return
+    await executor.execute(
+        "UPDATE pool_participants p SET status = c.status, updated_at = now()"
+        " FROM unnest($1::uuid[], $2::text[]) AS c(participant_id, status) WHERE p.participant_id = c.participant_id",
+        list(last),
+        list(last.values()),
     )
 
 

@@ -20,7 +20,7 @@ from uuid import UUID
 
 import asyncpg
 from tandem_kernel.commands import execute
-from tandem_kernel.consumers import EventHandler, Subscription
+from tandem_kernel.consumers import BatchHandler, EventHandler, Subscription
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.store import EventStore
 
@@ -65,6 +65,29 @@ def enrollment_subscription(store: EventStore) -> Subscription:
         enrollment_registry(),
         enrollment_handlers(store),
         ignored_types=ENROLLMENT_IGNORED_TYPES,
+        batch_handler=BatchHandler(frozenset(_STATUS_OF) | {ParticipantEnrolled}, record_arrivals),
+    )
+
+
+# The pool status each of these events sets (the statuses are enrollment's words).
+_STATUS_OF: dict[type[DomainEvent], str] = {ParticipantApproved: "approved", ParticipantWaitlisted: "waitlisted"}
+
+
+async def record_arrivals(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+    """Enrollments, approvals and waitlistings in a row — most of what a busy program sends — in two
+    statements instead of one each: the enrollments first, then the statuses, the last one for each
+    participant. The same as one by one: an enrollment of someone already in the pool changes only
+    their profile, and a participant's statuses follow their enrollment (one stream, in order)."""
+    await pool_table.record_enrollments(
+        connection, [envelope.payload for envelope in envelopes if isinstance(envelope.payload, ParticipantEnrolled)]
+    )
+    await pool_table.set_statuses(
+        connection,
+        [
+            (envelope.payload.participant_id, _STATUS_OF[type(envelope.payload)])  # type: ignore[attr-defined]
+            for envelope in envelopes
+            if type(envelope.payload) in _STATUS_OF
+        ],
     )
 
 
