@@ -57,7 +57,8 @@ class DevBroker:
     supports_idempotence = False
     # Tansu holds a fetch that finds nothing for the consumer's whole wait, even when a record
     # arrives meanwhile (measured: 500 ms of wait put p50 130 ms, p99 255 ms on one hop; 25 ms of
-    # wait, 11 / 13 ms). Kafka answers on arrival; a short wait here costs only idle fetches.
+    # wait, 11 / 13 ms). Kafka answers on arrival; a short wait here costs only idle fetches: the
+    # idle platform (five services and Tansu) took 31% of a core at 25 ms, 21% at 50, 11% at 500.
     fetch_max_wait_ms: int | None = 25
 
     def __init__(self, port: int | None = None, *, log_file: Path | None = None) -> None:
