@@ -36,6 +36,7 @@ from _http import Answer, LeanClient
 from aiokafka import AIOKafkaConsumer
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.devbroker import DevBroker
+from tandem_kernel.store import SETTLED_BEFORE
 
 from ops.chaos.platform import Platform
 
@@ -214,7 +215,7 @@ class Bench:
         step = Step("enroll (end to end)", rate)
         tap = BrokerTap(self.platform.broker, "tandem.enrollment.v1", "enrollment.ParticipantApproved")
         await tap.start()
-        watch = InboxWatch(await self.platform.connect("pairing"), "pairing.pool", tap)
+        watch = InboxWatch(await self.platform.connect("enrollment"), await self.platform.connect("pairing"))
         try:
             async with CpuMeter(self.platform, "enrollment") as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
@@ -249,24 +250,39 @@ class Bench:
 
 
 class InboxWatch:
-    """Looks every 10 ms for the events `tap` has seen in a consumer's inbox on its own connection:
-    when each became readable there (its batch committed) — at most 10 ms late, never early."""
+    """Every 10 ms, on connections of its own: the approvals enrollment has committed since the last
+    look (by position), then which of those still missing are in pairing's inbox — when each became
+    readable there (its batch committed): at most ~10 ms late, never early."""
 
-    def __init__(self, connection: asyncpg.Connection, consumer: str, tap: BrokerTap) -> None:
-        self.connection, self.consumer, self.tap = connection, consumer, tap
+    def __init__(self, enrollment: asyncpg.Connection, pairing: asyncpg.Connection) -> None:
+        self.enrollment, self.pairing = enrollment, pairing
         self.readable: dict[UUID, float] = {}
+        self._pending: set[UUID] = set()
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        # Read as the relay reads (store.py): in commit order, only below every open transaction, so
+        # an approval committed late with an earlier position is not skipped.
+        last = ("0", 0)
         while True:
-            pending = [event_id for event_id in self.tap.seen if event_id not in self.readable]
-            if pending:
-                rows = await self.connection.fetch(
-                    "SELECT event_id FROM inbox WHERE consumer = $1 AND event_id = ANY($2)", self.consumer, pending
+            for row in await self.enrollment.fetch(
+                "SELECT transaction_id::text, position, event_id, event_type FROM events"
+                " WHERE (transaction_id, position) > ($1::text::xid8, $2)"
+                f" AND transaction_id < {SETTLED_BEFORE} ORDER BY transaction_id, position",
+                *last,
+            ):
+                last = (row["transaction_id"], row["position"])
+                if row["event_type"] == "enrollment.ParticipantApproved":
+                    self._pending.add(row["event_id"])
+            if self._pending:
+                rows = await self.pairing.fetch(
+                    "SELECT event_id FROM inbox WHERE consumer = 'pairing.pool' AND event_id = ANY($1)",
+                    list(self._pending),
                 )
                 now = time.time()
                 for row in rows:
                     self.readable[row["event_id"]] = now
+                    self._pending.discard(row["event_id"])
             await asyncio.sleep(0.01)
 
     async def settled(self, expected: int, *, timeout: float) -> None:
@@ -278,7 +294,8 @@ class InboxWatch:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        await self.connection.close()
+        await self.enrollment.close()
+        await self.pairing.close()
 
 
 class BrokerTap:

@@ -77,6 +77,10 @@ class BatchHandler:
     Within a fetch handled in one transaction, each maximal run of such events (in fetch order; any
     other event ends the run) goes to `handle` in order. The per-event handlers stay the reference:
     a message handled alone (a batch split after a failure, a dead letter replayed) uses them.
+
+    A run is handled in one span, linked to (not a child of) the trace of each request that caused
+    one of its events; so a batch handler appends no events of its own — they would carry the
+    run's trace context, not their cause's. Pair it with handlers that only write the service's tables.
     """
 
     types: frozenset[type[DomainEvent]]

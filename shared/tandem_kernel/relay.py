@@ -231,8 +231,12 @@ class OutboxRelay(StoreFollower):
                 following = await self.store.read_all_wire(after, self.batch_size) if full else []
             finally:
                 await sending  # even if the read failed: no send is left behind unawaited
-            await self._save_checkpoint(after)
-            self._cursor = after
+            if await self._save_checkpoint(after):
+                self._cursor = after
+            else:  # another relay moved it past this batch: this one is no longer the only leader
+                log.warning("%s: the checkpoint was already past what it published; reading it again", self.name)
+                self._cursor = None
+                return published + len(rows)
             published += len(rows)
             rows = following if batch_number < PIPELINED_BATCHES else []
         return published
@@ -301,8 +305,10 @@ class OutboxRelay(StoreFollower):
     async def checkpoint(self) -> Cursor:
         return await self.store.checkpoint(self.name)
 
-    async def _save_checkpoint(self, cursor: Cursor) -> None:
-        await self.store.save_checkpoint(self.name, cursor)
+    async def _save_checkpoint(self, cursor: Cursor) -> bool:
+        """Move the checkpoint forward (never back: a leader that lost its lock unnoticed, publishing
+        from where it remembers, must not drag it back); False if it was already past `cursor`."""
+        return await self.store.save_checkpoint(self.name, cursor, forward_only=True)
 
     async def lag(self) -> tuple[int, float]:
         """Committed events not yet acknowledged, and the age in seconds of the oldest of them.

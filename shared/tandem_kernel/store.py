@@ -135,6 +135,11 @@ _COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, po
               data_subject, subject_keys.wrapped_key"""
 
 # What a `StoredEvent` is made of (no metadata: a read model folds the payload).
+# A checkpoint that may only move forward (the relay's: see `OutboxRelay._save_checkpoint`).
+_ONLY_FORWARD = (
+    " WHERE (checkpoints.transaction_id, checkpoints.position) < (excluded.transaction_id, excluded.position)"
+)
+
 _STORED_COLUMNS = """event_id, event_type, event_version, stream_id, stream_version, position, transaction_id,
                      occurred_at, payload, data_subject, subject_keys.wrapped_key"""
 
@@ -489,15 +494,19 @@ class EventStore:
         )
         return Cursor(row["transaction_id"], row["position"]) if row else Cursor.origin()
 
-    async def save_checkpoint(self, name: str, cursor: Cursor, *, connection: asyncpg.Connection | None = None) -> None:
-        await (connection or self.pool).execute(
+    async def save_checkpoint(
+        self, name: str, cursor: Cursor, *, connection: asyncpg.Connection | None = None, forward_only: bool = False
+    ) -> bool:
+        """Move checkpoint `name` to `cursor`; with `forward_only`, never back (False: it was not moved)."""
+        status = await (connection or self.pool).execute(
             "INSERT INTO checkpoints (name, transaction_id, position) VALUES ($1, $2::text::xid8, $3)"
             " ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,"
-            " position = excluded.position, updated_at = now()",
+            " position = excluded.position, updated_at = now()" + (_ONLY_FORWARD if forward_only else ""),
             name,
             str(cursor.transaction_id),
             cursor.position,
         )
+        return bool(status != "INSERT 0 0")
 
     async def checkpoint_saved_at(self, name: str) -> datetime | None:
         """When checkpoint `name` last moved (None: never)."""

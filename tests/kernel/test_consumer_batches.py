@@ -194,37 +194,43 @@ def reset(*, stream: str = "c1", version: int = 1) -> dict[str, object]:
     }
 
 
-async def apply_reset(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
-    """An event the batch handler does not take: it ends a run."""
-    await connection.execute(
-        "INSERT INTO applied (event_id, stream_id, by) VALUES ($1, $2, 0)", envelope.event_id, envelope.stream_id
-    )
+class Together:
+    """A subscription whose batch handler takes the increments (applied one by one through `apply`,
+    so a -13 in a run fails it); resets have only their own handler. `calls` logs both, in order."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.calls: list[tuple[str, list[int]]] = []
+        subscription = Subscription(
+            CONSUMER,
+            ("t",),
+            registry(),
+            {CounterIncremented: apply, CounterReset: self.apply_reset},
+            batch_handler=BatchHandler(frozenset({CounterIncremented}), self.apply_run),
+        )
+        self.consumer = MessageProcessor(subscription, pool, noop_publish, backoff_seconds=0)
+
+    async def apply_run(self, envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+        self.calls.append(("run", [envelope.payload.by for envelope in envelopes]))  # type: ignore[attr-defined]
+        for envelope in envelopes:
+            await apply(envelope, connection)
+
+    async def apply_reset(self, envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
+        self.calls.append(("reset", []))
+        await connection.execute(
+            "INSERT INTO applied (event_id, stream_id, by) VALUES ($1, $2, 0)", envelope.event_id, envelope.stream_id
+        )
 
 
 async def test_runs_of_events_a_batch_handler_takes_are_applied_together_in_order_around_the_others(
     pool: asyncpg.Pool,
 ) -> None:
-    runs: list[list[int]] = []
-
-    async def apply_run(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
-        runs.append([envelope.payload.by for envelope in envelopes])  # type: ignore[attr-defined]
-        for envelope in envelopes:
-            await apply(envelope, connection)
-
-    subscription = Subscription(
-        CONSUMER,
-        ("t",),
-        registry(),
-        {CounterIncremented: apply, CounterReset: apply_reset},
-        batch_handler=BatchHandler(frozenset({CounterIncremented}), apply_run),
-    )
-    consumer = MessageProcessor(subscription, pool, noop_publish, backoff_seconds=0)
+    together = Together(pool)
     seen = event(by=9)
-    await consumer.process_batch(fetch(seen, event(by=8)))
-    runs.clear()
+    await together.consumer.process_batch(fetch(seen, event(by=8)))
+    together.calls.clear()
     await pool.execute("DELETE FROM applied")
 
-    outcomes = await consumer.process_batch(
+    outcomes = await together.consumer.process_batch(
         fetch(event(by=1), event(by=2), seen, event(by=3), reset(), event(by=4), b"\x00", event(by=5))
     )
 
@@ -233,9 +239,24 @@ async def test_runs_of_events_a_batch_handler_takes_are_applied_together_in_orde
         Outcome.HANDLED,
     ]
     # A duplicate or an event of another type ends a run (the latter applied between); a dead letter does not.
-    assert runs == [[1, 2], [3], [4, 5]]
+    assert together.calls == [("run", [1, 2]), ("run", [3]), ("reset", []), ("run", [4, 5])]
     assert await transactions(pool) == 1
     assert await pool.fetchval("SELECT count(*) FROM applied") == 6
+
+
+async def test_a_failing_run_splits_its_batch_and_each_message_then_ends_as_its_own_handler_decides(
+    pool: asyncpg.Pool,
+) -> None:
+    together = Together(pool)
+
+    outcomes = await together.consumer.process_batch(fetch(event(by=1), event(by=-13), reset(), event(by=4)))
+
+    assert outcomes == [Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.HANDLED, Outcome.HANDLED]
+    assert together.calls[0] == ("run", [1, -13])  # the run failed: rolled back, nothing of it stayed
+    assert sorted(row["by"] for row in await pool.fetch("SELECT by FROM applied")) == [0, 1, 4]
+    assert await transactions(pool) == 3  # each good message alone, through its own handler
+    [letter] = await list_dead_letters(pool)
+    assert (letter.kind, letter.attempts) == ("failed", 3)
 
 
 def test_a_batch_handler_takes_only_types_the_subscription_handles_one_by_one_too() -> None:

@@ -141,6 +141,32 @@ async def test_a_running_relay_wakes_on_notify_and_a_restart_republishes_rather_
     )
 
 
+async def test_a_relay_that_no_longer_leads_unnoticed_never_moves_the_checkpoint_back(
+    store: EventStore, producer: RelayProducer, broker: DevBroker, database_url: str
+) -> None:
+    topic = unique_topic()
+    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
+
+    def relay() -> OutboxRelay:
+        return OutboxRelay(store, producer, topic=topic, source="/tandem/test", dsn=database_url)
+
+    async def published_everything(relay: OutboxRelay) -> bool:
+        await relay.publish_pending()
+        return (await relay.lag())[0] == 0
+
+    stale = relay()
+    await store.append("s1", 0, [NewEvent(CounterIncremented(by=1, reason="x"))])
+    await eventually(lambda: published_everything(stale))  # it remembers where it got to
+    for n in range(2, 5):
+        await store.append(f"s{n}", 0, [NewEvent(CounterIncremented(by=n, reason="x"))])
+    await eventually(lambda: published_everything(relay()))  # the leader now: the checkpoint is past s4
+    moved_to = await store.checkpoint("relay")
+
+    assert await stale.publish_pending() == 3  # published again from where it remembered: duplicates, not loss
+    assert await store.checkpoint("relay") == moved_to  # but not dragged back
+    assert await stale.publish_pending() == 0  # and it read the checkpoint again
+
+
 # -- consumers ----------------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ async def test_an_import_whose_replica_stops_is_resumed_by_another_and_enrolls_e
             database_url,
             own_broker.bootstrap_servers,
             log_dir=tmp_path,
+            **own_broker.service_environment(),
             JOB_LEASE_SECONDS="2",
             OIDC_ISSUER=identity.issuer,
             OIDC_AUDIENCE=identity.audience,

@@ -4,6 +4,7 @@ by one (the per-event handlers, which a message handled alone still uses): the s
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -30,7 +31,7 @@ STORIES: dict[str, tuple[str, ...]] = {
     "only enrolled": ("enrolled",),
     "changed their profile after approval": ("enrolled", "approved", "updated"),
     "withdrew": ("enrolled", "approved", "withdrew"),
-    "enrolled twice": ("enrolled", "enrolled", "approved"),
+    "enrolled twice": ("enrolled", "enrolled elsewhere", "approved"),
 }
 
 
@@ -45,6 +46,13 @@ def story_events(program_id: UUID, employee_id: str, role: str, story: tuple[str
     made: dict[str, Any] = {
         "enrolled": lambda: enrollment.ParticipantEnrolled(
             **identity, **PROFILE, display_name="A Person", email="person@example.com", enrolled_at=ENROLLED_AT
+        ),
+        "enrolled elsewhere": lambda: enrollment.ParticipantEnrolled(
+            **identity,
+            **{**PROFILE, "site": "Nice"},
+            display_name="A Person",
+            email="person@example.com",
+            enrolled_at=ENROLLED_AT,
         ),
         "approved": lambda: enrollment.ParticipantApproved(**identity, automatic=True),
         "waitlisted": lambda: enrollment.ParticipantWaitlisted(**identity, enrolled_at=ENROLLED_AT),
@@ -107,3 +115,8 @@ async def test_a_fetch_applied_together_leaves_the_pool_as_the_same_events_one_b
         "withdrew": "withdrawn",
         "enrolled twice": "approved",
     }
+    sites = {
+        story: row[3]["site"] if isinstance(row[3], dict) else json.loads(row[3])["site"]
+        for story, row in zip(STORIES, rows, strict=True)
+    }
+    assert sites["enrolled twice"] == "Nice"  # the last enrollment's profile

@@ -70,6 +70,7 @@ async def cluster(
                     database_url,
                     broker.bootstrap_servers,
                     log_dir=logs,
+                    **broker.service_environment(),
                     JOB_LEASE_SECONDS="2",
                     OIDC_ISSUER=identity.issuer,
                     OIDC_AUDIENCE=identity.audience,
