@@ -16,6 +16,7 @@ values (PostgreSQL does the sums, exactly for numeric columns), so nothing needs
 >>> programs = ReadTable("programs", key="program_id", columns={"program_id": "uuid", "terms": "jsonb"})
 >>> rows = await programs.load(connection, program_ids)      # {program_id: {"program_id": ..., ...}}
 >>> await programs.upsert(connection, changed_rows)
+>>> await programs.write_back(connection, changed_rows, loaded=rows.keys())  # new ones copied, the rest upserted
 """
 
 from __future__ import annotations
@@ -88,6 +89,27 @@ class ReadTable:
         events set without loading the rows first.
         """
         await self._write(connection, rows, "{name} = excluded.{name}", updating)
+
+    async def insert(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
+        """Insert rows none of which exists yet: one binary `COPY`. For the rows a batch built itself
+        (it loaded their keys and found nothing; the runner is the table's only writer): an upsert
+        looks for each key before inserting, which cost PostgreSQL about as much again as the insert
+        (BENCHMARKS.md, read models). A row whose key exists fails, as an `INSERT` would."""
+        columns = list(self.columns)
+        values = itemgetter(*columns)
+        records = [values(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
+        if records:
+            await connection.copy_records_to_table(self.name, records=records, columns=columns)
+
+    async def write_back(self, connection: asyncpg.Connection, rows: Iterable[Row], *, loaded: Collection[Any]) -> None:
+        """Write the rows a batch changed, `loaded` being the keys it loaded: the rows it built (their
+        keys were not stored) with `insert`, the others with `upsert`."""
+        built: list[Row] = []
+        changed: list[Row] = []
+        for row in rows:
+            (changed if self.key_of(row) in loaded else built).append(row)
+        await self.insert(connection, built)
+        await self.upsert(connection, changed)
 
     async def add(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         """Insert these rows, or add their values to those of the rows whose key exists: one statement."""

@@ -368,9 +368,12 @@ async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connec
     rows.participants = await PARTICIPANTS.load(connection, [rows.ids[text] for text in participant_ids])
     loading = {rows.ids[text] for text in program_ids} | {row["program_id"] for row in rows.participants.values()}
     rows.programs = await PROGRAMS.load(connection, loading)
+    loaded_programs, loaded_participants = set(rows.programs), set(rows.participants)
     fold(rows, events)
-    await PROGRAMS.upsert(connection, (rows.programs[key] for key in rows.changed_programs))
-    await PARTICIPANTS.upsert(connection, (rows.participants[key] for key in rows.changed_participants))
+    changed_programs = (rows.programs[key] for key in rows.changed_programs)
+    await PROGRAMS.write_back(connection, changed_programs, loaded=loaded_programs)
+    changed_participants = (rows.participants[key] for key in rows.changed_participants)
+    await PARTICIPANTS.write_back(connection, changed_participants, loaded=loaded_participants)
 
 
 participants_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, batch=_apply_batch, stored=True)

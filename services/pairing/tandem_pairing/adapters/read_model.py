@@ -372,9 +372,11 @@ async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connec
     rows = ReadRows(ids={text: UUID(text) for text in pair_ids | round_ids})
     rows.proposals = await PROPOSALS.load(connection, [rows.ids[text] for text in pair_ids])
     rows.rounds = await ROUNDS.load(connection, [rows.ids[text] for text in round_ids])
+    loaded_proposals, loaded_rounds = set(rows.proposals), set(rows.rounds)
     fold(rows, events)
-    await PROPOSALS.upsert(connection, (rows.proposals[key] for key in rows.changed_proposals))
-    await ROUNDS.upsert(connection, (rows.rounds[key] for key in rows.changed_rounds))
+    changed_proposals = (rows.proposals[key] for key in rows.changed_proposals)
+    await PROPOSALS.write_back(connection, changed_proposals, loaded=loaded_proposals)
+    await ROUNDS.write_back(connection, (rows.rounds[key] for key in rows.changed_rounds), loaded=loaded_rounds)
 
 
 pairs_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, batch=_apply_batch, stored=True)
