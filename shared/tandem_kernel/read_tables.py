@@ -2,9 +2,10 @@
 
 A batch handler that wants the speed of a few statements per batch, yet the plain meaning of one
 change per event, does three things: load the rows the batch touches (one `= ANY($1)` query per
-table), fold the events over them in Python, and write back every row it changed with one upsert
-per table (`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE`). `ReadTable` is the I/O of
-the first and last step; the fold in between is the read model's own pure code.
+table), fold the events over them in Python, and write back every row it changed: with one upsert
+per table (`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE`), or (`write_back`) the rows
+it built with a `COPY` and only those it loaded with the upsert. `ReadTable` is the I/O of the first
+and last step; the fold in between is the read model's own pure code.
 
 Rows are plain dicts keyed by column name. jsonb columns travel as JSON text both ways (asyncpg's
 default), so a row loaded and written back unchanged is byte-for-byte what a handler would write.
@@ -16,7 +17,7 @@ values (PostgreSQL does the sums, exactly for numeric columns), so nothing needs
 >>> programs = ReadTable("programs", key="program_id", columns={"program_id": "uuid", "terms": "jsonb"})
 >>> rows = await programs.load(connection, program_ids)      # {program_id: {"program_id": ..., ...}}
 >>> await programs.upsert(connection, changed_rows)
->>> await programs.write_back(connection, changed_rows, loaded=rows.keys())  # new ones copied, the rest upserted
+>>> await programs.write_back(connection, changed_rows, loaded=rows.keys())  # built: COPY; loaded: upsert
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ Personal data sits in its own columns (`display_name`, `email`, `personal_goals`
 
 What each event does to a row is a pure function below (`PROGRAM_CHANGES`, `PARTICIPANT_CHANGES`):
 the one definition of the read model. A batch loads the rows its events touch (one query per
-table), folds the events over them in order, and writes the rows it changed back with one upsert
-per table, so catching up and rebuilding cost a few statements per batch instead of one per event.
+table), folds the events over them in order, and writes the rows it changed back (per table, one
+COPY of the rows it created, one upsert of those it loaded: `ReadTable.write_back`), so catching up
+and rebuilding cost a few statements per batch instead of one per event.
 Given a single event (as when the kernel looks for the one a batch fails on), it does the same.
 The kernel applies a batch and moves the checkpoint in one transaction (each batch once); a batch
 that fails is rolled back and applied again event by event, and the fold keeps nothing between
