@@ -11,10 +11,10 @@ What each event does to its row is a pure function below (`PROPOSAL_CHANGES`, `R
 one definition of the read model. A batch loads the rows its events touch (one query per table),
 folds the events over them in order, and writes the rows it changed back (per table, one COPY of
 the rows it created, one upsert of those it loaded: `ReadTable.write_back`): a few statements per
-batch, not one per event, when the model catches up or is rebuilt. The fold
-keeps nothing between calls: a batch the kernel rolls back and applies again event by event (to
-find the one it fails on) starts from the stored rows. A proposal or a round started twice keeps
-the first; a change to a row that does not exist changes nothing.
+batch, not one per event, when the model catches up or is rebuilt. The fold keeps nothing between
+calls: a batch the kernel rolls back and applies again event by event (to find the one it fails on)
+starts from the stored rows. A proposal or a round started twice keeps the first; a change to a row
+that does not exist changes nothing.
 """
 
 from __future__ import annotations
