@@ -141,7 +141,7 @@ async def _rebuild(qualified: str) -> None:
         if projection_name not in runners:
             raise SystemExit(f"{service_name} has no projection {projection_name!r}; it has: {', '.join(runners)}")
         runner = runners[projection_name]
-        # A service follows in batches of up to 1,000 (little to apply at a time, soon applied); a
+        # A service follows in batches of a few hundred (little to apply at a time, soon applied); a
         # rebuild applies the whole history: larger batches spread each batch's statements thinner
         # (reporting's, 157,976 events: PostgreSQL's CPU 27 us an event in batches of 500, 20 in 2,000).
         runner.batch_size = max(runner.batch_size, REBUILD_BATCH_SIZE)

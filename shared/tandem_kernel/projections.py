@@ -137,13 +137,7 @@ class EventSource(Protocol):
 
 
 class ProjectionRunner(StoreFollower):
-    """Keeps one projection up to date with its source: the service's event store by default.
-
-    `batch_size` is the most events applied in one transaction. Following live, a batch is whatever
-    was committed since the last (a step never waits for more); catching up or rebuilding, every
-    batch is full: 1,000 cost ~2 us less an event than 500 on each side (BENCHMARKS.md, read models),
-    for a few MB of events held in memory (this batch and the one read ahead).
-    """
+    """Keeps one projection up to date with its source: the service's event store by default."""
 
     def __init__(
         self,
@@ -152,7 +146,7 @@ class ProjectionRunner(StoreFollower):
         *,
         dsn: str,
         source: EventSource | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 500,
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
         retry_seconds: float = 0.2,
