@@ -94,8 +94,9 @@ class ReadTable:
     async def insert(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         """Insert rows none of which exists yet: one binary `COPY`. For the rows a batch built itself
         (it loaded their keys and found nothing; the runner is the table's only writer): an upsert
-        looks for each key before inserting, which cost PostgreSQL about as much again as the insert
-        (BENCHMARKS.md, read models). A row whose key exists fails, as an `INSERT` would."""
+        looks for each key before inserting, and its arrays cost more to build and to take apart
+        (participants' rows, batches of 1,000: PostgreSQL 13.3 us a row upserted, 10.9 copied; the
+        client 5.4 and 3.0 — BENCHMARKS.md, read models). A row whose key exists fails, as an `INSERT`."""
         columns = list(self.columns)
         values = itemgetter(*columns)
         records = [values(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
