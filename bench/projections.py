@@ -6,12 +6,16 @@
 
 For each read model (enrollment's participants, pairing's proposals and rounds), from one history:
 - catch-up: the live projection applies the whole history from an empty read model, as after a bulk
-  import (the service's batch size, 500 events);
+  import (the service's batch size, `ProjectionRunner`'s default);
 - rebuild: `ProjectionRunner.rebuild`, a fresh schema built beside the live one and swapped in;
 - reading only: the same events read and decoded by the store (personal fields opened), applied
   nowhere: the part of catch-up that is not the read model's;
 - ceiling: the read model's final rows written by a bare `COPY` into identical tables, in the same
   run, counted in the events they stand for.
+
+CPU is given an event for the bench process and for PostgreSQL (the backends of the bench's
+database, read from /proc: the server must run on this machine; its background writers are not
+counted).
 
 Enrollment's history is a CSV import through the application layer (enrolled + approved per person,
 personal fields sealed per person) with profile changes, withdrawals and erasures of 1 person in
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import inspect
 import os
 import random
 import sys
@@ -206,13 +211,15 @@ async def pairing_history(store: EventStore, events: int, pairs_per_round: int =
 async def read_only(runner: ProjectionRunner, batch: int) -> Measurement:
     """What the projection reads (envelopes, or stored events for `Projection(stored=True)`), applied nowhere."""
     cursor, events = Cursor.origin(), 0
+    server = await backends_cpu(runner.store)
     with Timer() as timer:
         while page := await runner.source.read_all(cursor, batch):
             events += len(page)
             last = page[-1]
             assert last.transaction_id is not None
             cursor = Cursor(last.transaction_id, last.position)
-    return Measurement("reading only (decoded, applied nowhere)", events, timer.seconds, cpu(timer, events))
+    detail = cpu(timer, events, await server_cpu_since(runner.store, server))
+    return Measurement("reading only (decoded, applied nowhere)", events, timer.seconds, detail)
 
 
 async def bare_copy(store: EventStore, projection: Projection, events: int, tables: Sequence[str]) -> Measurement:
@@ -233,8 +240,32 @@ async def bare_copy(store: EventStore, projection: Projection, events: int, tabl
     return Measurement("ceiling: bare COPY of the final rows", events, seconds, f"{rows:,} rows")
 
 
-def cpu(timer: Timer, events: int) -> str:
-    return f"process CPU {timer.cpu_seconds / events * 1e6:.1f} µs/event"
+def cpu(timer: Timer, events: int, server: float | None = None) -> str:
+    """The bench process's CPU an event, and PostgreSQL's (its backends for this database) if measured."""
+    detail = f"process CPU {timer.cpu_seconds / events * 1e6:.1f} µs/event"
+    return detail if server is None else f"{detail}; PostgreSQL CPU {server / events * 1e6:.1f} µs/event"
+
+
+async def backends_cpu(store: EventStore) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the store's database, from /proc
+    (the server runs on this machine; a backend /proc does not show is left out)."""
+    pids = await store.pool.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return {pid: seconds for (pid,) in pids if (seconds := process_cpu(pid)) is not None}
+
+
+def process_cpu(pid: int) -> float | None:
+    """A process's CPU seconds so far (user + system), or None if /proc does not show it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+
+
+async def server_cpu_since(store: EventStore, before: dict[int, float]) -> float:
+    """PostgreSQL's CPU seconds since `before` (backends that ended meanwhile are not counted)."""
+    after = await backends_cpu(store)
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def time_applying(runner: ProjectionRunner) -> Timer:
@@ -261,18 +292,18 @@ async def measure(
     progress(f"{projection.name}: catch-up of {events:,} events")
     applying = time_applying(runner)
     freeze_startup_objects()  # as a service process does once composed (and the history written here)
+    server = await backends_cpu(store)
     with Timer() as timer:
         await runner.catch_up(timeout=120)  # waits out transactions open elsewhere
-    results.append(
-        Measurement("catch-up from empty", events, timer.seconds, f"batches of {args.batch}; {cpu(timer, events)}")
-    )
+    detail = f"batches of {args.batch}; {cpu(timer, events, await server_cpu_since(store, server))}"
+    results.append(Measurement("catch-up from empty", events, timer.seconds, detail))
     results.append(Measurement("… of which applying batches (the read model's part)", events, applying.seconds))
     progress(f"   {results[-2].rate:,.0f} events/s (applying: {results[-1].rate:,.0f}); rebuild")
+    server = await backends_cpu(store)
     with Timer() as timer:
         rebuilt = await runner.rebuild()
-    results.append(
-        Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds, cpu(timer, rebuilt))
-    )
+    detail = cpu(timer, rebuilt, await server_cpu_since(store, server))
+    results.append(Measurement("rebuild (beside the live model, then swapped)", rebuilt, timer.seconds, detail))
     progress(f"   {results[-1].rate:,.0f} events/s; reading only")
     results.append(await read_only(runner, args.batch))
     results.append(await bare_copy(store, projection, events, tables))
@@ -349,7 +380,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, help="enrollment events (default 200000; 10000 with --quick)")
     parser.add_argument("--pairing-events", type=int, help="pairing events (default as --events)")
-    parser.add_argument("--batch", type=int, default=500, help="events per batch (the service's default: 500)")
+    service_batch = inspect.signature(ProjectionRunner).parameters["batch_size"].default
+    parser.add_argument(
+        "--batch", type=int, default=service_batch, help=f"events per batch (the service's default: {service_batch})"
+    )
     parser.add_argument("--per-event", action="store_true", help="also time the per-event handlers (slow)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=("enrollment", "pairing"), help="one read model only")

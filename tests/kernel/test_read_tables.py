@@ -1,8 +1,10 @@
-"""`ReadTable` writes a batch's rows with one upsert: every column replaced, or only some."""
+"""`ReadTable` writes a batch's rows with one statement: an upsert (every column replaced, or only some), a COPY
+of new rows, or both as the batch loaded them."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from tandem_kernel.read_tables import ReadTable
 
 SCORES = ReadTable(
@@ -41,5 +43,53 @@ async def test_an_upsert_replaces_every_column_or_only_those_it_is_told(database
             "team": "blue",
             "points": 7,
         }
+    finally:
+        await connection.close()
+
+
+async def test_an_insert_copies_new_rows_and_fails_on_a_key_that_exists(database_url: str) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "CREATE TEMP TABLE scores (player text, game int, team text, points int, PRIMARY KEY (player, game))"
+        )
+        await SCORES.insert(
+            connection,
+            [
+                {"player": "ana", "game": 1, "team": "red", "points": 3},
+                {"player": "bo", "game": 2, "team": None, "points": 0},
+            ],
+        )
+        await SCORES.insert(connection, [])
+        assert await SCORES.load(connection, [("ana", 1), ("bo", 2)]) == {
+            ("ana", 1): {"player": "ana", "game": 1, "team": "red", "points": 3},
+            ("bo", 2): {"player": "bo", "game": 2, "team": None, "points": 0},
+        }
+
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await SCORES.insert(connection, [{"player": "ana", "game": 1, "team": "blue", "points": 5}])
+    finally:
+        await connection.close()
+
+
+async def test_writing_back_inserts_the_rows_not_loaded_and_upserts_those_loaded(database_url: str) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "CREATE TEMP TABLE scores (player text, game int, team text, points int, PRIMARY KEY (player, game))"
+        )
+        await SCORES.insert(connection, [{"player": "ana", "game": 1, "team": "red", "points": 3}])
+        loaded = await SCORES.load(connection, [("ana", 1), ("bo", 1)])
+        loaded[("ana", 1)]["points"] = 4
+
+        changed = [loaded[("ana", 1)], {"player": "bo", "game": 1, "team": "blue", "points": 2}]
+        await SCORES.write_back(connection, changed, loaded=loaded.keys())
+
+        assert await SCORES.load(connection, [("ana", 1), ("bo", 1)]) == {
+            ("ana", 1): {"player": "ana", "game": 1, "team": "red", "points": 4},
+            ("bo", 1): {"player": "bo", "game": 1, "team": "blue", "points": 2},
+        }
+        with pytest.raises(asyncpg.UniqueViolationError):  # "not loaded" must mean "not stored"
+            await SCORES.write_back(connection, changed, loaded=())
     finally:
         await connection.close()

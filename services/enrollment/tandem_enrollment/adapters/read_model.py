@@ -9,8 +9,9 @@ Personal data sits in its own columns (`display_name`, `email`, `personal_goals`
 
 What each event does to a row is a pure function below (`PROGRAM_CHANGES`, `PARTICIPANT_CHANGES`):
 the one definition of the read model. A batch loads the rows its events touch (one query per
-table), folds the events over them in order, and writes the rows it changed back with one upsert
-per table, so catching up and rebuilding cost a few statements per batch instead of one per event.
+table), folds the events over them in order, and writes the rows it changed back (per table, one
+COPY of the rows it created, one upsert of those it loaded: `ReadTable.write_back`), so catching up
+and rebuilding cost a few statements per batch instead of one per event.
 Given a single event (as when the kernel looks for the one a batch fails on), it does the same.
 The kernel applies a batch and moves the checkpoint in one transaction (each batch once); a batch
 that fails is rolled back and applied again event by event, and the fold keeps nothing between
@@ -368,9 +369,12 @@ async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connec
     rows.participants = await PARTICIPANTS.load(connection, [rows.ids[text] for text in participant_ids])
     loading = {rows.ids[text] for text in program_ids} | {row["program_id"] for row in rows.participants.values()}
     rows.programs = await PROGRAMS.load(connection, loading)
+    loaded_programs, loaded_participants = set(rows.programs), set(rows.participants)
     fold(rows, events)
-    await PROGRAMS.upsert(connection, (rows.programs[key] for key in rows.changed_programs))
-    await PARTICIPANTS.upsert(connection, (rows.participants[key] for key in rows.changed_participants))
+    changed_programs = (rows.programs[key] for key in rows.changed_programs)
+    await PROGRAMS.write_back(connection, changed_programs, loaded=loaded_programs)
+    changed_participants = (rows.participants[key] for key in rows.changed_participants)
+    await PARTICIPANTS.write_back(connection, changed_participants, loaded=loaded_participants)
 
 
 participants_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, batch=_apply_batch, stored=True)

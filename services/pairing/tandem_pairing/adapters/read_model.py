@@ -1,6 +1,7 @@
 """The read model: rounds, proposals and pairs as the GET endpoints serve them, folded from events.
 
-One projection (`pairs_v2`, schema `pairing_read_v2`), run and rebuildable by the kernel; it names
+One projection (`pairs_v2`, schema `pairing_read_v2`), run and rebuildable by the kernel a batch at a
+time (events as the store keeps them, `StoredEvent`s: the payload's JSON, no models built); it names
 tables without a schema (the runner sets `search_path`); `read_queries` reads the live schema.
 A round and its proposals come from here together: a round's proposals are appended in the
 transaction that completes it, so once this read model shows a round completed it shows every
@@ -8,31 +9,33 @@ proposal of it too.
 
 What each event does to its row is a pure function below (`PROPOSAL_CHANGES`, `ROUND_CHANGES`): the
 one definition of the read model. A batch loads the rows its events touch (one query per table),
-folds the events over them in order, and writes the rows it changed back with one upsert per table:
-a few statements per batch, not one per event, when the model catches up or is rebuilt. The fold
-keeps nothing between calls: a batch the kernel rolls back and applies again event by event (to
-find the one it fails on) starts from the stored rows. A proposal or a round started twice keeps
-the first; a change to a row that does not exist changes nothing.
+folds the events over them in order, and writes the rows it changed back (per table, one COPY of
+the rows it created, one upsert of those it loaded: `ReadTable.write_back`): a few statements per
+batch, not one per event, when the model catches up or is rebuilt. The fold keeps nothing between
+calls: a batch the kernel rolls back and applies again event by event (to find the one it fails on)
+starts from the stored rows. A proposal or a round started twice keeps the first; a change to a row
+that does not exist changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from tandem_kernel.events import DomainEvent, EventEnvelope
+from pydantic_core import to_json
+from tandem_kernel.events import DomainEvent
 from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import ReadTable, Row
+from tandem_kernel.store import StoredEvent
 
 from tandem_pairing.domain.events import (
     PairActivated,
     PairBecameInfeasible,
     PairEnded,
-    PairEvent,
     PairingRoundCompleted,
     PairingRoundFailed,
     PairingRoundStarted,
@@ -42,7 +45,6 @@ from tandem_pairing.domain.events import (
     ProposalExpired,
     ProposalReminderDue,
     ProposalWithdrawn,
-    RoundEvent,
 )
 
 __all__ = ["DDL", "PROPOSAL_CHANGES", "READ_SCHEMA", "ROUND_CHANGES", "ReadRows", "fold", "pairs_projection"]
@@ -151,15 +153,34 @@ ROUNDS = ReadTable(
     },
 )
 
-Change = Callable[[Row | None, EventEnvelope], Row | None]
-"""What one event does to its row (given None when there is none); None when it changes nothing."""
+Change = Callable[[Row | None, StoredEvent], Row | None]
+"""What one event does to its row (given None when there is none); None when it changes nothing.
+
+Events come as the store keeps them (`StoredEvent`: the payload's JSON object), not as models: the
+fold reads a few fields, and building the models cost most of a catch-up (BENCHMARKS.md, read
+models). The JSON form is the model's own dump, so a value read here is the model's value in JSON:
+times are parsed back (asyncpg wants datetimes), ids other than the row's key are written as their
+text (asyncpg encodes a uuid from it), enums are their values, values carried as jsonb are dumped
+again as they are."""
 
 
-def _updating(change: Callable[[Row, EventEnvelope], Row]) -> Change:
+def _json(value: Any) -> str:
+    # pydantic-core's encoder: the JSON of json.dumps (compact), in under half its time.
+    return to_json(value).decode()
+
+
+def _touch(row: Row, **changes: Any) -> Row:
+    # Changed in place: a batch loads its rows fresh (or builds them) and keeps nothing after it,
+    # so no one else holds this dict (a copy per event was a good part of the fold).
+    row.update(changes)
+    return row
+
+
+def _updating(change: Callable[[Row, StoredEvent], Row]) -> Change:
     """A change of an existing row; an event whose row does not exist changes nothing (as an UPDATE)."""
 
-    def apply(row: Row | None, envelope: EventEnvelope) -> Row | None:
-        return None if row is None else change(row, envelope)
+    def apply(row: Row | None, event: StoredEvent) -> Row | None:
+        return None if row is None else change(row, event)
 
     return apply
 
@@ -167,76 +188,77 @@ def _updating(change: Callable[[Row, EventEnvelope], Row]) -> Change:
 # -- proposals and pairs -----------------------------------------------------------------------
 
 
-def _proposed(row: Row | None, envelope: EventEnvelope) -> Row | None:
-    event = envelope.payload
-    assert isinstance(event, PairProposed)
+def _proposed(row: Row | None, event: StoredEvent) -> Row | None:
     if row is not None:  # proposed again (a retried round): the first proposal stands
         return None
+    data = event.data
     columns: dict[str, Any] = dict.fromkeys(PROPOSALS.columns)
-    return columns | {
-        "pair_id": event.pair_id,
-        "program_id": event.program_id,
-        "round_id": event.round_id,
-        "junior_id": event.junior_id,
-        "senior_id": event.senior_id,
-        "status": "proposed",
-        "score": event.score,
-        "breakdown": event.breakdown.model_dump_json(),
-        "pinned": event.pinned,
-        "proposed_at": event.proposed_at,
-        "remind_at": event.remind_at,
-        "expires_at": event.expires_at,
-    }
+    columns.update(
+        pair_id=data["pair_id"],  # the text: `fold` puts the parsed key in its place
+        program_id=data["program_id"],
+        round_id=data["round_id"],
+        junior_id=data["junior_id"],
+        senior_id=data["senior_id"],
+        status="proposed",
+        score=data["score"],
+        breakdown=_json(data["breakdown"]),
+        pinned=data["pinned"],
+        proposed_at=datetime.fromisoformat(data["proposed_at"]),
+        remind_at=datetime.fromisoformat(data["remind_at"]),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+    )
+    return columns
 
 
 @_updating
-def _accepted(row: Row, envelope: EventEnvelope) -> Row:
-    event = envelope.payload
-    assert isinstance(event, ProposalAccepted)
-    return row | {f"{event.role.value}_accepted_at": envelope.occurred_at}  # junior_ or senior_accepted_at
+def _accepted(row: Row, event: StoredEvent) -> Row:
+    return _touch(row, **{f"{event.data['role']}_accepted_at": event.occurred_at})  # junior_ or senior_accepted_at
 
 
 @_updating
-def _activated(row: Row, envelope: EventEnvelope) -> Row:
-    event = envelope.payload
-    assert isinstance(event, PairActivated)
-    return row | {"status": "active", "activated_at": event.activated_at, "rotation_due_at": event.rotation_due_at}
+def _activated(row: Row, event: StoredEvent) -> Row:
+    data = event.data
+    return _touch(
+        row,
+        status="active",
+        activated_at=datetime.fromisoformat(data["activated_at"]),
+        rotation_due_at=datetime.fromisoformat(data["rotation_due_at"]),
+    )
 
 
 @_updating
-def _reminded(row: Row, envelope: EventEnvelope) -> Row:
-    assert isinstance(envelope.payload, ProposalReminderDue)
-    return row | {"reminded_at": envelope.occurred_at}
+def _reminded(row: Row, event: StoredEvent) -> Row:
+    return _touch(row, reminded_at=event.occurred_at)
+
+
+def _closing(status: str, closed_by: str | None = None, *, closed_at: str | None = None) -> Change:
+    """Declined, expired, withdrawn or ended: the pair is over, maybe because of someone (the event's
+    field `closed_by`), for the event's `reason` if it has one, when it happened (`closed_at`, or
+    when the event occurred)."""
+
+    @_updating
+    def change(row: Row, event: StoredEvent) -> Row:
+        data = event.data
+        return _touch(
+            row,
+            status=status,
+            closed_by=data[closed_by] if closed_by else None,
+            reason=data.get("reason"),
+            closed_at=datetime.fromisoformat(data[closed_at]) if closed_at else event.occurred_at,
+        )
+
+    return change
 
 
 @_updating
-def _closed(row: Row, envelope: EventEnvelope) -> Row:
-    """Declined, expired, withdrawn or ended: the pair is over, for a reason, maybe because of someone."""
-    event = envelope.payload
-    closed_by: UUID | None = None
-    reason: str | None = None
-    closed_at = envelope.occurred_at
-    match event:
-        case ProposalDeclined():
-            status, closed_by, reason = "declined", event.participant_id, event.reason.value
-        case ProposalExpired():
-            status = "expired"
-        case ProposalWithdrawn():
-            status, closed_by, reason = "withdrawn", event.left_participant_id, event.reason.value
-        case PairEnded():
-            status, closed_by, reason = "ended", event.left_participant_id, event.reason.value
-            closed_at = event.ended_at
-        case _:
-            raise TypeError(f"not a closing event: {type(event).__name__}")
-    return row | {"status": status, "closed_by": closed_by, "reason": reason, "closed_at": closed_at}
-
-
-@_updating
-def _flagged(row: Row, envelope: EventEnvelope) -> Row:
-    event = envelope.payload
-    assert isinstance(event, PairBecameInfeasible)
-    since = row["infeasible_since"] if row["infeasible_since"] is not None else event.detected_at
-    return row | {"violations": json.dumps(list(event.violations)), "infeasible_since": since}
+def _flagged(row: Row, event: StoredEvent) -> Row:
+    data = event.data
+    since = row["infeasible_since"]
+    return _touch(
+        row,
+        violations=_json(data["violations"]),
+        infeasible_since=since if since is not None else datetime.fromisoformat(data["detected_at"]),
+    )
 
 
 PROPOSAL_CHANGES: Mapping[type[DomainEvent], Change] = {
@@ -244,10 +266,10 @@ PROPOSAL_CHANGES: Mapping[type[DomainEvent], Change] = {
     ProposalAccepted: _accepted,
     PairActivated: _activated,
     ProposalReminderDue: _reminded,
-    ProposalDeclined: _closed,
-    ProposalExpired: _closed,
-    ProposalWithdrawn: _closed,
-    PairEnded: _closed,
+    ProposalDeclined: _closing("declined", "participant_id"),
+    ProposalExpired: _closing("expired"),
+    ProposalWithdrawn: _closing("withdrawn", "left_participant_id"),
+    PairEnded: _closing("ended", "left_participant_id", closed_at="ended_at"),
     PairBecameInfeasible: _flagged,
 }
 """What each pair event does to its row of `proposals`."""
@@ -256,43 +278,42 @@ PROPOSAL_CHANGES: Mapping[type[DomainEvent], Change] = {
 # -- rounds ------------------------------------------------------------------------------------
 
 
-def _round_started(row: Row | None, envelope: EventEnvelope) -> Row | None:
-    event = envelope.payload
-    assert isinstance(event, PairingRoundStarted)
+def _round_started(row: Row | None, event: StoredEvent) -> Row | None:
     if row is not None:
         return None
+    data = event.data
     columns: dict[str, Any] = dict.fromkeys(ROUNDS.columns)
-    return columns | {
-        "round_id": event.round_id,
-        "program_id": event.program_id,
-        "kind": event.kind.value,
-        "status": "running",
-        "started_at": event.started_at,
-    }
+    columns.update(
+        round_id=data["round_id"],  # the text: `fold` puts the parsed key in its place
+        program_id=data["program_id"],
+        kind=data["kind"],
+        status="running",
+        started_at=datetime.fromisoformat(data["started_at"]),
+    )
+    return columns
 
 
 @_updating
-def _round_completed(row: Row, envelope: EventEnvelope) -> Row:
-    event = envelope.payload
-    assert isinstance(event, PairingRoundCompleted)
-    return row | {
-        "status": "completed",
-        "finished_at": event.completed_at,
-        "pool_size": event.pool_size,
-        "matched": event.matched,
-        "unmatched_count": event.unmatched_count,
-        "rotated_pairs": event.rotated_pairs,
-        "total_score": event.total_score,
-        "unmatched": json.dumps([u.model_dump(mode="json") for u in event.unmatched]),
-        "rejected_pins": json.dumps([p.model_dump(mode="json") for p in event.rejected_pins]),
-    }
+def _round_completed(row: Row, event: StoredEvent) -> Row:
+    data = event.data
+    return _touch(
+        row,
+        status="completed",
+        finished_at=datetime.fromisoformat(data["completed_at"]),
+        pool_size=data["pool_size"],
+        matched=data["matched"],
+        unmatched_count=data["unmatched_count"],
+        rotated_pairs=data["rotated_pairs"],
+        total_score=data["total_score"],
+        unmatched=_json(data["unmatched"]),
+        rejected_pins=_json(data["rejected_pins"]),
+    )
 
 
 @_updating
-def _round_failed(row: Row, envelope: EventEnvelope) -> Row:
-    event = envelope.payload
-    assert isinstance(event, PairingRoundFailed)
-    return row | {"status": "failed", "finished_at": event.failed_at, "failure": event.reason}
+def _round_failed(row: Row, event: StoredEvent) -> Row:
+    data = event.data
+    return _touch(row, status="failed", finished_at=datetime.fromisoformat(data["failed_at"]), failure=data["reason"])
 
 
 ROUND_CHANGES: Mapping[type[DomainEvent], Change] = {
@@ -301,6 +322,10 @@ ROUND_CHANGES: Mapping[type[DomainEvent], Change] = {
     PairingRoundFailed: _round_failed,
 }
 """What each round event does to its row of `rounds`."""
+
+# By stored type name: what the fold looks up (it sees no models).
+_PROPOSAL_CHANGES = {model.event_type: change for model, change in PROPOSAL_CHANGES.items()}
+_ROUND_CHANGES = {model.event_type: change for model, change in ROUND_CHANGES.items()}
 
 
 # -- a batch -----------------------------------------------------------------------------------
@@ -314,35 +339,46 @@ class ReadRows:
     rounds: dict[UUID, Row] = field(default_factory=dict)
     changed_proposals: set[UUID] = field(default_factory=set)
     changed_rounds: set[UUID] = field(default_factory=set)
+    ids: dict[str, UUID] = field(default_factory=dict)  # ids as the events spell them: each parsed once
+
+    def id(self, text: str) -> UUID:
+        found = self.ids.get(text)
+        if found is None:
+            found = self.ids[text] = UUID(text)
+        return found
 
 
-def fold(rows: ReadRows, events: Sequence[EventEnvelope]) -> None:
-    """Apply `events` in order to `rows` (no I/O): each row ends as the events one by one leave it."""
-    for envelope in events:
-        event = envelope.payload
-        if (change := PROPOSAL_CHANGES.get(type(event))) is not None:
-            assert isinstance(event, PairEvent)
-            table, changed, key = rows.proposals, rows.changed_proposals, event.pair_id
-        elif (change := ROUND_CHANGES.get(type(event))) is not None:
-            assert isinstance(event, RoundEvent)
-            table, changed, key = rows.rounds, rows.changed_rounds, event.round_id
+def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
+    """Apply `events` in order to `rows` (no I/O): each row ends as the events one by one leave it.
+
+    Rows are changed in place: `rows` is the batch's own (loaded for it, or built by it)."""
+    for event in events:
+        if (change := _PROPOSAL_CHANGES.get(event.event_type)) is not None:
+            table, changed, column = rows.proposals, rows.changed_proposals, "pair_id"
+        elif (change := _ROUND_CHANGES.get(event.event_type)) is not None:
+            table, changed, column = rows.rounds, rows.changed_rounds, "round_id"
         else:
             continue
-        row = change(table.get(key), envelope)
+        key = rows.id(event.data[column])
+        row = change(table.get(key), event)
         if row is not None:
+            row[column] = key  # the parsed id: what loading the row gives, and what keys `table`
             table[key] = row
             changed.add(key)
 
 
-async def _apply_batch(events: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
-    rows = ReadRows(
-        await PROPOSALS.load(connection, {e.payload.pair_id for e in events if isinstance(e.payload, PairEvent)}),
-        await ROUNDS.load(connection, {e.payload.round_id for e in events if isinstance(e.payload, RoundEvent)}),
-    )
+async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connection) -> None:
+    pair_ids = {e.data["pair_id"] for e in events if e.event_type in _PROPOSAL_CHANGES}
+    round_ids = {e.data["round_id"] for e in events if e.event_type in _ROUND_CHANGES}
+    rows = ReadRows(ids={text: UUID(text) for text in pair_ids | round_ids})
+    rows.proposals = await PROPOSALS.load(connection, [rows.ids[text] for text in pair_ids])
+    rows.rounds = await ROUNDS.load(connection, [rows.ids[text] for text in round_ids])
+    loaded_proposals, loaded_rounds = set(rows.proposals), set(rows.rounds)
     fold(rows, events)
-    await PROPOSALS.upsert(connection, (rows.proposals[key] for key in rows.changed_proposals))
-    await ROUNDS.upsert(connection, (rows.rounds[key] for key in rows.changed_rounds))
+    changed_proposals = (rows.proposals[key] for key in rows.changed_proposals)
+    await PROPOSALS.write_back(connection, changed_proposals, loaded=loaded_proposals)
+    await ROUNDS.write_back(connection, (rows.rounds[key] for key in rows.changed_rounds), loaded=loaded_rounds)
 
 
-pairs_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, batch=_apply_batch)
+pairs_projection = Projection(PROJECTION, read_schema=READ_SCHEMA, ddl=DDL, batch=_apply_batch, stored=True)
 """Rounds, and proposals and pairs by id, by round and by participant."""
