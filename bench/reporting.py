@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import statistics
 import sys
@@ -178,6 +179,35 @@ async def fill_inbox(pool: Any, rows: list[tuple[str, str, str, dict[str, Any]]]
             )
 
 
+async def server_cpu(pool: Any) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of this database's backends and of the server's WAL writer, checkpointer and
+    background writer (those serve every database), by process, from /proc (a server on this machine)."""
+    rows = await pool.fetch(
+        "SELECT pid, CASE WHEN datname = current_database() THEN 'backends' ELSE 'background' END AS kind"
+        " FROM pg_stat_activity WHERE datname = current_database()"
+        " OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
+    )
+    seconds: dict[str, dict[int, float]] = {"backends": {}, "background": {}}
+    for row in rows:
+        if (cpu := process_cpu(row["pid"])) is not None:
+            seconds[row["kind"]][row["pid"]] = cpu
+    return seconds
+
+
+def process_cpu(pid: int) -> float | None:
+    """A process's CPU seconds so far (user and system), None if it is not on this machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -222,19 +252,26 @@ async def run(args: argparse.Namespace) -> str:
             # read is planned as a sort of every retained row, at each batch (13x slower at 37,000).
             await pool.execute("ANALYZE reporting.inbox")
             freeze_startup_objects()  # as a service process does once composed (and the history here)
+            load = os.getloadavg()[0]
+            server = await server_cpu(pool)
             started, cpu = time.perf_counter(), time.process_time()
             applied = await runner.rebuild()
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            server_after = await server_cpu(pool)
+            backends, background = (spent(server[kind], server_after[kind]) for kind in ("backends", "background"))
             await pool.execute("ANALYZE")  # as autovacuum would, soon after a rebuild
             program = await pool.fetchval(f"SELECT program_id FROM {READ_SCHEMA}.programs")
             times = 20 if args.quick else 200
             lines = [
-                f"- {args.participants:,} participants, {len(rows):,} events in the inbox",
+                f"- {args.participants:,} participants, {len(rows):,} events in the inbox;"
+                f" load average (1 min) {load:.1f} before the rebuild, {os.getloadavg()[0]:.1f} after the reports",
                 "",
-                "| # | benchmark | events | seconds | events/s | process CPU µs/event |",
-                "|---|---|---:|---:|---:|---:|",
+                "| # | benchmark | events | seconds | events/s | process CPU µs/event"
+                " | PostgreSQL backends CPU µs/event | WAL writer, checkpointer, bgwriter CPU µs/event |",
+                "|---|---|---:|---:|---:|---:|---:|---:|",
                 f"| 1 | rebuild `reporting.{programs_projection.name}` from the retained inbox | {applied:,} |"
-                f" {seconds:.2f} | {applied / seconds:,.0f} | {cpu / applied * 1e6:.1f} |",
+                f" {seconds:.2f} | {applied / seconds:,.0f} | {cpu / applied * 1e6:.1f}"
+                f" | {backends / applied * 1e6:.1f} | {background / applied * 1e6:.1f} |",
                 "",
                 "| report | calls | p50 ms | p99 ms |",
                 "|---|---:|---:|---:|",
