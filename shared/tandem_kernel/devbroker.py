@@ -56,10 +56,12 @@ class DevBroker:
     keeps_data = False
     supports_idempotence = False
     # Tansu holds a fetch that finds nothing for the consumer's whole wait, even when a record
-    # arrives meanwhile (measured: 500 ms of wait put p50 130 ms, p99 255 ms on one hop; 25 ms of
-    # wait, 11 / 13 ms). Kafka answers on arrival; a short wait here costs only idle fetches: the
-    # idle platform (five services and Tansu) took 31% of a core at 25 ms, 21% at 50, 11% at 500.
-    fetch_max_wait_ms: int | None = 25
+    # arrives meanwhile: one hop p50 / p99 134 / 255 ms at 500 ms of wait, 20 / 36 at 50, 11 / 13 at
+    # 25. Kafka answers on arrival. A short wait costs idle fetches: the idle platform (five services
+    # and Tansu) took 11% of a core at 500 ms, 21% at 50, 31% at 25; under load the smaller batches
+    # of a short wait cost the enrollments' answers too, and 25 was no better end to end than 50
+    # (BENCHMARKS.md, "The way from a 2xx to pairing").
+    fetch_max_wait_ms: int | None = 50
 
     def __init__(self, port: int | None = None, *, log_file: Path | None = None) -> None:
         self.port = port or free_port()

@@ -57,7 +57,7 @@ class ServiceSettings(BaseSettings):
     # How long the broker may hold a consumer's fetch that finds nothing. Kafka (and noida-db) answer
     # as soon as a record arrives, so the wait only paces idle fetches: Kafka's own default. Tansu
     # (the development broker) holds the fetch for its wait whatever arrives — 500 ms put ~130 ms on
-    # every hop there — so the local platform sets it low (`DevBroker.service_environment`).
+    # every hop there — so the local platform sets it to 50 (`DevBroker.service_environment`).
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
     relay_batch_size: int = Field(default=2000, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
