@@ -34,7 +34,16 @@ from tandem_kernel.metrics import EVENTS_APPENDED
 from tandem_kernel.privacy import SEALED, SubjectKeys, personal_fields, strip_sealed
 from tandem_kernel.telemetry import recording
 
-__all__ = ["AppendResult", "Cursor", "EventStore", "StoredEvent", "StoredEvents", "UnitOfWork", "notify_channel"]
+__all__ = [
+    "AppendResult",
+    "Cursor",
+    "EventStore",
+    "ParsedIds",
+    "StoredEvent",
+    "StoredEvents",
+    "UnitOfWork",
+    "notify_channel",
+]
 
 _tracer = trace.get_tracer("tandem.store")
 
@@ -82,6 +91,16 @@ class StoredEvent(NamedTuple):
     transaction_id: int
     occurred_at: datetime
     data: dict[str, Any]
+
+
+class ParsedIds(dict[str, UUID]):
+    """Ids as stored events spell them (`StoredEvent.data` holds text), each parsed once: a batch
+    names the same program or pair again and again. `ids[text]` is the `UUID`.
+    """
+
+    def __missing__(self, text: str) -> UUID:
+        parsed = self[text] = UUID(text)
+        return parsed
 
 
 def notify_channel(schema: str) -> str:

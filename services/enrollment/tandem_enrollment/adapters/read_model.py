@@ -34,7 +34,7 @@ from pydantic_core import from_json, to_json
 from tandem_kernel.events import DomainEvent
 from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import ReadTable, Row
-from tandem_kernel.store import StoredEvent
+from tandem_kernel.store import ParsedIds, StoredEvent
 
 from tandem_enrollment.domain import (
     PERSONAL_FIELDS,
@@ -335,13 +335,7 @@ class ReadRows:
     participants: dict[UUID, Row] = field(default_factory=dict)
     changed_programs: set[UUID] = field(default_factory=set)
     changed_participants: set[UUID] = field(default_factory=set)
-    ids: dict[str, UUID] = field(default_factory=dict)  # ids as the events spell them: each parsed once
-
-    def id(self, text: str) -> UUID:
-        found = self.ids.get(text)
-        if found is None:
-            found = self.ids[text] = UUID(text)
-        return found
+    ids: ParsedIds = field(default_factory=ParsedIds)  # ids as the events spell them: each parsed once
 
 
 def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
@@ -350,9 +344,9 @@ def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
     Rows are changed in place: `rows` is the batch's own (loaded for it, or built by it)."""
     for event in events:
         if (change := _PARTICIPANT_CHANGES.get(event.event_type)) is not None:
-            table, changed, key = rows.participants, rows.changed_participants, rows.id(event.data["participant_id"])
+            table, changed, key = rows.participants, rows.changed_participants, rows.ids[event.data["participant_id"]]
         elif (change := _PROGRAM_CHANGES.get(event.event_type)) is not None:
-            table, changed, key = rows.programs, rows.changed_programs, rows.id(event.data["program_id"])
+            table, changed, key = rows.programs, rows.changed_programs, rows.ids[event.data["program_id"]]
         else:
             continue
         row = change(table.get(key), event, rows.programs)
@@ -365,7 +359,7 @@ async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connec
     participant_ids = {e.data["participant_id"] for e in events if e.event_type in _PARTICIPANT_CHANGES}
     # A waitlisting reads its program's terms: the programs of every participant in the batch.
     program_ids = {e.data["program_id"] for e in events if e.event_type in _FOLDED}
-    rows = ReadRows(ids={text: UUID(text) for text in participant_ids | program_ids})
+    rows = ReadRows()
     rows.participants = await PARTICIPANTS.load(connection, [rows.ids[text] for text in participant_ids])
     loading = {rows.ids[text] for text in program_ids} | {row["program_id"] for row in rows.participants.values()}
     rows.programs = await PROGRAMS.load(connection, loading)

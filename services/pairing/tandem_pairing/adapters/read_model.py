@@ -30,7 +30,7 @@ from pydantic_core import to_json
 from tandem_kernel.events import DomainEvent
 from tandem_kernel.projections import Projection
 from tandem_kernel.read_tables import ReadTable, Row
-from tandem_kernel.store import StoredEvent
+from tandem_kernel.store import ParsedIds, StoredEvent
 
 from tandem_pairing.domain.events import (
     PairActivated,
@@ -339,13 +339,7 @@ class ReadRows:
     rounds: dict[UUID, Row] = field(default_factory=dict)
     changed_proposals: set[UUID] = field(default_factory=set)
     changed_rounds: set[UUID] = field(default_factory=set)
-    ids: dict[str, UUID] = field(default_factory=dict)  # ids as the events spell them: each parsed once
-
-    def id(self, text: str) -> UUID:
-        found = self.ids.get(text)
-        if found is None:
-            found = self.ids[text] = UUID(text)
-        return found
+    ids: ParsedIds = field(default_factory=ParsedIds)  # ids as the events spell them: each parsed once
 
 
 def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
@@ -359,7 +353,7 @@ def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
             table, changed, column = rows.rounds, rows.changed_rounds, "round_id"
         else:
             continue
-        key = rows.id(event.data[column])
+        key = rows.ids[event.data[column]]
         row = change(table.get(key), event)
         if row is not None:
             row[column] = key  # the parsed id: what loading the row gives, and what keys `table`
@@ -370,7 +364,7 @@ def fold(rows: ReadRows, events: Sequence[StoredEvent]) -> None:
 async def _apply_batch(events: Sequence[StoredEvent], connection: asyncpg.Connection) -> None:
     pair_ids = {e.data["pair_id"] for e in events if e.event_type in _PROPOSAL_CHANGES}
     round_ids = {e.data["round_id"] for e in events if e.event_type in _ROUND_CHANGES}
-    rows = ReadRows(ids={text: UUID(text) for text in pair_ids | round_ids})
+    rows = ReadRows()
     rows.proposals = await PROPOSALS.load(connection, [rows.ids[text] for text in pair_ids])
     rows.rounds = await ROUNDS.load(connection, [rows.ids[text] for text in round_ids])
     loaded_proposals, loaded_rounds = set(rows.proposals), set(rows.rounds)
