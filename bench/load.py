@@ -78,29 +78,38 @@ class Step:
 
 
 class CpuMeter:
-    """CPU time spent by the service under test, by its PostgreSQL backends and by this load
-    generator while a step runs: per request, a figure that does not depend on what else the
-    machine is doing (unlike latency), so it tells what a quiet machine could take."""
+    """CPU time spent while a step runs: by the services named, by PostgreSQL (the services' backends,
+    or with `whole_platform` every PostgreSQL process), by the broker and by this load generator. Per
+    request, a figure that does not depend on what else the machine is doing (unlike latency), so it
+    tells what a quiet machine could take — and, for the whole platform, where an enrollment's CPU goes."""
 
-    def __init__(self, platform: Platform, service: str) -> None:
-        self.platform, self.service = platform, service
+    def __init__(self, platform: Platform, services: list[str], *, whole_platform: bool = False) -> None:
+        self.platform, self.services, self.whole_platform = platform, services, whole_platform
         self.processes: dict[str, list[psutil.Process]] = {}
 
     async def __aenter__(self) -> CpuMeter:
-        connection = await self.platform.connect(self.service)
+        self.processes = {
+            service: [psutil.Process(replica.pid) for replica in self.platform.replicas[service]]
+            for service in self.services
+        }
+        if self.whole_platform:
+            self.processes["broker"] = [psutil.Process(self.platform.broker.pid)]
+            self.processes["PostgreSQL"] = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        else:
+            self.processes["PostgreSQL"] = await self._backends(self.services[0])
+        self.processes["load generator"] = [psutil.Process()]
+        self.started = self._times()
+        return self
+
+    async def _backends(self, service: str) -> list[psutil.Process]:
+        connection = await self.platform.connect(service)
         try:
-            backends = await connection.fetch(
+            rows = await connection.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         finally:
             await connection.close()
-        self.processes = {
-            self.service: [psutil.Process(replica.pid) for replica in self.platform.replicas[self.service]],
-            "PostgreSQL": [psutil.Process(row["pid"]) for row in backends],
-            "load generator": [psutil.Process()],
-        }
-        self.started = self._times()
-        return self
+        return [psutil.Process(row["pid"]) for row in rows]
 
     async def __aexit__(self, *_: object) -> None:
         self.spent = {name: self._times()[name] - self.started[name] for name in self.started}
@@ -199,7 +208,7 @@ class Bench:
         steps = []
         for rate in rates:
             step = Step(endpoint, rate)
-            async with CpuMeter(self.platform, "enrollment") as meter:
+            async with CpuMeter(self.platform, ["enrollment"]) as meter:
                 await open_loop(rate, self.step_seconds, request, step)
             step.cpu_seconds = meter.spent
             steps.append(step)
@@ -217,10 +226,10 @@ class Bench:
         await tap.start()
         watch = InboxWatch(await self.platform.connect("enrollment"), await self.platform.connect("pairing"))
         try:
-            async with CpuMeter(self.platform, "enrollment") as meter:
+            async with CpuMeter(self.platform, self.platform.services, whole_platform=True) as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
+                await watch.settled(len(self.enrolled_at), timeout=60)
             step.cpu_seconds = meter.spent
-            await watch.settled(len(self.enrolled_at), timeout=60)
         finally:
             await watch.stop()
             await tap.stop()

@@ -131,6 +131,12 @@ class DevBroker:
             self._process.wait()
             self._process = None
 
+    @property
+    def pid(self) -> int:
+        """The running broker's process id (what a benchmark meters)."""
+        assert self._process is not None, "the broker is not running"
+        return self._process.pid
+
     def exit_code(self) -> int | None:
         """The broker process's exit code once it has stopped by itself; None while it runs."""
         return None if self._process is None else self._process.poll()

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import aiokafka.admin.client
@@ -305,11 +306,36 @@ def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
 # `MessageProcessor.process_batch`): enough to share a commit's flush among many, few enough that a
 # batch's locks are held for milliseconds.
 CONSUMER_BATCH_MAX = 100
-# When a fetch finds nothing, FastStream's batch subscriber sleeps this long before fetching again
-# (on top of the fetch's own wait, which ends as soon as a record arrives on Kafka; see
-# `ServiceSettings.kafka_fetch_max_wait_ms` for the broker that does not): the most an idle
-# consumer adds to a message's way; 20 fetches a second per subscription cost next to nothing.
-CONSUMER_IDLE_WAIT_MS = 50
+# How long one look for records waits when none are buffered. It is no delay: the look returns as
+# soon as a fetch brings records (Kafka answers a waiting fetch when one arrives; see
+# `ServiceSettings.kafka_fetch_max_wait_ms` for the broker that does not); it only bounds how long an
+# idle subscription's loop sleeps between turns.
+CONSUMER_LOOK_MS = 1_000
+
+
+def _look_without_idle_sleep(subscriber: Any) -> None:
+    """Make `subscriber` (FastStream's batch subscriber) take what the consumer has fetched as soon
+    as it has it.
+
+    FastStream's own loop looks for `batch_timeout_ms` and, when it found nothing, *sleeps* as long
+    again before the next look; records that arrive during that sleep wait for it to end (on Kafka,
+    where fetches answer at once, that sleep was most of a record's way to an idle service). Its loop
+    calls `get_msg(consumer)` and handles what comes back unless it is empty, so this look replaces
+    it on the instance. `tests/kernel/test_kafka_look.py` holds FastStream to that shape.
+    """
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
+        fetched = await consumer.getmany(timeout_ms=CONSUMER_LOOK_MS, max_records=CONSUMER_BATCH_MAX)
+        return tuple(chain.from_iterable(fetched.values()))
+
+    subscriber.get_msg = get_msg
+
+
+def _undecoded(message: Any) -> None:
+    """FastStream's decoder for our subscribers: none. `MessageProcessor.read` parses each record's
+    bytes itself (and only for the event types it handles); FastStream's default would build a
+    message object and parse the JSON of every record of a fetch first, to be thrown away."""
+    return None
 
 
 def _record_lag(consumer_name: str, message: KafkaMessage, records: Sequence[Any]) -> None:
@@ -333,17 +359,20 @@ def subscribe(broker: KafkaBroker, processor: MessageProcessor, *, fetch_max_wai
     """
     subscription = processor.subscription
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *subscription.topics,
         group_id=subscription.name,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         batch=True,
         max_records=CONSUMER_BATCH_MAX,
-        batch_timeout_ms=CONSUMER_IDLE_WAIT_MS,
         fetch_max_wait_ms=fetch_max_wait_ms,
+        decoder=_undecoded,
         title=f"{subscription.name}:{','.join(subscription.topics)}",
     )
+    _look_without_idle_sleep(subscriber)
+
+    @subscriber
     async def on_messages(message: KafkaMessage) -> None:
         records = message.raw_message
         assert isinstance(records, tuple), "subscribers here consume a fetch at a time"

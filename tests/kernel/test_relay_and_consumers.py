@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator
 from uuid import uuid4
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber, LogicSubscriber
 from kernel.events_for_tests import CounterIncremented, registry
 from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, replay_dead_letters
 from tandem_kernel.dead_letters import list_dead_letters
@@ -264,6 +266,34 @@ async def test_a_consumer_applies_each_event_once_and_dead_letters_what_it_canno
         "UnknownEventType",
         "RuntimeError",
     ]
+
+
+async def test_a_subscription_takes_records_through_a_look_that_never_sleeps_while_idle(
+    inbox_pool: asyncpg.Pool, broker: DevBroker
+) -> None:
+    # FastStream's loop sleeps after an empty look (a record arriving then waits for the sleep); the
+    # kernel replaces the look on each subscriber. If FastStream stopped looking through it, the
+    # replacement would be dead code and the sleep back: this is the shape it relies on.
+    assert "self.get_msg(consumer)" in inspect.getsource(LogicSubscriber._run_consume_loop)
+    topic = unique_topic()
+    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
+    subscription = Subscription("test.looks", (topic,), registry(), {CounterIncremented: add_to_total})
+    kafka = KafkaBroker(broker.bootstrap_servers)
+    subscribe(kafka, MessageProcessor(subscription, inbox_pool, dead_letter_publisher(kafka)))
+    (subscriber,) = kafka.subscribers
+    assert isinstance(subscriber, BatchSubscriber)
+    assert subscriber.get_msg.__qualname__.startswith("_look_without_idle_sleep")
+    await kafka.start()
+    try:
+        assert subscriber.consumer is not None
+        assert await subscriber.get_msg(subscriber.consumer) == ()  # nothing there: empty, no sleep after
+        body, headers = wire(str(uuid4()), {"by": 3, "reason": "ok"})
+        await produce(broker.bootstrap_servers, topic, body, headers)
+        async with asyncio.timeout(15):
+            while await inbox_pool.fetchval("SELECT total FROM totals WHERE stream_id = 'c1'") != 3:
+                await asyncio.sleep(0.05)
+    finally:
+        await kafka.stop()
 
 
 async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(inbox_pool: asyncpg.Pool) -> None:
