@@ -158,10 +158,11 @@ async def open_loop(rate: float, seconds: float, request: Callable[[], Awaitable
 
 
 class Bench:
-    def __init__(self, platform: Platform, step_seconds: float) -> None:
+    def __init__(self, platform: Platform, step_seconds: float, people: int) -> None:
         self.platform, self.step_seconds = platform, step_seconds
         self.http = LeanClient(platform.urls("enrollment")[0], connections=400)
-        self.people = iter(sample_people(200_000, seed=11, first_employee=100_001))
+        # Built before the first step (a person costs ~0.1 ms to make): as many as the steps can ask for.
+        self.people = iter(sample_people(people, seed=11, first_employee=100_001))
         self.program_id = ""
         self.hr: dict[str, str] = {}
         self.enrolled_at: dict[str, float] = {}  # participant id -> wall-clock time of the 2xx
@@ -224,7 +225,8 @@ class Bench:
         step = Step("enroll (end to end)", rate)
         tap = BrokerTap(self.platform.broker, "tandem.enrollment.v1", "enrollment.ParticipantApproved")
         await tap.start()
-        watch = InboxWatch(await self.platform.connect("enrollment"), await self.platform.connect("pairing"))
+        connections = await self.platform.connect("enrollment"), await self.platform.connect("pairing")
+        watch = await InboxWatch.start(*connections)
         try:
             async with CpuMeter(self.platform, self.platform.services, whole_platform=True) as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
@@ -267,12 +269,21 @@ class InboxWatch:
         self.enrollment, self.pairing = enrollment, pairing
         self.readable: dict[UUID, float] = {}
         self._pending: set[UUID] = set()
-        self._task = asyncio.create_task(self._run())
 
-    async def _run(self) -> None:
+    @classmethod
+    async def start(cls, enrollment: asyncpg.Connection, pairing: asyncpg.Connection) -> InboxWatch:
+        """Watch the approvals committed from now on (an earlier step's are not this one's)."""
+        watch = cls(enrollment, pairing)
+        end = await enrollment.fetchrow(
+            "SELECT transaction_id::text, position FROM events"
+            f" WHERE transaction_id < {SETTLED_BEFORE} ORDER BY transaction_id DESC, position DESC LIMIT 1"
+        )
+        watch._task = asyncio.create_task(watch._run(("0", 0) if end is None else (end[0], end[1])))
+        return watch
+
+    async def _run(self, last: tuple[str, int]) -> None:
         # Read as the relay reads (store.py): in commit order, only below every open transaction, so
         # an approval committed late with an earlier position is not skipped.
-        last = ("0", 0)
         while True:
             for row in await self.enrollment.fetch(
                 "SELECT transaction_id::text, position, event_id, event_type FROM events"
@@ -346,14 +357,20 @@ class BrokerTap:
         await self.consumer.stop()
 
 
-def report(steps: list[Step], e2e: tuple[Step, list[float], list[float]], rate: float) -> str:
+def report(steps: list[Step], ends: list[tuple[float, tuple[Step, list[float], list[float]]]]) -> str:
     lines = [
         "| endpoint | asked /s | answered /s | p50 ms | p95 ms | p99 ms | errors | CPU ms per request |",
         "|---|---|---|---|---|---|---|---|",
         *(step.row() for step in steps),
         "",
     ]
-    step, delays, relayed = e2e
+    for rate, (step, delays, relayed) in ends:
+        lines += end_to_end_lines(rate, step, delays, relayed)
+    return "\n".join(lines)
+
+
+def end_to_end_lines(rate: float, step: Step, delays: list[float], relayed: list[float]) -> list[str]:
+    lines = []
     if delays:
         answered = len(step.latencies_ms) / step.seconds if step.seconds else 0.0
         p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
@@ -370,24 +387,30 @@ def report(steps: list[Step], e2e: tuple[Step, list[float], list[float]], rate: 
             f"Of that way, 2xx → the approval on the broker (the relay's part, seen by a consumer of the bench's "
             f"own, {len(relayed):,} approvals): p50 {r(0.5):.0f} ms, p95 {r(0.95):.0f} ms, p99 {r(0.99):.0f} ms."
         )
-    return "\n".join(lines)
+    return lines
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short steps, low rates: a smoke run")
     parser.add_argument("--step-seconds", type=float, default=10)
-    parser.add_argument("--e2e-rate", type=float, default=200)
+    parser.add_argument(
+        "--e2e-rate",
+        default="200",
+        help="enrollments a second for the end-to-end step; a comma-separated list runs one step each, in turn"
+        " (e.g. 50,100,150,200: how far this machine takes the target)",
+    )
     parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end step (after opening the program)")
     arguments = parser.parse_args()
     rates = (10, 20) if arguments.quick else RATES
     step_seconds = 3 if arguments.quick else arguments.step_seconds
-    e2e_rate = 20 if arguments.quick else arguments.e2e_rate
+    e2e_rates = [20.0] if arguments.quick else [float(rate) for rate in arguments.e2e_rate.split(",")]
     platform = Platform(logs=LOGS, replicas_per_service=1, pool_max=10)  # the chart's default pool
     say("starting every service, one process each")
     await platform.start()
     try:
-        bench = Bench(platform, step_seconds)
+        asked = (0 if arguments.e2e_only else sum(rates)) + sum(e2e_rates)  # enrollments a second, over the steps
+        bench = Bench(platform, step_seconds, people=int(asked * step_seconds * 1.5) + 100)
         try:
             await bench.open_program()
             steps: list[Step] = []
@@ -395,12 +418,15 @@ async def main() -> None:
                 steps += await bench.rising("POST /programs/{id}/enrollments", bench.enroll, rates)
                 steps += await bench.rising("GET /programs/{id}/participants?limit=50", bench.participants, rates)
                 steps += await bench.rising("GET /programs/{id}", bench.overview, rates)
-            e2e = await bench.end_to_end(e2e_rate)
+            ends = []
+            for rate in e2e_rates:
+                ends.append((rate, await bench.end_to_end(rate)))
+                say("\n".join(end_to_end_lines(rate, *ends[-1][1])))
         finally:
             await bench.http.aclose()
     finally:
         await platform.close()
-    print(report(steps, e2e, e2e_rate))
+    print(report(steps, ends))
 
 
 if __name__ == "__main__":

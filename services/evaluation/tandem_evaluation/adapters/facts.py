@@ -101,8 +101,12 @@ async def record_participant(
     )
 
 
-async def set_status(executor: Executor, participant_id: UUID, status: str) -> None:
-    await executor.execute("UPDATE participants SET status = $2 WHERE participant_id = $1", participant_id, status)
+async def set_status(executor: Executor, participant_id: UUID, status: str) -> ParticipantFacts | None:
+    """Set the participant's status; their facts as they are now (None for someone not enrolled here)."""
+    row = await executor.fetchrow(
+        "UPDATE participants SET status = $2 WHERE participant_id = $1 RETURNING *", participant_id, status
+    )
+    return None if row is None else _participant(row)
 
 
 async def set_unmatched(executor: Executor, participant_ids: list[UUID]) -> None:

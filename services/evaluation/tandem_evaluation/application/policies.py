@@ -37,6 +37,7 @@ from tandem_kernel.store import EventStore
 from tandem_evaluation.adapters import facts, notes
 from tandem_evaluation.application.requests import request_due
 from tandem_evaluation.consumed import enrollment, pairing, sessions
+from tandem_evaluation.domain.facts import ParticipantFacts
 
 __all__ = [
     "enrollment_subscription",
@@ -51,15 +52,16 @@ Handler = Callable[[EventEnvelope, asyncpg.Connection], Awaitable[None]]
 
 async def _ask(store: EventStore, envelope: EventEnvelope, connection: asyncpg.Connection, ids: list[UUID]) -> None:
     for participant_id in ids:
-        participant = await facts.load_participant(connection, participant_id)
-        if participant is not None:
-            await request_due(
-                store,
-                participant,
-                now=envelope.occurred_at,
-                metadata=envelope.caused(actor=ACTOR),
-                connection=connection,
-            )
+        await _ask_one(store, envelope, connection, await facts.load_participant(connection, participant_id))
+
+
+async def _ask_one(
+    store: EventStore, envelope: EventEnvelope, connection: asyncpg.Connection, participant: ParticipantFacts | None
+) -> None:
+    if participant is not None:
+        await request_due(
+            store, participant, now=envelope.occurred_at, metadata=envelope.caused(actor=ACTOR), connection=connection
+        )
 
 
 async def _ask_program(
@@ -107,8 +109,7 @@ def enrollment_subscription(store: EventStore) -> Subscription:
         async def set_status(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
             event = envelope.payload
             assert isinstance(event, enrollment.ParticipantApproved | enrollment.ParticipantWaitlisted)
-            await facts.set_status(connection, event.participant_id, name)
-            await _ask(store, envelope, connection, [event.participant_id])
+            await _ask_one(store, envelope, connection, await facts.set_status(connection, event.participant_id, name))
 
         return set_status
 

@@ -38,8 +38,10 @@ async def request_due(
     if participant.status in GONE:
         return 0
     executor = connection or store.pool
-    program = await facts.load_program(executor, participant.program_id)
     pairs = await facts.pairs_of(executor, participant.participant_id)
+    if not pairs and not (participant.status == "waitlisted" or participant.unmatched):
+        return 0  # no timeline yet (most approvals): the program need not be read
+    program = await facts.load_program(executor, participant.program_id)
     closed = program is not None and program.closed_at is not None and program.closed_at <= now
     if pairs:
         first = pairs[0]
