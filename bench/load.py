@@ -83,8 +83,16 @@ class CpuMeter:
     request, a figure that does not depend on what else the machine is doing (unlike latency), so it
     tells what a quiet machine could take — and, for the whole platform, where an enrollment's CPU goes."""
 
-    def __init__(self, platform: Platform, services: list[str], *, whole_platform: bool = False) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        services: list[str],
+        *,
+        whole_platform: bool = False,
+        own_backends: tuple[int, ...] = (),
+    ) -> None:
         self.platform, self.services, self.whole_platform = platform, services, whole_platform
+        self.own_backends = set(own_backends)  # this process's own PostgreSQL backends: its watch, not the platform
         self.processes: dict[str, list[psutil.Process]] = {}
 
     async def __aenter__(self) -> CpuMeter:
@@ -94,7 +102,9 @@ class CpuMeter:
         }
         if self.whole_platform:
             self.processes["broker"] = [psutil.Process(self.platform.broker.pid)]
-            self.processes["PostgreSQL"] = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+            postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+            self.processes["PostgreSQL"] = [p for p in postgres if p.pid not in self.own_backends]
+            self.processes["the bench's PostgreSQL"] = [p for p in postgres if p.pid in self.own_backends]
         else:
             self.processes["PostgreSQL"] = await self._backends(self.services[0])
         self.processes["load generator"] = [psutil.Process()]
@@ -228,7 +238,8 @@ class Bench:
         connections = await self.platform.connect("enrollment"), await self.platform.connect("pairing")
         watch = await InboxWatch.start(*connections)
         try:
-            async with CpuMeter(self.platform, self.platform.services, whole_platform=True) as meter:
+            own = tuple(connection.get_server_pid() for connection in connections)
+            async with CpuMeter(self.platform, self.platform.services, whole_platform=True, own_backends=own) as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
                 await watch.settled(len(self.enrolled_at), timeout=60)
             step.cpu_seconds = meter.spent
