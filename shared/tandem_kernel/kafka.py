@@ -306,10 +306,10 @@ def dead_letter_publisher(broker: KafkaBroker):  # type: ignore[no-untyped-def]
 # `MessageProcessor.process_batch`): enough to share a commit's flush among many, few enough that a
 # batch's locks are held for milliseconds.
 CONSUMER_BATCH_MAX = 100
-# How long one look for records waits when none are buffered. It is no delay: the look returns as
+# How long one look for records waits when none are buffered. It delays nothing: the look returns as
 # soon as a fetch brings records (Kafka answers a waiting fetch when one arrives; see
-# `ServiceSettings.kafka_fetch_max_wait_ms` for the broker that does not); it only bounds how long an
-# idle subscription's loop sleeps between turns.
+# `ServiceSettings.kafka_fetch_max_wait_ms` for the broker that does not); it only sets how often an
+# idle subscription's loop turns.
 CONSUMER_LOOK_MS = 1_000
 
 
@@ -321,7 +321,7 @@ def _look_without_idle_sleep(subscriber: Any) -> None:
     again before the next look; records that arrive during that sleep wait for it to end (on Kafka,
     where fetches answer at once, that sleep was most of a record's way to an idle service). Its loop
     calls `get_msg(consumer)` and handles what comes back unless it is empty, so this look replaces
-    it on the instance. `tests/kernel/test_kafka_look.py` holds FastStream to that shape.
+    it on the instance; `tests/kernel/test_relay_and_consumers.py` holds FastStream to that shape.
     """
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
