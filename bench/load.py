@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import statistics
 import sys
 import time
@@ -171,6 +172,9 @@ class Bench:
     def __init__(self, platform: Platform, step_seconds: float, people: int) -> None:
         self.platform, self.step_seconds = platform, step_seconds
         self.http = LeanClient(platform.urls("enrollment")[0], connections=400)
+        # Enrollments go to every enrollment replica in turn (a Service's load balancing, roughly).
+        self.clients = [self.http, *(LeanClient(url, connections=400) for url in platform.urls("enrollment")[1:])]
+        self.enrolling = itertools.cycle(self.clients)
         # Built before the first step (a person costs ~0.1 ms to make): as many as the steps can ask for.
         self.people = iter(sample_people(people, seed=11, first_employee=100_001))
         self.program_id = ""
@@ -198,7 +202,7 @@ class Bench:
             await asyncio.sleep(0.2)
 
     async def enroll(self) -> Answer:
-        response = await self.http.request(
+        response = await next(self.enrolling).request(
             "POST", f"/programs/{self.program_id}/enrollments", body=next(self.people), headers=self.hr
         )
         if response.status_code == 201:
@@ -436,11 +440,19 @@ async def main() -> None:
         " (e.g. 50,100,150,200: how far this machine takes the target)",
     )
     parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end step (after opening the program)")
+    parser.add_argument(
+        "--enrollment-replicas",
+        type=int,
+        default=1,
+        help="enrollment service processes, enrollments sent to each in turn (the chart runs two of each service)",
+    )
     arguments = parser.parse_args()
     rates = (10, 20) if arguments.quick else RATES
     step_seconds = 3 if arguments.quick else arguments.step_seconds
     e2e_rates = [20.0] if arguments.quick else [float(rate) for rate in arguments.e2e_rate.split(",")]
-    platform = Platform(logs=LOGS, replicas_per_service=1, pool_max=10)  # the chart's default pool
+    platform = Platform(  # the chart's default pool
+        logs=LOGS, replicas_per_service=1, pool_max=10, replicas_of={"enrollment": arguments.enrollment_replicas}
+    )
     say("starting every service, one process each")
     await platform.start()
     try:
@@ -458,7 +470,8 @@ async def main() -> None:
                 ends.append((rate, await bench.end_to_end(rate)))
                 say("\n".join(end_to_end_lines(rate, ends[-1][1])))
         finally:
-            await bench.http.aclose()
+            for client in bench.clients:
+                await client.aclose()
     finally:
         await platform.close()
     print(report(steps, ends))

@@ -31,6 +31,7 @@ class Platform:
     # followers' listeners, the checker, and whatever else runs on the machine. The load bench runs
     # one replica each with the chart's default pool instead.
     pool_max: int = 3
+    replicas_of: dict[str, int] = field(default_factory=dict)  # per service, instead of replicas_per_service
     broker: DevBroker = field(init=False)
     identity: DevIdentity = field(init=False)
     tokens: TokenBook = field(init=False)
@@ -51,7 +52,8 @@ class Platform:
         self.tokens = TokenBook(self.identity)
         for name in sorted(name for name in services() if not self.only or name in self.only):
             self.databases[name] = await self._exit.enter_async_context(fresh_database(f"tandem_chaos_{name}"))
-            self.replicas[name] = [self._replica(name) for _ in range(self.replicas_per_service)]
+            count = self.replicas_of.get(name, self.replicas_per_service)
+            self.replicas[name] = [self._replica(name) for _ in range(count)]
         self._exit.callback(self._stop_replicas)
         for replicas in self.replicas.values():
             for replica in replicas:
