@@ -400,6 +400,7 @@ def report(steps: list[Step], ends: list[tuple[float, EndToEnd]]) -> str:
 
 
 def spread(delays: list[float]) -> str:
+    """p50, p95 and p99 of `delays` (sorted)."""
     if not delays:
         return "none seen"
     at = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
@@ -411,19 +412,17 @@ def end_to_end_lines(rate: float, end: EndToEnd) -> list[str]:
     lines = []
     if delays:
         answered = len(step.latencies_ms) / step.seconds if step.seconds else 0.0
-        p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]  # noqa: E731
         lines.append(
             f"End to end at {rate:.0f} enrollments/s ({len(delays):,} enrollments, enrollment's 2xx → readable "
-            f"in pairing, committed): p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, p99 {p(0.99):.0f} ms, mean "
+            f"in pairing, committed): {spread(delays)}, mean "
             f"{statistics.fmean(delays):.0f} ms; the enroll answers themselves ({answered:.0f}/s answered of "
             f"{rate:.0f}/s asked): p50 {step.percentile(0.5):.1f} ms, "
             f"p99 {step.percentile(0.99):.1f} ms; CPU ms per enrollment: {step.cpu_ms_per_request()}."
         )
     if relayed:
-        r = lambda q: relayed[min(len(relayed) - 1, int(q * len(relayed)))]  # noqa: E731
         lines.append(
             f"Of that way, 2xx → the approval on the broker (the relay's part, seen by a consumer of the bench's "
-            f"own, {len(relayed):,} approvals): p50 {r(0.5):.0f} ms, p95 {r(0.95):.0f} ms, p99 {r(0.99):.0f} ms; "
+            f"own, {len(relayed):,} approvals): {spread(relayed)}; "
             f"of which 2xx → handed by the relay to its producer (the record's CreateTime): {spread(end.handed)}."
         )
     return lines
@@ -453,7 +452,7 @@ async def main() -> None:
     platform = Platform(  # the chart's default pool
         logs=LOGS, replicas_per_service=1, pool_max=10, replicas_of={"enrollment": arguments.enrollment_replicas}
     )
-    say("starting every service, one process each")
+    say(f"starting every service, one process each ({arguments.enrollment_replicas} for enrollment)")
     await platform.start()
     try:
         asked = (0 if arguments.e2e_only else sum(rates)) + sum(e2e_rates)  # enrollments a second, over the steps
