@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-from tandem_kernel.cli import services
+from tandem_kernel.cli import installed
 from tandem_kernel.devbroker import DevBroker, broker_for_tests
 from tandem_kernel.devidentity import DevIdentity
 from tandem_kernel.settings import ServiceSettings
@@ -50,7 +50,7 @@ class Platform:
         self._exit.callback(self.identity.stop)
         self.identity.add_account("hr-admin", roles=["program_admin"], employee_id="HR-0001")
         self.tokens = TokenBook(self.identity)
-        for name in sorted(name for name in services() if not self.only or name in self.only):
+        for name in sorted(name for name in installed() if not self.only or name in self.only):
             self.databases[name] = await self._exit.enter_async_context(fresh_database(f"tandem_chaos_{name}"))
             count = self.replicas_of.get(name, self.replicas_per_service)
             self.replicas[name] = [self._replica(name) for _ in range(count)]

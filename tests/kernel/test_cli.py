@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def counters_installed(monkeypatch: pytest.MonkeyPatch, database_url: str, own_broker: DevBroker) -> None:
     # The counters service is a test double of an installed service: discovery is by entry point.
-    monkeypatch.setattr(cli, "services", lambda: {"counters": service})
+    monkeypatch.setattr(cli, "installed", lambda: {"counters": lambda: service})
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", own_broker.bootstrap_servers)
     monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "1")
@@ -160,7 +162,8 @@ async def test_rebuild_of_an_unknown_projection_says_which_exist(counters_instal
 def test_contracts_are_written_then_checked_and_a_stale_copy_is_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "services", lambda: {"counters": replace(service, contracts_dir=tmp_path)})
+    counters = replace(service, contracts_dir=tmp_path)
+    monkeypatch.setattr(cli, "installed", lambda: {"counters": lambda: counters})
 
     assert cli._contracts("counters", check=True) == 1  # nothing checked in yet
     assert cli._contracts("counters", check=False) == 0
@@ -170,6 +173,31 @@ def test_contracts_are_written_then_checked_and_a_stale_copy_is_reported(
 
     output = capsys.readouterr().out
     assert "wrote" in output and "out of date: run `tandem contracts counters`" in output
+
+
+def test_a_process_serving_one_service_imports_no_other_service() -> None:
+    # Each process serves one service; importing every installed one (evaluation's statistics
+    # library with it) cost each process about 100 MB and 1.5 s at start.
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tandem_kernel.cli import load_service; load_service('enrollment');"
+            " print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    assert "tandem_enrollment" in imported
+    assert not {"tandem_evaluation", "tandem_pairing", "tandem_reporting", "tandem_sessions", "scipy"} & set(imported)
+    assert set(cli.installed()) >= {"enrollment", "evaluation", "pairing", "reporting", "sessions"}
+
+
+def test_an_unknown_service_is_refused_with_the_names_of_those_installed() -> None:
+    with pytest.raises(SystemExit, match=r"unknown service 'nope'; installed: .*enrollment"):
+        cli.load_service("nope")
 
 
 def test_every_command_says_what_it_does_and_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
