@@ -8,7 +8,7 @@ load down and hide its own latency), over real HTTP on loopback with real tokens
 while the services run in theirs. For each endpoint, steps of `--step-seconds` at a rising rate
 until p99 passes 250 ms (or the top rate): throughput, p50/p95/p99, errors. Then the end-to-end
 latency at 200 enrollments/s: from the 2xx of `POST .../enrollments` to pairing having applied the
-approval — its inbox row, committed with the pool change, seen by this process looking every 10 ms
+approval — its inbox row, committed with the pool change, notified to this process at that commit
 (the row's own `handled_at` is its transaction's start, before the batch is applied: too early) —
 and, of that way, the relay's part (the approval seen on the broker by a consumer of this process).
 
@@ -37,7 +37,6 @@ from _http import Answer, LeanClient
 from aiokafka import AIOKafkaConsumer
 from tandem_enrollment.entrypoints.demo import DEMO_PROGRAM, sample_people
 from tandem_kernel.devbroker import DevBroker
-from tandem_kernel.store import SETTLED_BEFORE
 
 from ops.chaos.platform import Platform
 
@@ -239,29 +238,17 @@ class Bench:
         step = Step("enroll (end to end)", rate)
         tap = BrokerTap(self.platform.broker, "tandem.enrollment.v1", "enrollment.ParticipantApproved")
         await tap.start()
-        connections = await self.platform.connect("enrollment"), await self.platform.connect("pairing")
-        watch = await InboxWatch.start(*connections)
+        source, pairing = await self.platform.connect("enrollment"), await self.platform.connect("pairing")
+        watch = await InboxWatch.start(pairing)
         try:
-            own = tuple(connection.get_server_pid() for connection in connections)
+            own = (source.get_server_pid(), pairing.get_server_pid())
             async with CpuMeter(self.platform, self.platform.services, whole_platform=True, own_backends=own) as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
-                await watch.settled(len(self.enrolled_at), timeout=60)
+                approvals = await self._settled(source, watch, timeout=60)
             step.cpu_seconds = meter.spent
         finally:
             await watch.stop()
             await tap.stop()
-        source = await self.platform.connect("enrollment")
-        try:
-            approvals = {
-                row["event_id"]: row["participant"]
-                for row in await source.fetch(
-                    "SELECT event_id, payload->>'participant_id' AS participant FROM events"
-                    " WHERE event_type = 'enrollment.ParticipantApproved'"
-                    " AND payload->>'participant_id' = ANY($1::text[])",
-                    list(self.enrolled_at),
-                )
-            }
-        finally:
             await source.close()
 
         def since_2xx(seen: dict[UUID, float]) -> list[float]:
@@ -274,62 +261,64 @@ class Bench:
             say(f"{missing} enrollments not readable in pairing within 60 s")
         return EndToEnd(step, delays, since_2xx(tap.seen), since_2xx(tap.handed))
 
+    async def _settled(self, source: asyncpg.Connection, watch: InboxWatch, *, timeout: float) -> dict[UUID, str]:
+        """Once the load has stopped: the approvals of this step's enrollments (event id → participant),
+        when pairing has them all or `timeout` has passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            approvals: dict[UUID, str] = {
+                row["event_id"]: row["participant"]
+                for row in await source.fetch(
+                    "SELECT event_id, payload->>'participant_id' AS participant FROM events"
+                    " WHERE event_type = 'enrollment.ParticipantApproved'"
+                    " AND payload->>'participant_id' = ANY($1::text[])",
+                    list(self.enrolled_at),
+                )
+            }
+            readable = len(approvals.keys() & watch.readable.keys())
+            if (readable == len(approvals) == len(self.enrolled_at)) or time.monotonic() > deadline:
+                return approvals
+            await asyncio.sleep(0.2)
+
 
 class InboxWatch:
-    """Every 10 ms, on connections of its own: the approvals enrollment has committed since the last
-    look (by position), then which of those still missing are in pairing's inbox — when each became
-    readable there (its batch committed): at most ~10 ms late, never early."""
+    """When each event became readable in pairing's pool: a trigger the bench adds to pairing's inbox
+    for the step notifies each event id pairing.pool takes, and PostgreSQL delivers it at the commit
+    of the batch that applied it — neither early nor late by a polling interval.
 
-    def __init__(self, enrollment: asyncpg.Connection, pairing: asyncpg.Connection) -> None:
-        self.enrollment, self.pairing = enrollment, pairing
+    It replaced a look every 10 ms that probed pairing's inbox for every approval still missing:
+    under a backlog of a thousand that look cost a few milliseconds, a hundred times a second — the
+    bench's own PostgreSQL time grew to as much as the platform's (1.3 to 3.4 ms an enrollment) on the
+    machine it was measuring, just when the platform fell behind. A notification costs pairing's
+    batch a trigger call per row."""
+
+    CHANNEL = "tandem_bench_readable"
+
+    def __init__(self, pairing: asyncpg.Connection) -> None:
+        self.pairing = pairing
         self.readable: dict[UUID, float] = {}
-        self._pending: set[UUID] = set()
 
     @classmethod
-    async def start(cls, enrollment: asyncpg.Connection, pairing: asyncpg.Connection) -> InboxWatch:
-        """Watch the approvals committed from now on (an earlier step's are not this one's)."""
-        watch = cls(enrollment, pairing)
-        end = await enrollment.fetchrow(
-            "SELECT transaction_id::text, position FROM events"
-            f" WHERE transaction_id < {SETTLED_BEFORE} ORDER BY transaction_id DESC, position DESC LIMIT 1"
+    async def start(cls, pairing: asyncpg.Connection) -> InboxWatch:
+        watch = cls(pairing)
+        await pairing.add_listener(cls.CHANNEL, watch._heard)
+        await pairing.execute(
+            f"""
+            CREATE OR REPLACE FUNCTION tandem_bench_readable() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('{cls.CHANNEL}', NEW.event_id::text); RETURN NULL; END $$;
+            CREATE OR REPLACE TRIGGER tandem_bench_readable AFTER INSERT ON inbox
+                FOR EACH ROW WHEN (NEW.consumer = 'pairing.pool') EXECUTE FUNCTION tandem_bench_readable();
+            """
         )
-        watch._task = asyncio.create_task(watch._run(("0", 0) if end is None else (end[0], end[1])))
         return watch
 
-    async def _run(self, last: tuple[str, int]) -> None:
-        # Read as the relay reads (store.py): in commit order, only below every open transaction, so
-        # an approval committed late with an earlier position is not skipped.
-        while True:
-            for row in await self.enrollment.fetch(
-                "SELECT transaction_id::text, position, event_id, event_type FROM events"
-                " WHERE (transaction_id, position) > ($1::text::xid8, $2)"
-                f" AND transaction_id < {SETTLED_BEFORE} ORDER BY transaction_id, position",
-                *last,
-            ):
-                last = (row["transaction_id"], row["position"])
-                if row["event_type"] == "enrollment.ParticipantApproved":
-                    self._pending.add(row["event_id"])
-            if self._pending:
-                rows = await self.pairing.fetch(
-                    "SELECT event_id FROM inbox WHERE consumer = 'pairing.pool' AND event_id = ANY($1)",
-                    list(self._pending),
-                )
-                now = time.time()
-                for row in rows:
-                    self.readable[row["event_id"]] = now
-                    self._pending.discard(row["event_id"])
-            await asyncio.sleep(0.01)
-
-    async def settled(self, expected: int, *, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.readable) < expected and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+    def _heard(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        self.readable.setdefault(UUID(str(payload)), time.time())
 
     async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        await self.enrollment.close()
+        await self.pairing.execute(
+            "DROP TRIGGER IF EXISTS tandem_bench_readable ON inbox; DROP FUNCTION IF EXISTS tandem_bench_readable()"
+        )
         await self.pairing.close()
 
 
