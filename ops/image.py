@@ -55,9 +55,9 @@ def _packages() -> list[Path]:
 
 def installed_services() -> list[str]:
     """The services installed in this virtualenv (entry points in group `tandem.services`)."""
-    from tandem_kernel.cli import services
+    from tandem_kernel.cli import installed
 
-    return sorted(services())
+    return sorted(installed())
 
 
 def wheelhouse(python: str = sys.executable) -> Path:

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from faststream.kafka.security import parse_security
 from tandem_kernel.access import OPERATOR, allow
 from tandem_kernel.api import PoolDep, RuntimeDep
-from tandem_kernel.cli import services
+from tandem_kernel.cli import installed
 from tandem_kernel.identity import Principal
 from tandem_kernel.kafka import broker_security
 
@@ -29,7 +29,7 @@ async def platform_health(runtime: RuntimeDep, pool: PoolDep, _: Annotated[Princ
     reporting applied from each service (its `last_event`)."""
     settings = runtime.settings
     reporting = ReportingSettings()
-    urls = peer_urls(settings, reporting, list(services()))
+    urls = peer_urls(settings, reporting, list(installed()))
     async with httpx.AsyncClient(timeout=3) as http:
         healths = await asyncio.gather(*(platform.service_health(http, name, url) for name, url in urls.items()))
     async with queries.reading(pool) as db:
