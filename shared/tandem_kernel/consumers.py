@@ -95,7 +95,7 @@ REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion")
 
 @dataclass(frozen=True)
 class Subscription:
-    """A named consumer (its Kafka group and inbox name) of some topics, with a handler per event type.
+    """A named consumer (its inbox name) of some topics, with a handler per event type.
 
     Event types the registry knows but `handlers` does not name are acknowledged and ignored, and so
     are the `ignored_types` a tolerant reader chose not to model; any other type is a dead letter
@@ -121,6 +121,14 @@ class Subscription:
     def __post_init__(self) -> None:
         if self.batch_handler is not None and not self.batch_handler.types <= set(self.handlers):
             raise ValueError(f"subscription {self.name}: every type its batch handler takes needs a handler of its own")
+
+    def consumer_group(self, service: str) -> str:
+        """The Kafka consumer group that feeds it in `service`: the service's own, shared by its
+        subscriptions — one consumer fetches for all of them, where one per subscription polled the
+        broker as often each, mostly for nothing (see `kafka.subscribe`) — or, for a subscription
+        with effects outside the database (not `in_batches`: a mail sent), a group of its own, so
+        that a slow mail server does not hold the others back."""
+        return service if self.in_batches else self.name
 
 
 @dataclass(frozen=True)

@@ -303,6 +303,7 @@ class Runtime:
 
     def _register_subscriptions(self, *, consume: bool = True) -> None:
         assert self.pool is not None
+        groups: dict[str, list[MessageProcessor]] = {}
         for subscription in self.spec.subscriptions(self):
             processor = MessageProcessor(
                 subscription,
@@ -312,9 +313,13 @@ class Runtime:
                 backoff_seconds=self.settings.consumer_retry_backoff_seconds,
                 after_commit=self.store.appended.send if self.store is not None else None,
             )
-            if consume:
-                subscribe(self.broker, processor, fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
+            groups.setdefault(subscription.consumer_group(self.spec.name), []).append(processor)
             self.processors.append(processor)
+        if consume:
+            for group, processors in groups.items():
+                subscribe(
+                    self.broker, *processors, group=group, fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms
+                )
 
     async def _connect_broker(self) -> None:
         await self._topics().ensure()

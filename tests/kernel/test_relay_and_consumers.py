@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import BatchSubscriber, LogicSubscriber
 from kernel.events_for_tests import CounterIncremented, registry
@@ -294,6 +294,72 @@ async def test_a_subscription_takes_records_through_a_look_that_never_sleeps_whi
                 await asyncio.sleep(0.05)
     finally:
         await kafka.stop()
+
+
+async def test_subscriptions_of_one_service_share_one_consumer_each_taking_only_its_own_topics(
+    inbox_pool: asyncpg.Pool, broker: DevBroker
+) -> None:
+    # One consumer polls for all of a service's subscriptions (one each polled as often, mostly for
+    # nothing); each still gets only its topics' events, once, in its own inbox.
+    people, pairs = unique_topic(), unique_topic()
+    await ensure_topics(broker.bootstrap_servers, [people, pairs], partitions=2)
+    kafka = KafkaBroker(broker.bootstrap_servers)
+    processors = [
+        MessageProcessor(
+            Subscription(name, topics, registry(), {CounterIncremented: add_to_total}),
+            inbox_pool,
+            dead_letter_publisher(kafka),
+        )
+        for name, topics in (("test.people", (people,)), ("test.pairs", (pairs,)), ("test.both", (people, pairs)))
+    ]
+    subscribe(kafka, *processors, group="test-service")
+    assert len(kafka.subscribers) == 1
+    sent: dict[str, set[str]] = {people: set(), pairs: set()}
+    for topic, count in ((people, 3), (pairs, 2)):
+        for _ in range(count):
+            event_id = str(uuid4())
+            body, headers = wire(event_id, {"by": 1, "reason": "ok"})
+            await produce(broker.bootstrap_servers, topic, body, headers, key=event_id.encode())
+            sent[topic].add(event_id)
+    await kafka.start()
+    try:
+        async with asyncio.timeout(20):
+            while await inbox_pool.fetchval("SELECT count(*) FROM inbox WHERE consumer LIKE 'test.%'") < 10:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # anything more would have come by now
+    finally:
+        await kafka.stop()
+
+    rows = await inbox_pool.fetch("SELECT consumer, topic, event_id::text FROM inbox WHERE consumer LIKE 'test.%'")
+    taken: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        taken.setdefault(row["consumer"], set()).add((row["topic"], row["event_id"]))
+    assert len(rows) == 10
+    assert taken["test.people"] == {(people, event_id) for event_id in sent[people]}
+    assert taken["test.pairs"] == {(pairs, event_id) for event_id in sent[pairs]}
+    assert taken["test.both"] == taken["test.people"] | taken["test.pairs"]
+    assert await committed(broker.bootstrap_servers, "test-service", people) == 3
+    assert await committed(broker.bootstrap_servers, "test-service", pairs) == 2
+
+
+def test_a_service_shares_one_consumer_group_except_for_a_subscription_with_outside_effects() -> None:
+    shared = Subscription("sessions.pairs", ("tandem.pairing.v1",), registry())
+    mailing = Subscription("sessions.invitations", ("tandem.sessions.v1",), registry(), in_batches=False)
+
+    assert shared.consumer_group("sessions") == "sessions"
+    assert mailing.consumer_group("sessions") == "sessions.invitations"  # a slow mail server holds only it back
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> int:
+    """How many of `topic`'s messages `group` has committed, over its partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return sum([await consumer.committed(partition) or 0 for partition in partitions])
+    finally:
+        await consumer.stop()
 
 
 async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(inbox_pool: asyncpg.Pool) -> None:

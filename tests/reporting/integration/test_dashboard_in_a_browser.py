@@ -92,7 +92,7 @@ async def test_the_ops_page_shows_each_service_and_consumer_lag(
         await browser.close()
 
     assert cells[:2] == ["reporting", "ready"]
-    assert any(row.startswith("reporting.enrollment") and row.endswith("0") for row in consumers), consumers
+    assert any(row.startswith("reportingtandem.enrollment.v1") and row.endswith("0") for row in consumers), consumers
 
 
 def _newcomer(program: Any) -> Batch:

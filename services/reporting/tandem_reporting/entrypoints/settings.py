@@ -17,14 +17,14 @@ class ReportingSettings(BaseSettings):
 
     # Each service's base URL (its /readyz and /metrics); in development, guessed from `make run`'s ports.
     peers: dict[str, str] = Field(default_factory=dict)
-    # Consumer groups (subscriptions) and their topics, whose lag the ops page shows.
+    # Consumer groups and their topics, whose lag the ops page shows: each service's subscriptions
+    # share one group named after it (`Subscription.consumer_group`).
     consumer_groups: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "pairing.pool": ["tandem.enrollment.v1"],
-            "reporting.enrollment": ["tandem.enrollment.v1"],
-            "reporting.pairing": ["tandem.pairing.v1"],
-            "reporting.sessions": ["tandem.sessions.v1"],
-            "reporting.evaluation": ["tandem.evaluation.v1"],
+            "evaluation": ["tandem.enrollment.v1", "tandem.pairing.v1", "tandem.sessions.v1"],
+            "pairing": ["tandem.enrollment.v1", "tandem.evaluation.v1"],
+            "reporting": ["tandem.enrollment.v1", "tandem.evaluation.v1", "tandem.pairing.v1", "tandem.sessions.v1"],
+            "sessions": ["tandem.enrollment.v1", "tandem.pairing.v1"],
         }
     )
 
