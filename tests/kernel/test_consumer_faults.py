@@ -8,6 +8,7 @@ bad message does not block the messages after it on the real broker.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from uuid import uuid4
@@ -17,7 +18,14 @@ import pytest
 from faststream.kafka import KafkaBroker
 from kernel.events_for_tests import CounterIncremented, registry
 from prometheus_client import REGISTRY
-from tandem_kernel.consumers import IncomingMessage, MessageProcessor, Outcome, Subscription, replay_dead_letters
+from tandem_kernel.consumers import (
+    IncomingMessage,
+    MessageProcessor,
+    Outcome,
+    Subscription,
+    fingerprint,
+    replay_dead_letters,
+)
 from tandem_kernel.dead_letters import list_dead_letters
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import EventEnvelope
@@ -184,6 +192,19 @@ async def test_the_same_event_id_with_another_body_is_skipped_but_recorded_as_a_
     assert "t2" in letter.error and "payload" in letter.error
     after = REGISTRY.get_sample_value("tandem_conflicting_duplicates_total", {"consumer": "test.totals"})
     assert after == conflicts + 1
+
+
+def test_a_fingerprint_is_the_hash_of_type_version_stream_and_payload_in_canonical_json() -> None:
+    # Stored in every inbox row and compared with each later delivery's: its spelling must not
+    # drift (keys sorted, no spaces, non-ASCII escaped), or every redelivery would look forged.
+    first = {"event_type": "t.Done", "event_version": 2, "stream_id": "s-1", "stream_version": 3, "position": 9}
+    payload = {"name": "Zoé", "at": [1, 2.5, None, True]}
+    canonical = '["t.Done",2,"s-1",3,{"at":[1,2.5,null,true],"name":"Zo\\u00e9"}]'
+
+    assert fingerprint({**first, "payload": payload}) == hashlib.sha256(canonical.encode()).digest()
+    assert fingerprint({**first, "position": 10, "trace": "x", "payload": dict(reversed(payload.items()))}) == (
+        fingerprint({**first, "payload": payload})
+    ), "the envelope's other fields and the payload's key order are not the event"
 
 
 @pytest.mark.broker
