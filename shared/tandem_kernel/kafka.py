@@ -331,10 +331,13 @@ def _look_without_idle_sleep(subscriber: Any) -> None:
     subscriber.get_msg = get_msg
 
 
-def _undecoded(message: Any) -> None:
+async def _undecoded(message: Any) -> None:
     """FastStream's decoder for our subscribers: none. `MessageProcessor.read` parses each record's
     bytes itself (and only for the event types it handles); FastStream's default would build a
-    message object and parse the JSON of every record of a fetch first, to be thrown away."""
+    message object and parse the JSON of every record of a fetch first, to be thrown away.
+
+    A coroutine function, because FastStream runs a plain function in a worker thread: a thread
+    hand-off for every fetch, for nothing (5% of a consumer service's samples under load)."""
     return None
 
 

@@ -11,6 +11,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faststream._internal.utils.functions import is_coroutine_callable
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import BatchSubscriber, LogicSubscriber
 from kernel.events_for_tests import CounterIncremented, registry
@@ -18,7 +19,7 @@ from tandem_kernel.consumers import MessageProcessor, Outcome, Subscription, rep
 from tandem_kernel.dead_letters import list_dead_letters
 from tandem_kernel.devbroker import DevBroker
 from tandem_kernel.events import EventEnvelope, NewEvent
-from tandem_kernel.kafka import RelayProducer, dead_letter_publisher, ensure_topics, subscribe
+from tandem_kernel.kafka import RelayProducer, _undecoded, dead_letter_publisher, ensure_topics, subscribe
 from tandem_kernel.relay import OutboxRelay
 from tandem_kernel.settings import ServiceSettings
 from tandem_kernel.store import EventStore
@@ -275,6 +276,8 @@ async def test_a_subscription_takes_records_through_a_look_that_never_sleeps_whi
     # kernel replaces the look on each subscriber. If FastStream stopped looking through it, the
     # replacement would be dead code and the sleep back: this is the shape it relies on.
     assert "self.get_msg(consumer)" in inspect.getsource(LogicSubscriber._run_consume_loop)
+    # FastStream hands a plain (not async) decoder to a worker thread at every fetch.
+    assert is_coroutine_callable(_undecoded)
     topic = unique_topic()
     await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
     subscription = Subscription("test.looks", (topic,), registry(), {CounterIncremented: add_to_total})
