@@ -151,6 +151,22 @@ async def record_person(
     )
 
 
+async def record_people(executor: Executor, people: Sequence[tuple[UUID, UUID, str, Mapping[str, Any]]]) -> None:
+    """`record_person` for each of `people` (participant, program, employee, profile), in one
+    statement; each participant at most once."""
+    await executor.execute(
+        "INSERT INTO people (participant_id, program_id, employee_id, status, profile)"
+        " SELECT p.participant_id, p.program_id, p.employee_id, 'enrolled', p.profile"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[])"
+        " AS p (participant_id, program_id, employee_id, profile)"
+        " ON CONFLICT (participant_id) DO UPDATE SET profile = excluded.profile WHERE people.status <> 'erased'",
+        [person[0] for person in people],
+        [person[1] for person in people],
+        [person[2] for person in people],
+        [json.dumps(dict(person[3])) for person in people],
+    )
+
+
 async def update_profile(executor: Executor, participant_id: UUID, changes: Mapping[str, Any]) -> None:
     await executor.execute(
         "UPDATE people SET profile = profile || $2::jsonb WHERE participant_id = $1 AND profile IS NOT NULL",
@@ -246,6 +262,17 @@ async def load_pairs_and_terms(
 async def load_pair(executor: Executor, pair_id: UUID) -> ActivePair | None:
     row = await executor.fetchrow("SELECT * FROM pairs WHERE pair_id = $1", pair_id)
     return None if row is None else _pair(row)
+
+
+async def any_active_pair(executor: Executor, participant_ids: Sequence[UUID]) -> bool:
+    """Whether any of `participant_ids` is in an active pair."""
+    return bool(
+        await executor.fetchval(
+            "SELECT EXISTS (SELECT FROM pairs WHERE status = 'active'"
+            " AND (junior_id = ANY($1::uuid[]) OR senior_id = ANY($1::uuid[])))",
+            list(participant_ids),
+        )
+    )
 
 
 async def active_pairs_of(executor: Executor, participant_id: UUID) -> list[ActivePair]:

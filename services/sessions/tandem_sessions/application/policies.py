@@ -22,11 +22,12 @@ so do the schedule events it appends: a redelivered message changes nothing twic
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from tandem_kernel.commands import execute
-from tandem_kernel.consumers import EventHandler, Subscription
+from tandem_kernel.consumers import BatchHandler, EventHandler, Subscription
 from tandem_kernel.events import DomainEvent, EventEnvelope
 from tandem_kernel.jobs import jobs_channel
 from tandem_kernel.privacy import shred
@@ -47,13 +48,42 @@ ACTOR = "sessions"
 
 def enrollment_subscription(store: EventStore) -> Subscription:
     """The consumer of the enrollment topic: programs and people."""
+    handlers = enrollment_handlers(store)
     return Subscription(
         "sessions.enrollment",
         (enrollment.ENROLLMENT_TOPIC,),
         enrollment.enrollment_registry(),
-        enrollment_handlers(store),
+        handlers,
         ignored_types=enrollment.ENROLLMENT_IGNORED_TYPES,
+        batch_handler=BatchHandler(
+            frozenset({enrollment.ParticipantEnrolled}), _enrollments_together(handlers[enrollment.ParticipantEnrolled])
+        ),
     )
+
+
+def _enrollments_together(one_by_one: EventHandler) -> Callable[[Sequence[EventEnvelope], asyncpg.Connection], Any]:
+    async def record_enrollments(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+        """A run of enrollments — most of what a busy program sends — in two statements, not two
+        each: the profiles in one, and one look for an active pair among these people. Someone in an
+        active pair (enrolling again) has pairs to re-plan, which appends events, and someone twice
+        in the run must be recorded in order: then each enrollment goes through `one_by_one`."""
+        events = [envelope.payload for envelope in envelopes]
+        enrolled = [event for event in events if isinstance(event, enrollment.ParticipantEnrolled)]
+        assert len(enrolled) == len(events), "the batch handler takes enrollments only"
+        people = [event.participant_id for event in enrolled]
+        if len(set(people)) < len(people) or await directory.any_active_pair(connection, people):
+            for envelope in envelopes:
+                await one_by_one(envelope, connection)
+            return
+        await directory.record_people(
+            connection, [(e.participant_id, e.program_id, e.employee_id, _profile(e)) for e in enrolled]
+        )
+
+    return record_enrollments
+
+
+def _profile(event: enrollment.ParticipantEnrolled) -> dict[str, Any]:
+    return event.model_dump(mode="json", include=set(PROFILE_FIELDS))
 
 
 def pairing_subscription(store: EventStore) -> Subscription:
@@ -136,8 +166,9 @@ def enrollment_handlers(store: EventStore) -> dict[type[DomainEvent], EventHandl
     async def enrolled(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
         event = envelope.payload
         assert isinstance(event, enrollment.ParticipantEnrolled)
-        profile = event.model_dump(mode="json", include=set(PROFILE_FIELDS))
-        await directory.record_person(connection, event.participant_id, event.program_id, event.employee_id, profile)
+        await directory.record_person(
+            connection, event.participant_id, event.program_id, event.employee_id, _profile(event)
+        )
         await _replan_pairs_of(store, envelope, connection, event.participant_id)
 
     async def profile_updated(envelope: EventEnvelope, connection: asyncpg.Connection) -> None:
