@@ -5,6 +5,8 @@ the HTTP views.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TypeAlias
 from uuid import UUID
@@ -98,6 +100,54 @@ async def record_participant(
         role,
         skills_wanted,
         objectives,
+    )
+
+
+async def record_participants(
+    executor: Executor, participants: Sequence[tuple[UUID, UUID, str, str, list[str], list[str]]]
+) -> None:
+    """`record_participant` for each of `participants` (participant, program, employee, role,
+    skills wanted, objectives), in one statement; the first of one participant's counts."""
+    await executor.execute(
+        "INSERT INTO participants (participant_id, program_id, employee_id, role, skills_wanted, objectives, status)"
+        " SELECT p.participant_id, p.program_id, p.employee_id, p.role,"
+        " ARRAY(SELECT jsonb_array_elements_text(p.skills_wanted)),"
+        " ARRAY(SELECT jsonb_array_elements_text(p.objectives)), 'applied'"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY"
+        " AS p (participant_id, program_id, employee_id, role, skills_wanted, objectives, n)"
+        " ORDER BY p.n ON CONFLICT (participant_id) DO NOTHING",
+        [participant[0] for participant in participants],
+        [participant[1] for participant in participants],
+        [participant[2] for participant in participants],
+        [participant[3] for participant in participants],
+        [json.dumps(participant[4]) for participant in participants],
+        [json.dumps(participant[5]) for participant in participants],
+    )
+
+
+async def set_statuses(executor: Executor, statuses: Sequence[tuple[UUID, str]]) -> None:
+    """`set_status` for each (participant, status) in turn, in one statement: the last one of each
+    participant stays."""
+    await executor.execute(
+        "UPDATE participants SET status = last.status FROM ("
+        " SELECT DISTINCT ON (s.participant_id) s.participant_id, s.status"
+        " FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS s (participant_id, status, n)"
+        " ORDER BY s.participant_id, s.n DESC"
+        ") AS last WHERE participants.participant_id = last.participant_id",
+        [participant_id for participant_id, _ in statuses],
+        [status for _, status in statuses],
+    )
+
+
+async def any_timeline(executor: Executor, participant_ids: Sequence[UUID]) -> bool:
+    """Whether any of `participant_ids` is in a pair or was left unmatched: someone with a timeline
+    of assessments (see `requests.request_due`)."""
+    return bool(
+        await executor.fetchval(
+            "SELECT EXISTS (SELECT FROM pairs WHERE junior_id = ANY($1::uuid[]) OR senior_id = ANY($1::uuid[]))"
+            " OR EXISTS (SELECT FROM participants WHERE participant_id = ANY($1::uuid[]) AND unmatched)",
+            list(participant_ids),
+        )
     )
 
 
