@@ -49,37 +49,30 @@ ACTOR = "sessions"
 def enrollment_subscription(store: EventStore) -> Subscription:
     """The consumer of the enrollment topic: programs and people."""
     handlers = enrollment_handlers(store)
+
+    async def record_enrollments(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
+        """A run of enrollments — most of what a busy program sends — in two statements, not two
+        each: the profiles in one, and one look for an active pair among these people. Someone in an
+        active pair (enrolling again) has pairs to re-plan, which appends events, and someone twice
+        in the run must be recorded in order: then each enrollment goes through its own handler."""
+        enrolled = [e.payload for e in envelopes if isinstance(e.payload, enrollment.ParticipantEnrolled)]
+        people = [event.participant_id for event in enrolled]
+        if len(set(people)) < len(people) or await directory.any_active_pair(connection, people):
+            for envelope in envelopes:
+                await handlers[type(envelope.payload)](envelope, connection)
+            return
+        await directory.record_people(
+            connection, [(e.participant_id, e.program_id, e.employee_id, _profile(e)) for e in enrolled]
+        )
+
     return Subscription(
         "sessions.enrollment",
         (enrollment.ENROLLMENT_TOPIC,),
         enrollment.enrollment_registry(),
         handlers,
         ignored_types=enrollment.ENROLLMENT_IGNORED_TYPES,
-        batch_handler=BatchHandler(
-            frozenset({enrollment.ParticipantEnrolled}), _enrollments_together(handlers[enrollment.ParticipantEnrolled])
-        ),
+        batch_handler=BatchHandler(frozenset({enrollment.ParticipantEnrolled}), record_enrollments),
     )
-
-
-def _enrollments_together(one_by_one: EventHandler) -> Callable[[Sequence[EventEnvelope], asyncpg.Connection], Any]:
-    async def record_enrollments(envelopes: Sequence[EventEnvelope], connection: asyncpg.Connection) -> None:
-        """A run of enrollments — most of what a busy program sends — in two statements, not two
-        each: the profiles in one, and one look for an active pair among these people. Someone in an
-        active pair (enrolling again) has pairs to re-plan, which appends events, and someone twice
-        in the run must be recorded in order: then each enrollment goes through `one_by_one`."""
-        events = [envelope.payload for envelope in envelopes]
-        enrolled = [event for event in events if isinstance(event, enrollment.ParticipantEnrolled)]
-        assert len(enrolled) == len(events), "the batch handler takes enrollments only"
-        people = [event.participant_id for event in enrolled]
-        if len(set(people)) < len(people) or await directory.any_active_pair(connection, people):
-            for envelope in envelopes:
-                await one_by_one(envelope, connection)
-            return
-        await directory.record_people(
-            connection, [(e.participant_id, e.program_id, e.employee_id, _profile(e)) for e in enrolled]
-        )
-
-    return record_enrollments
 
 
 def _profile(event: enrollment.ParticipantEnrolled) -> dict[str, Any]:
