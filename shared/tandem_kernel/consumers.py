@@ -150,10 +150,16 @@ class _Conflict:
 
 class Outcome:
     HANDLED = "handled"
+    RETAINED = "retained"  # no handler, kept in a retaining inbox for the read models that read it
     DUPLICATE = "duplicate"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     IGNORED = "ignored"
     DEAD_LETTERED = "dead_lettered"
+
+
+# What changed the service's database: its followers (the relay, a projection reading the inbox)
+# are woken once it committed, instead of finding it at their next poll.
+_CHANGED = frozenset((Outcome.HANDLED, Outcome.RETAINED))
 
 
 # Canonical JSON, made once: `json.dumps` with options builds an encoder at every call (a third of
@@ -182,7 +188,8 @@ class MessageProcessor:
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.subscription = subscription
-        # Handlers may append to the service's store; this wakes its relay once they committed.
+        # Handlers may append to the service's store, a retaining inbox feeds projections: this wakes
+        # the service's followers (relay, projections) once either committed.
         self.after_commit = after_commit
         self.pool = pool
         self.dead_letters = dead_letters.DeadLetterBox(pool, subscription.name, publish_dead_letter)
@@ -312,7 +319,7 @@ class MessageProcessor:
                     else:
                         outcomes.append(await self._duplicate(connection, received, message.topic))
             await self._handle_run(connection, run)
-        if self.after_commit is not None and Outcome.HANDLED in outcomes:
+        if self.after_commit is not None and not _CHANGED.isdisjoint(outcomes):
             self.after_commit()
         return outcomes
 
@@ -331,7 +338,7 @@ class MessageProcessor:
     async def _apply(self, received: _Received, message: IncomingMessage) -> str | _Conflict:
         async with self.pool.acquire() as connection, connection.transaction():
             outcome = await self._apply_on(connection, received, message)
-        if self.after_commit is not None and outcome == Outcome.HANDLED:
+        if self.after_commit is not None and outcome in _CHANGED:
             self.after_commit()
         return outcome
 
@@ -404,7 +411,7 @@ class MessageProcessor:
     async def _handle(self, connection: asyncpg.Connection, received: _Received) -> str:
         handler = self.subscription.handlers.get(type(received.envelope.payload))
         if handler is None:
-            return Outcome.IGNORED
+            return Outcome.RETAINED if self.subscription.retain else Outcome.IGNORED
         await handler(received.envelope, connection)
         return Outcome.HANDLED
 

@@ -54,8 +54,11 @@ class ReportingFeed:
         return await self.publishers[batch.service].publish(batch.stream_id, list(batch.events))
 
     async def deliver(self, service: str, messages: Iterable[IncomingMessage]) -> None:
+        processor = self.processors[service]
         for message in messages:
-            assert await self.processors[service].process(message) == Outcome.IGNORED  # retained, no handler
+            # No handlers: every event kept for the projection, but those reporting chose not to read.
+            unread = message.headers["ce_type"] in processor.subscription.ignored_types
+            assert await processor.process(message) == (Outcome.IGNORED if unread else Outcome.RETAINED)
 
     async def send(self, batches: Iterable[Batch], *, apply: bool = True) -> None:
         for batch in batches:
