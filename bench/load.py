@@ -9,8 +9,8 @@ while the services run in theirs. For each endpoint, steps of `--step-seconds` a
 until p99 passes 250 ms (or the top rate): throughput, p50/p95/p99, errors. Then the end-to-end
 latency at 200 enrollments/s: from the 2xx of `POST .../enrollments` to pairing having applied the
 approval — its inbox row, committed with the pool change, notified to this process at that commit
-(the row's own `handled_at` is its transaction's start, before the batch is applied: too early) —
-and, of that way, the relay's part (the approval seen on the broker by a consumer of this process).
+(`CommitWatch`) — and, of that way, the relay's part (the approval seen on the broker by a consumer
+of this process); and from the same 2xx to reporting's read model counting the participant approved.
 
 Progress goes to stderr; stdout is the markdown for BENCHMARKS.md.
 """
@@ -233,21 +233,26 @@ class Bench:
 
     async def end_to_end(self, rate: float) -> EndToEnd:
         """Enrollments at `rate`; per enrollment, 2xx → its approval readable in pairing's database
-        (committed with the pool change), and 2xx → the approval on the broker (the relay's part)."""
+        (committed with the pool change) and in reporting's read model, and 2xx → the approval on
+        the broker (the relay's part)."""
         self.enrolled_at.clear()
         step = Step("enroll (end to end)", rate)
         tap = BrokerTap(self.platform.broker, "tandem.enrollment.v1", "enrollment.ParticipantApproved")
         await tap.start()
-        source, pairing = await self.platform.connect("enrollment"), await self.platform.connect("pairing")
-        watch = await InboxWatch.start(pairing)
+        source = await self.platform.connect("enrollment")
+        pairing = await CommitWatch.start(await self.platform.connect("pairing"), CommitWatch.PAIRING)
+        reporting = await CommitWatch.start(await self.platform.connect("reporting"), CommitWatch.REPORTING)
+        retained = await CommitWatch.start(await self.platform.connect("reporting"), CommitWatch.REPORTING_INBOX)
         try:
-            own = (source.get_server_pid(), pairing.get_server_pid())
+            watches = (pairing, reporting, retained)
+            own = (source.get_server_pid(), *(watch.connection.get_server_pid() for watch in watches))
             async with CpuMeter(self.platform, self.platform.services, whole_platform=True, own_backends=own) as meter:
                 await open_loop(rate, self.step_seconds, self.enroll, step)
-                approvals = await self._settled(source, watch, timeout=60)
+                approvals = await self._settled(source, pairing, reporting, timeout=60)
             step.cpu_seconds = meter.spent
         finally:
-            await watch.stop()
+            for watch in watches:
+                await watch.stop()
             await tap.stop()
             await source.close()
 
@@ -255,15 +260,24 @@ class Bench:
             at = {approvals[event_id]: when for event_id, when in seen.items() if event_id in approvals}
             return sorted(max(0.0, (at[p] - sent) * 1000) for p, sent in self.enrolled_at.items() if p in at)
 
-        delays = since_2xx(watch.readable)
-        missing = len(self.enrolled_at) - len(delays)
-        if missing:
-            say(f"{missing} enrollments not readable in pairing within 60 s")
-        return EndToEnd(step, delays, since_2xx(tap.seen), since_2xx(tap.handed))
+        delays = since_2xx(pairing.readable)
+        in_reporting = sorted(
+            max(0.0, (reporting.readable[UUID(p)] - sent) * 1000)
+            for p, sent in self.enrolled_at.items()
+            if UUID(p) in reporting.readable
+        )
+        for where, seen in (("pairing", delays), ("reporting", in_reporting)):
+            if missing := len(self.enrolled_at) - len(seen):
+                say(f"{missing} enrollments not readable in {where} within 60 s")
+        return EndToEnd(
+            step, delays, since_2xx(tap.seen), since_2xx(tap.handed), in_reporting, since_2xx(retained.readable)
+        )
 
-    async def _settled(self, source: asyncpg.Connection, watch: InboxWatch, *, timeout: float) -> dict[UUID, str]:
+    async def _settled(
+        self, source: asyncpg.Connection, pairing: CommitWatch, reporting: CommitWatch, *, timeout: float
+    ) -> dict[UUID, str]:
         """Once the load has stopped: the approvals of this step's enrollments (event id → participant),
-        when pairing has them all or `timeout` has passed."""
+        when pairing and reporting have them all or `timeout` has passed."""
         deadline = time.monotonic() + timeout
         while True:
             approvals: dict[UUID, str] = {
@@ -275,39 +289,48 @@ class Bench:
                     list(self.enrolled_at),
                 )
             }
-            readable = len(approvals.keys() & watch.readable.keys())
-            if (readable == len(approvals) == len(self.enrolled_at)) or time.monotonic() > deadline:
+            in_pairing = len(approvals.keys() & pairing.readable.keys())
+            in_reporting = len({UUID(p) for p in approvals.values()} & reporting.readable.keys())
+            if in_pairing == in_reporting == len(approvals) == len(self.enrolled_at) or time.monotonic() > deadline:
                 return approvals
             await asyncio.sleep(0.2)
 
 
-class InboxWatch:
-    """When each event became readable in pairing's pool: a trigger the bench adds to pairing's inbox
-    for the step notifies each event id pairing.pool takes, and PostgreSQL delivers it at the commit
-    of the batch that applied it — neither early nor late by a polling interval.
+class CommitWatch:
+    """When each row became readable in another service's database: a trigger the bench adds for the
+    step notifies each key the service writes, and PostgreSQL delivers it at the commit of the batch
+    that wrote it — neither early nor late by a polling interval.
+
+    `PAIRING`: the approval's event id, as pairing.pool takes it into its inbox (committed with the
+    pool change). `REPORTING`: the participant's id, as reporting's projection writes them approved
+    into its read model (`participants`, what its reports count). The row's own timestamps would not
+    do: `handled_at` is its transaction's start, before the batch is applied — too early.
 
     It replaced a look every 10 ms that probed pairing's inbox for every approval still missing:
     under a backlog of a thousand that look cost a few milliseconds, a hundred times a second — the
     bench's own PostgreSQL time grew to as much as the platform's (1.3 to 3.4 ms an enrollment) on the
-    machine it was measuring, just when the platform fell behind. A notification costs pairing's
+    machine it was measuring, just when the platform fell behind. A notification costs the watched
     batch a trigger call per row."""
 
-    CHANNEL = "tandem_bench_readable"
+    PAIRING = ("tandem_bench_pairing", "inbox", "NEW.consumer = 'pairing.pool'", "NEW.event_id")
+    REPORTING = ("tandem_bench_reporting", "reporting_read_v2.participants", "NEW.approved", "NEW.participant_id")
+    REPORTING_INBOX = ("tandem_bench_reporting_inbox", "inbox", "NEW.consumer = 'reporting.enrollment'", "NEW.event_id")
 
-    def __init__(self, pairing: asyncpg.Connection) -> None:
-        self.pairing = pairing
+    def __init__(self, connection: asyncpg.Connection, channel: str, table: str) -> None:
+        self.connection, self.channel, self.table = connection, channel, table
         self.readable: dict[UUID, float] = {}
 
     @classmethod
-    async def start(cls, pairing: asyncpg.Connection) -> InboxWatch:
-        watch = cls(pairing)
-        await pairing.add_listener(cls.CHANNEL, watch._heard)
-        await pairing.execute(
+    async def start(cls, connection: asyncpg.Connection, watched: tuple[str, str, str, str]) -> CommitWatch:
+        channel, table, condition, key = watched
+        watch = cls(connection, channel, table)
+        await connection.add_listener(channel, watch._heard)
+        await connection.execute(
             f"""
-            CREATE OR REPLACE FUNCTION tandem_bench_readable() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_notify('{cls.CHANNEL}', NEW.event_id::text); RETURN NULL; END $$;
-            CREATE OR REPLACE TRIGGER tandem_bench_readable AFTER INSERT ON inbox
-                FOR EACH ROW WHEN (NEW.consumer = 'pairing.pool') EXECUTE FUNCTION tandem_bench_readable();
+            CREATE OR REPLACE FUNCTION {channel}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('{channel}', {key}::text); RETURN NULL; END $$;
+            CREATE OR REPLACE TRIGGER {channel} AFTER INSERT OR UPDATE ON {table}
+                FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {channel}();
             """
         )
         return watch
@@ -316,10 +339,10 @@ class InboxWatch:
         self.readable.setdefault(UUID(str(payload)), time.time())
 
     async def stop(self) -> None:
-        await self.pairing.execute(
-            "DROP TRIGGER IF EXISTS tandem_bench_readable ON inbox; DROP FUNCTION IF EXISTS tandem_bench_readable()"
+        await self.connection.execute(
+            f"DROP TRIGGER IF EXISTS {self.channel} ON {self.table}; DROP FUNCTION IF EXISTS {self.channel}()"
         )
-        await self.pairing.close()
+        await self.connection.close()
 
 
 class BrokerTap:
@@ -374,6 +397,8 @@ class EndToEnd:
     readable: list[float]  # readable in pairing
     on_broker: list[float]  # seen on the broker by the bench's own consumer
     handed: list[float]  # handed by the relay to its producer
+    in_reporting: list[float]  # readable in reporting's read model
+    in_reporting_inbox: list[float]  # retained in reporting's inbox, before its projection applies it
 
 
 def report(steps: list[Step], ends: list[tuple[float, EndToEnd]]) -> str:
@@ -413,6 +438,13 @@ def end_to_end_lines(rate: float, end: EndToEnd) -> list[str]:
             f"Of that way, 2xx → the approval on the broker (the relay's part, seen by a consumer of the bench's "
             f"own, {len(relayed):,} approvals): {spread(relayed)}; "
             f"of which 2xx → handed by the relay to its producer (the record's CreateTime): {spread(end.handed)}."
+        )
+    if end.in_reporting:
+        lines.append(
+            f"And 2xx → approved in reporting's read model (`participants`, committed; {len(end.in_reporting):,} "
+            f"enrollments): {spread(end.in_reporting)}, mean {statistics.fmean(end.in_reporting):.0f} ms; "
+            f"of which 2xx → retained in reporting's inbox (its consumer's commit, before the projection applies "
+            f"it): {spread(end.in_reporting_inbox)}."
         )
     return lines
 
