@@ -97,13 +97,14 @@ REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion")
 class Subscription:
     """A named consumer (its inbox name) of some topics, with a handler per event type.
 
-    Event types the registry knows but `handlers` does not name are acknowledged and ignored, and so
-    are the `ignored_types` a tolerant reader chose not to model; any other type is a dead letter
-    (the producer published something this consumer was not built for). With `retain`, the inbox
-    keeps every envelope it accepts, so read models fed by this subscription can be rebuilt
-    without the broker's history. Without `in_batches`, each message is handled in a transaction
-    of its own: for handlers with effects outside the database (a mail sent), which a batch rolled
-    back after them would repeat for every message before the failing one.
+    Event types the registry knows but `handlers` does not name are acknowledged and ignored (with
+    `retain`: kept for the read models), and the `ignored_types` a tolerant reader chose not to
+    model are ignored in any case; any other type is a dead letter (the producer published
+    something this consumer was not built for). With `retain`, the inbox keeps every envelope it
+    accepts, so read models fed by this subscription can be rebuilt without the broker's history.
+    Without `in_batches`, each message is handled in a transaction of its own: for handlers with
+    effects outside the database (a mail sent), which a batch rolled back after them would repeat
+    for every message before the failing one.
 
     >>> Subscription("pairing.pool", topics=("tandem.enrollment.v1",), registry=enrollment_contracts,
     ...              handlers={ParticipantApproved: add_to_pool})
@@ -157,8 +158,8 @@ class Outcome:
     DEAD_LETTERED = "dead_lettered"
 
 
-# What changed the service's database: its followers (the relay, a projection reading the inbox)
-# are woken once it committed, instead of finding it at their next poll.
+# What the service's followers read (new events for the relay, envelopes for a projection reading
+# the inbox): they are woken once it committed, instead of finding it at their next poll.
 _CHANGED = frozenset((Outcome.HANDLED, Outcome.RETAINED))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from uuid import uuid4
 
 import asyncpg
@@ -58,26 +59,35 @@ async def no_dead_letters(*_: object) -> None:
     raise AssertionError("nothing here is a dead letter")
 
 
+UNREAD = "test.CounterReset"
+"""A type the mirror's consumer chose not to read (`ignored_types`)."""
+
+
 def retaining(store: EventStore, *, after_commit: Callable[[], None] | None = None) -> MessageProcessor:
     """The consumer of "test.mirror": no handlers, it keeps what it accepts in the inbox."""
-    subscription = Subscription("test.mirror", ("tandem.other.v1",), registry(), retain=True)
+    subscription = Subscription(
+        "test.mirror", ("tandem.other.v1",), registry(), ignored_types=frozenset({UNREAD}), retain=True
+    )
     return MessageProcessor(subscription, store.pool, no_dead_letters, after_commit=after_commit)
-
-
-def inbox_source(store: EventStore) -> InboxSource:
-    return InboxSource(store.pool, schema=store.schema, consumers=("test.mirror",), registry=registry())
 
 
 @pytest.fixture
 async def mirror(store: EventStore, database_url: str) -> AsyncIterator[tuple[MessageProcessor, ProjectionRunner]]:
-    runner = ProjectionRunner(MIRROR, store, dsn=database_url, source=inbox_source(store))
+    """The consumer, waking the store's followers after its commits as a service wires it, and the
+    read model it feeds; the runner's poll is an hour: what it applies while running, it was woken for."""
+    source = InboxSource(store.pool, schema=store.schema, consumers=("test.mirror",), registry=registry())
+    runner = ProjectionRunner(MIRROR, store, dsn=database_url, source=source, poll_seconds=3600)
     await runner.create_tables()
-    yield retaining(store), runner
+    yield retaining(store, after_commit=store.appended.send), runner
 
 
 async def totals(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT stream_id, total FROM kernel_test_mirror.totals")
     return {row["stream_id"]: row["total"] for row in rows}
+
+
+async def applied(store: EventStore, stream_id: str) -> bool:
+    return stream_id in await totals(store.pool)
 
 
 async def test_what_a_retaining_subscription_accepted_feeds_a_read_model_once_and_rebuilds_alike(
@@ -98,18 +108,33 @@ async def test_what_a_retaining_subscription_accepted_feeds_a_read_model_once_an
     assert await totals(store.pool) == live
 
 
-async def test_a_running_read_model_applies_what_its_inbox_retained_at_the_consumers_commit_not_at_its_next_poll(
-    store: EventStore, mirror: tuple[MessageProcessor, ProjectionRunner], database_url: str
+async def test_a_retaining_consumer_wakes_its_services_followers_for_what_it_kept_and_for_nothing_else(
+    store: EventStore,
 ) -> None:
-    # As a service runs them: the consumer wakes the service's followers once it committed (found by
-    # the load bench: reporting's read model, fed by an inbox alone, waited for its poll every time).
-    processor = retaining(store, after_commit=store.appended.send)
-    runner = ProjectionRunner(MIRROR, store, dsn=database_url, source=inbox_source(store), poll_seconds=3600)
+    wakes: list[str] = []
+    processor = retaining(store, after_commit=lambda: wakes.append("woken"))
+    first, second = message("c1", 1, 1), message("c1", 2, 2)
+    unread = replace(second, headers={**second.headers, "ce_type": UNREAD})
+
+    assert await processor.process(first) == Outcome.RETAINED
+    assert wakes == ["woken"]
+    assert await processor.process(first) == Outcome.DUPLICATE
+    assert await processor.process(unread) == Outcome.IGNORED
+    assert wakes == ["woken"]
+    assert await processor.process_batch([message("c2", 3, 3), message("c3", 4, 4)]) == [Outcome.RETAINED] * 2
+    assert wakes == ["woken"] * 2  # once for the fetch
+
+
+async def test_a_running_read_model_applies_what_its_inbox_retained_at_the_consumers_commit_not_at_its_next_poll(
+    store: EventStore, mirror: tuple[MessageProcessor, ProjectionRunner]
+) -> None:
+    # Found by the load bench: reporting's read model, fed by an inbox alone, waited for its poll.
+    processor, runner = mirror
     running = asyncio.create_task(runner.run())
     try:
         await processor.process(message("first", 1, 1))
         await eventually(lambda: applied(store, "first"))
-        await asyncio.sleep(0.3)  # the runner is caught up and waits for its hour-long poll now
+        await asyncio.sleep(0.3)  # caught up: the runner's next look is its hour-long poll
 
         fetched = [message("second", 2, 2), message("third", 3, 3)]
         assert await processor.process_batch(fetched) == [Outcome.RETAINED] * 2
@@ -117,10 +142,6 @@ async def test_a_running_read_model_applies_what_its_inbox_retained_at_the_consu
     finally:
         runner.stop()
         await running
-
-
-async def applied(store: EventStore, stream_id: str) -> bool:
-    return stream_id in await totals(store.pool)
 
 
 async def test_a_reader_of_the_inbox_never_skips_a_row_that_commits_late(
