@@ -243,13 +243,14 @@ def run_platform(
     identity = _start_identity(identity_port, logs)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
-    stopping = False
+    stopping = False  # a service exited
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def interrupt(*_: object) -> None:
+        # SIGTERM stops a run as Ctrl-C does, whatever it is doing: waiting for the services, loading
+        # the demo, or a simulation playing (which, with its services gone, would retry for good).
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         for name, port in wanted.items():
             env = {
@@ -304,6 +305,7 @@ def run_platform(
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: a second one must not cut it short
         print("\nstopping…")
         for process in processes.values():
             if process.poll() is None:

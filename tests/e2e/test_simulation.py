@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
+import psutil
 import pytest
 from tandem_kernel.cli import commands, services
 from tandem_kernel.testing import free_port_block
@@ -33,18 +34,20 @@ class Lines:
         self.process = process
         self.seen: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
+        self._ended = threading.Event()  # the whole output is in the queue
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
     def _read(self, stream: TextIO) -> None:
         for line in stream:
             self._queue.put(line)
+        self._ended.set()
 
     def until(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.seen):
             left = deadline - time.monotonic()
             assert left > 0, f"no {text!r} after {timeout:.0f}s:\n" + "".join(self.seen[-200:])
-            if self.process.poll() is not None and self._queue.empty():
+            if self._ended.is_set() and self._queue.empty():
                 raise AssertionError(f"it exited ({self.process.returncode}):\n" + "".join(self.seen[-200:]))
             try:
                 self.seen.append(self._queue.get(timeout=min(left, 1.0)))
@@ -95,14 +98,15 @@ def _reported(reporting: str, program_id: str, token: str) -> dict[str, int]:
     }
 
 
-def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_path: Path) -> None:
+def _simulate(database_url: str, tmp_path: Path, *, size: int, weeks: int) -> tuple[subprocess.Popen[str], Lines]:
+    """`tandem simulate` in a process of its own, on free ports, in `tmp_path`."""
     missing = [name for name in NEEDED if name not in services()]
     if missing or "simulate" not in commands():
         pytest.skip(f"needs every service and tandem-simulation installed; missing: {', '.join(missing) or 'simulate'}")
     base = free_port_block(12)  # the services take consecutive ports from the first
     ports = ["--first-port", str(base), "--broker-port", str(base + 10), "--identity-port", str(base + 11)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(SIZE), "--weeks", str(WEEKS), *ports],
+        [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(size), "--weeks", str(weeks), *ports],
         cwd=tmp_path,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "text"},
         stdout=subprocess.PIPE,
@@ -110,7 +114,11 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
         text=True,
     )
     assert process.stdout is not None
-    lines = Lines(process.stdout, process)
+    return process, Lines(process.stdout, process)
+
+
+def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_path: Path) -> None:
+    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
     try:
         lines.until("Ctrl-C stops everything", timeout=900)
         output = "".join(lines.seen)
@@ -140,3 +148,25 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
             process.wait(timeout=60)
         finally:
             process.kill()
+
+
+def test_a_simulation_told_to_stop_while_it_plays_stops_with_every_process_it_started(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A process manager's SIGTERM (or a terminal closed) used to be noted and acted on only once the
+    # play was over: with its services gone, the play retried every call, for good.
+    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
+    try:
+        lines.until("imported:", timeout=300)  # the play is under way
+        started = psutil.Process(process.pid).children(recursive=True)
+        assert len(started) >= len(NEEDED) + 2  # the services, the broker, the OpenID provider
+        process.terminate()
+        process.wait(timeout=90)
+    finally:
+        process.kill()
+
+    lines.until("stopping", timeout=10)
+    assert process.returncode == 0, "".join(lines.seen)
+    assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], [p.cmdline() for p in alive if p.is_running()]
