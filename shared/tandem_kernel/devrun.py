@@ -217,36 +217,51 @@ async def _load_demos(specs: dict[str, Any], urls: dict[str, str], identity: Dev
 class _Watch(threading.Thread):
     """Beside whatever the run is doing: starts the broker again when it dies (empty: the services
     publish their history again and consumers skip what they applied), and stops the run when a
-    service exits — with a SIGTERM to this process, the one way to interrupt the main thread
-    wherever it waits (a simulation's play included)."""
+    service exits or the broker cannot be started again — with a SIGTERM to this process, the one
+    way to interrupt the main thread wherever it waits (a simulation's play included)."""
 
     def __init__(self, broker: DevBroker, processes: dict[str, subprocess.Popen[bytes]]) -> None:
         super().__init__(name="tandem-run-watch", daemon=True)
         self.broker, self.processes = broker, processes
-        self.exited: str | None = None  # the first service that exited by itself
+        self.failure: str | None = None  # why the run stopped by itself
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stopping.wait(0.5):
-            if (code := self.broker.exit_code()) is not None:
-                print(
-                    f"the development broker stopped (exit code {code}); starting it again, empty: each service "
-                    "publishes its history again and consumers skip what they have already applied",
-                    file=sys.stderr,
-                )
-                self.broker.start()
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
-                    self.exited = name
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
+        try:
+            while not self._stopping.wait(0.5):
+                self._look()
+        except Exception as error:  # whatever it is, the run must not go on unwatched
+            self._fail(f"the run's watch failed: {error!r}")
+
+    def _look(self) -> None:
+        if (code := self.broker.exit_code()) is not None and not self._stopping.is_set():
+            print(
+                f"the development broker stopped (exit code {code}); starting it again, empty: each service "
+                "publishes its history again and consumers skip what they have already applied",
+                file=sys.stderr,
+            )
+            self.broker.start()
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                self._fail(f"{name} exited with code {process.returncode}")
+                return
+
+    def _fail(self, reason: str) -> None:
+        if self._stopping.is_set():  # the run is stopping already: what stops with it is no failure
+            return
+        self.failure = reason
+        self._stopping.set()
+        print(f"{reason}; stopping", file=sys.stderr)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop_soon(self) -> None:
+        """The run is stopping: nothing stops by itself from now on (a signal handler may call this)."""
+        self._stopping.set()
 
     def stop(self) -> None:
-        """Before the run stops the services and the broker itself: none of that is a failure."""
         self._stopping.set()
         if self.is_alive():
-            self.join(timeout=5)
+            self.join(timeout=20)  # a broker starting again takes up to 15 s
 
 
 def run_platform(
@@ -276,19 +291,28 @@ def run_platform(
     if fresh_world is not None:
         CLOCK_FILE.unlink(missing_ok=True)
     database_url = _database_url(fresh_world or "tandem", fresh=fresh_world is not None)
-    broker = DevBroker(port=broker_port, log_file=logs / "broker.log").start()
-    identity = _start_identity(identity_port, logs)
+    broker = DevBroker(port=broker_port, log_file=logs / "broker.log")
+    identity: DevIdentity | None = None
     processes: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
     watch = _Watch(broker, processes)
 
     def interrupt(*_: object) -> None:
-        # SIGTERM stops a run as Ctrl-C does, whatever it is doing: waiting for the services, loading
-        # the demo, or a simulation playing (which, with its services gone, would retry for good).
+        # Ctrl-C or SIGTERM stops a run whatever it is doing: starting, loading the demo, or a
+        # simulation playing (which, with its services gone, would retry for good). Only the first:
+        # a second one must not cut the stopping short and leave the children running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if signal.getsignal(signal.SIGINT) is interrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        watch.stop_soon()  # the services get the same Ctrl-C: their exits are no failure
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where it is ignored (a background job)
+        signal.signal(signal.SIGINT, interrupt)
     try:
+        broker.start()
+        identity = _start_identity(identity_port, logs)
         for name, port in wanted.items():
             env = {
                 **os.environ,
@@ -332,7 +356,7 @@ def run_platform(
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: a second one must not cut it short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already (as `interrupt` says)
         watch.stop()
         print("\nstopping…")
         for process in processes.values():
@@ -344,5 +368,6 @@ def run_platform(
             except subprocess.TimeoutExpired:
                 process.kill()
         broker.stop()
-        identity.stop()
-    return 1 if watch.exited else 0
+        if identity is not None:
+            identity.stop()
+    return 1 if watch.failure else 0

@@ -4,6 +4,7 @@ simulation did (its ground truth), exactly."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -98,27 +100,29 @@ def _reported(reporting: str, program_id: str, token: str) -> dict[str, int]:
     }
 
 
-def _simulate(database_url: str, tmp_path: Path, *, size: int, weeks: int) -> tuple[subprocess.Popen[str], Lines]:
-    """`tandem simulate` in a process of its own, on free ports, in `tmp_path`."""
+def _simulate(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[str], Lines]:
+    """`tandem simulate` in a session of its own (a terminal's Ctrl-C reaches its process group), on
+    free ports, in `tmp_path`."""
     missing = [name for name in NEEDED if name not in services()]
     if missing or "simulate" not in commands():
         pytest.skip(f"needs every service and tandem-simulation installed; missing: {', '.join(missing) or 'simulate'}")
     base = free_port_block(12)  # the services take consecutive ports from the first
     ports = ["--first-port", str(base), "--broker-port", str(base + 10), "--identity-port", str(base + 11)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(size), "--weeks", str(weeks), *ports],
+        [sys.executable, "-m", "tandem_kernel.cli", "simulate", "--size", str(SIZE), "--weeks", str(WEEKS), *ports],
         cwd=tmp_path,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "text"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     assert process.stdout is not None
     return process, Lines(process.stdout, process)
 
 
 def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_path: Path) -> None:
-    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
+    process, lines = _simulate(database_url, tmp_path)
     try:
         lines.until("Ctrl-C stops everything", timeout=900)
         output = "".join(lines.seen)
@@ -150,43 +154,62 @@ def test_reporting_equals_what_a_simulated_company_did(database_url: str, tmp_pa
             process.kill()
 
 
+@pytest.mark.parametrize("stop", ["SIGTERM to the run", "Ctrl-C to its process group"])
 def test_a_simulation_told_to_stop_while_it_plays_stops_with_every_process_it_started(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, stop: str
 ) -> None:
-    # A process manager's SIGTERM (or a terminal closed) used to be noted and acted on only once the
-    # play was over: with its services gone, the play retried every call, for good.
-    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
-    try:
-        lines.until("imported:", timeout=300)  # the play is under way
-        started = psutil.Process(process.pid).children(recursive=True)
-        assert len(started) >= len(NEEDED) + 2  # the services, the broker, the OpenID provider
+    # A process manager's SIGTERM used to be acted on only once the play was over, a Ctrl-C where
+    # SIGINT is ignored (a background job) not at all: the services stopped on their own, and the
+    # play retried every call against nothing, for good.
+    process, lines = _simulate(database_url, tmp_path)
+    started = _underway(process, lines)
+    if stop == "SIGTERM to the run":
         process.terminate()
-        process.wait(timeout=90)
-    finally:
-        process.kill()
+    else:  # every process at once, as a terminal does: the services' exits are no failure
+        os.killpg(process.pid, signal.SIGINT)
 
-    lines.until("stopping", timeout=10)
-    assert process.returncode == 0, "".join(lines.seen)
-    assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
-    _, alive = psutil.wait_procs(started, timeout=10)
-    assert alive == [], [p.cmdline() for p in alive if p.is_running()]
+    _stopped(process, lines, started, code=0)
 
 
 def test_a_service_that_dies_while_the_simulation_plays_stops_the_run_saying_which(
     database_url: str, tmp_path: Path
 ) -> None:
-    process, lines = _simulate(database_url, tmp_path, size=SIZE, weeks=WEEKS)
-    try:
+    # The run watched its services only once the play was over: the play went on against a dead one.
+    process, lines = _simulate(database_url, tmp_path)
+    started = _underway(process, lines)
+    [pairing] = [child for child in started if child.cmdline()[-2:] == ["serve", "pairing"]]
+    pairing.kill()
+
+    _stopped(process, lines, started, code=1)
+    assert any("pairing exited with code -9; stopping" in line for line in lines.seen), "".join(lines.seen)
+
+
+def _underway(process: subprocess.Popen[str], lines: Lines) -> list[psutil.Process]:
+    """Once the play is under way: every process the run started (services, broker, OpenID provider)."""
+    with _killed_on_failure(process):
         lines.until("imported:", timeout=300)
         started = psutil.Process(process.pid).children(recursive=True)
-        [pairing] = [child for child in started if child.cmdline()[-2:] == ["serve", "pairing"]]
-        pairing.kill()
-        process.wait(timeout=90)
-    finally:
-        process.kill()
+        assert len(started) >= len(NEEDED) + 2, [child.pid for child in started]
+        return started
 
-    lines.until("pairing exited with code -9; stopping", timeout=10)
-    assert process.returncode == 1, "".join(lines.seen)
-    assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
-    _, alive = psutil.wait_procs(started, timeout=10)
-    assert alive == [], [p.cmdline() for p in alive if p.is_running()]
+
+def _stopped(process: subprocess.Popen[str], lines: Lines, started: list[psutil.Process], *, code: int) -> None:
+    """The run stopped with `code`, without playing on, and left none of `started` running."""
+    with _killed_on_failure(process):
+        process.wait(timeout=90)
+        lines.until("stopping", timeout=10)
+        assert process.returncode == code, "".join(lines.seen)
+        assert not any("Ctrl-C stops everything" in line for line in lines.seen), "it played on to the end first"
+        _, alive = psutil.wait_procs(started, timeout=10)
+        assert alive == [], [child.pid for child in alive]
+
+
+@contextlib.contextmanager
+def _killed_on_failure(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Should what follows fail: the run's whole session killed, so no test leaves a platform running."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        raise
