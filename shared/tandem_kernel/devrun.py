@@ -231,6 +231,8 @@ class _Watch(threading.Thread):
             while not self._stopping.wait(0.5):
                 self._look()
         except Exception as error:  # whatever it is, the run must not go on unwatched
+            if self._stopping.is_set():  # no failure of the run's, but said all the same
+                print(f"the run's watch failed while the run stopped: {error!r}", file=sys.stderr)
             self._fail(f"the run's watch failed: {error!r}")
 
     def _look(self) -> None:
