@@ -123,13 +123,13 @@ class OutboxRelay(StoreFollower):
         # What is wrong with the topic, in words (None: nothing); readiness reports it.
         self.topic_problem: str | None = None
         self._next_topic_check = 0.0
-        self._last_end_offsets: dict[int, int] = {}
-        # Per partition, one past the first offset of the last batch the broker acknowledged since the
-        # last check: where the topic's end is at least, on any broker (Tansu reports a many-record
-        # batch's end as its first offset + 1). Without it, events published after a check and lost
-        # with the broker went unnoticed once anything reached the re-created topic before the next
-        # check — the retry of the very batch the broker died under, say (found by `make run`'s test).
-        self._acknowledged_ends: dict[int, int] = {}
+        # Per partition, where the topic's end is at least: the end the last check read, moved on by
+        # each batch the broker acknowledges since (to one past the batch's first offset: Tansu reports
+        # a many-record batch's end as that, on any broker the end is at least there). With the ends of
+        # the last check alone, events published after it and lost with the broker went unnoticed
+        # once anything reached the re-created topic before the next check — the retry of the very
+        # batch the broker died under, say (found by `make run`'s test).
+        self._reached: dict[int, int] = {}
         self._republished_before_loss: datetime | None = None
         self._cursor: Cursor | None = None  # the checkpoint, as the leader last saved it
         # The series exist from the start: a dashboard shows 0, not "no data", until a loss.
@@ -170,19 +170,15 @@ class OutboxRelay(StoreFollower):
             await self.topics.ensure()
             end_offsets = await self.topics.end_offsets(self.topic) or {}
         published = await self.checkpoint() != Cursor.origin()
-        reached = {
-            partition: max(self._last_end_offsets.get(partition, 0), self._acknowledged_ends.get(partition, 0))
-            for partition in {*self._last_end_offsets, *self._acknowledged_ends}
-        }
-        lost = _why_lost(end_offsets, reached) if published else None
-        self._last_end_offsets, self._acknowledged_ends = end_offsets, {}
+        lost = _why_lost(end_offsets, self._reached) if published else None
+        self._reached = end_offsets
         if lost is not None:
             await self._report_loss(lost)
         if self.topic_problem is None:
             return
         if self.republish_when_lost:
             count = await self.republish_all()
-            self._last_end_offsets, self._acknowledged_ends = await self.topics.end_offsets(self.topic) or {}, {}
+            self._reached = await self.topics.end_offsets(self.topic) or {}
             log.warning("%s published %d events to %s again after the broker lost them", self.name, count, self.topic)
             self._recovered()
         elif await self._republished_since_loss():
@@ -313,8 +309,7 @@ class OutboxRelay(StoreFollower):
         EVENTS_PUBLISHED.labels(self.topic).inc(len(rows))
         for batch in acknowledged:
             if isinstance(batch, RecordMetadata):
-                reached = self._acknowledged_ends.get(batch.partition, 0)
-                self._acknowledged_ends[batch.partition] = max(reached, batch.offset + 1)
+                self._reached[batch.partition] = max(self._reached.get(batch.partition, 0), batch.offset + 1)
 
     # -- checkpoint and lag --------------------------------------------------------------------
 
